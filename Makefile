@@ -1,0 +1,48 @@
+# The two commands README starts with: `make run` and `make test`. Everything else is a helper of theirs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test lint format install migrate demo clean-data help
+
+help:
+	@echo "make run    - install, start embedded services when none are configured, migrate, demo data, serve"
+	@echo "make test   - install and run the whole test suite"
+	@echo "make lint   - ruff format --check and ruff check"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "SpaceManager needs Python 3.11 or newer (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/python manage.py migrate_schemas --executor=standard
+
+demo: migrate
+	$(BIN)/python manage.py ensure_demo --port $(PORT)
+
+run: demo
+	$(BIN)/python manage.py runserver 0.0.0.0:$(PORT)
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean-data:
+	rm -rf .data

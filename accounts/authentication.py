@@ -1,0 +1,72 @@
+"""API authentication that never lets one organization's credentials work on another's host."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.settings import api_settings
+
+from accounts.access import request_membership, set_request_membership
+from accounts.models import Membership
+from accounts.tokens import ORGANIZATION_CLAIM
+
+
+class WrongOrganization(exceptions.AuthenticationFailed):
+    default_detail = _("This token belongs to another organization; log in on this organization's host.")
+    default_code = "token_wrong_organization"
+
+
+class NotAMember(exceptions.AuthenticationFailed):
+    default_detail = _("This account is inactive or no longer a member of this organization.")
+    default_code = "not_a_member"
+
+
+def membership_for_token(token, organization) -> Membership:
+    """Check the token's organization claim against the host and load the live membership in one query."""
+    if organization is None or organization.is_public or token.get(ORGANIZATION_CLAIM) != organization.pk:
+        raise WrongOrganization()
+    membership = (
+        Membership.objects.select_related("user", "organization")
+        .filter(user_id=token.get(api_settings.USER_ID_CLAIM), organization=organization, user__is_active=True)
+        .first()
+    )
+    if membership is None:
+        raise NotAMember()
+    return membership
+
+
+class OrganizationJWTAuthentication(JWTAuthentication):
+    def authenticate(self, request):
+        header = self.get_header(request)
+        if header is None:
+            return None
+        raw_token = self.get_raw_token(header)
+        if raw_token is None:
+            return None
+        token = self.get_validated_token(raw_token)
+        membership = membership_for_token(token, getattr(request._request, "tenant", None))
+        set_request_membership(request._request, membership)
+        return membership.user, token
+
+
+class OrganizationSessionAuthentication(SessionAuthentication):
+    """Session login (the web pages, the browsable API), accepted only for members of this host's organization."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        if request_membership(request._request) is None:
+            return None
+        return result
+
+
+class TokenChallengeOnly(BaseAuthentication):
+    """For the login/refresh/logout endpoints: ignores credentials, but lets failures answer 401 with a
+    `WWW-Authenticate: Bearer` challenge (DRF turns 401 into 403 when no authenticator gives a header)."""
+
+    def authenticate(self, request):
+        return None
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'

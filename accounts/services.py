@@ -1,0 +1,94 @@
+"""Writes that concern people and their memberships. The last-owner rule lives here and only here."""
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from accounts.models import Membership, User
+from spacemanager.errors import Conflict, PermissionDenied, ValidationFailed
+from tenants.models import Organization
+
+Role = Membership.Role
+
+
+def user_create(*, email: str, password: str | None, full_name: str = "") -> User:
+    """A new person. Without a password the account gets an unusable one until it is reset by email."""
+    email = User.objects.normalize_email(email.strip()).lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationFailed("An account with this email already exists.", field="email", code="email_taken")
+    candidate = User(email=email, full_name=full_name.strip())
+    if password is not None:
+        try:
+            validate_password(password, user=candidate)
+        except ValidationError as exc:
+            raise ValidationFailed(" ".join(exc.messages), field="password", code="weak_password") from exc
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email=email, password=password, full_name=full_name.strip())
+    except IntegrityError as exc:
+        raise ValidationFailed("An account with this email already exists.", field="email", code="email_taken") from exc
+
+
+def _require_can_manage(actor: Membership, *, target_role: str, new_role: str | None = None) -> None:
+    if not actor.is_manager:
+        raise PermissionDenied("Only owners and admins manage members.")
+    touches_owner = target_role == Role.OWNER or new_role == Role.OWNER
+    if touches_owner and not actor.is_owner:
+        raise PermissionDenied("Only owners can add, change or remove owners.")
+
+
+@transaction.atomic
+def member_add(
+    *,
+    actor: Membership,
+    organization: Organization,
+    email: str,
+    role: str = Role.MEMBER,
+    full_name: str = "",
+    password: str | None = None,
+) -> Membership:
+    """Add a person to the organization, creating the account first when the email is new."""
+    _require_can_manage(actor, target_role=role)
+    user = User.objects.filter(email__iexact=email.strip()).first()
+    if user is None:
+        user = user_create(email=email, password=password, full_name=full_name)
+    elif Membership.objects.filter(user=user, organization=organization).exists():
+        raise Conflict(f"{user.email} is already a member of {organization.name}.", code="already_member")
+    try:
+        with transaction.atomic():
+            return Membership.objects.create(user=user, organization=organization, role=role)
+    except IntegrityError as exc:
+        raise Conflict(f"{user.email} is already a member of {organization.name}.", code="already_member") from exc
+
+
+def _lock_owners(organization: Organization) -> int:
+    """Count owners while holding row locks, so two concurrent demotions cannot both pass the check."""
+    owners = Membership.objects.select_for_update().filter(organization=organization, role=Role.OWNER)
+    return len(list(owners.values_list("id", flat=True)))
+
+
+@transaction.atomic
+def member_change_role(*, actor: Membership, membership: Membership, role: str) -> Membership:
+    _require_can_manage(actor, target_role=membership.role, new_role=role)
+    if role not in Role.values:
+        raise ValidationFailed(f"Choose one of: {', '.join(Role.values)}.", field="role")
+    if membership.role == Role.OWNER and role != Role.OWNER and _lock_owners(membership.organization) <= 1:
+        raise Conflict("This is the organization's last owner; make someone else an owner first.", code="last_owner")
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, actor: Membership, membership: Membership) -> None:
+    _require_can_manage(actor, target_role=membership.role)
+    if membership.role == Role.OWNER and _lock_owners(membership.organization) <= 1:
+        raise Conflict("This is the organization's last owner; make someone else an owner first.", code="last_owner")
+    membership.delete()
+
+
+def user_deactivate(*, user: User) -> User:
+    """People are deactivated, never deleted: tenant tables keep pointing at them (see TENANCY.md)."""
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    return user

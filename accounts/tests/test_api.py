@@ -1,0 +1,333 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Membership, User
+from accounts.tests.factories import TEST_PASSWORD, UserFactory
+
+LOGIN_URL = "/api/v1/auth/login"
+ME_URL = "/api/v1/auth/me"
+
+
+def login(client, email, password=TEST_PASSWORD):
+    return client.post(LOGIN_URL, {"email": email, "password": password}, format="json")
+
+
+@pytest.mark.django_db
+def test_login_returns_tokens_user_and_role(api_client, org):
+    response = login(api_client(org), "member@alpha.test")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["access"] and body["refresh"]
+    assert body["user"] == {"id": org.member.pk, "email": "member@alpha.test", "full_name": "Alpha Member"}
+    assert body["role"] == "member"
+    assert body["organization"]["slug"] == "alpha"
+
+
+@pytest.mark.django_db
+def test_login_email_is_case_insensitive(api_client, org):
+    assert login(api_client(org), "Member@Alpha.TEST").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [
+        ("member@alpha.test", "wrong password"),  # wrong password
+        ("nobody@alpha.test", TEST_PASSWORD),  # unknown email
+        ("member@beta.test", TEST_PASSWORD),  # a real account, but not a member here
+    ],
+)
+def test_failed_logins_are_indistinguishable(api_client, org, other_org, email, password):
+    response = login(api_client(org), email, password)
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid email or password.", "code": "invalid_credentials"}
+
+
+@pytest.mark.django_db
+def test_login_refuses_a_deactivated_person(api_client, org):
+    User.objects.filter(pk=org.member.pk).update(is_active=False)
+    assert login(api_client(org), "member@alpha.test").status_code == 401
+
+
+@pytest.mark.django_db
+def test_login_on_the_public_host_is_not_found(api_client, org):
+    assert login(api_client(), "member@alpha.test").status_code == 404
+
+
+@pytest.mark.django_db
+def test_login_validates_its_input(api_client, org):
+    response = api_client(org).post(LOGIN_URL, {"email": "not-an-email"}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) >= {"email", "password"}
+
+
+@pytest.mark.django_db
+def test_me_shows_user_organization_and_role(api_client, org):
+    response = api_client(org, org.admin).get(ME_URL)
+    assert response.status_code == 200
+    assert response.json()["user"]["email"] == "admin@alpha.test"
+    assert response.json()["role"] == "admin"
+    assert response.json()["organization"]["url"] == "http://alpha.localhost/"
+
+
+@pytest.mark.django_db
+def test_me_without_a_token_is_401(api_client, org):
+    response = api_client(org).get(ME_URL)
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+
+
+@pytest.mark.django_db
+def test_a_token_of_one_organization_is_refused_by_another(api_client, org, other_org):
+    token_client = api_client(org, org.owner)
+    token_client.defaults["HTTP_HOST"] = other_org.host
+
+    response = token_client.get(ME_URL)
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_wrong_organization"
+
+
+@pytest.mark.django_db
+def test_a_token_stops_working_when_the_person_is_deactivated(api_client, org):
+    client = api_client(org, org.member)
+    User.objects.filter(pk=org.member.pk).update(is_active=False)
+    assert client.get(ME_URL).status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_token_stops_working_when_the_membership_is_removed(api_client, org):
+    client = api_client(org, org.member)
+    Membership.objects.filter(user=org.member, organization=org.organization).delete()
+    response = client.get(ME_URL)
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_a_member"
+
+
+@pytest.mark.django_db
+def test_a_garbage_token_is_401(api_client, org):
+    client = api_client(org)
+    client.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
+    response = client.get(ME_URL)
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+
+
+@pytest.mark.django_db
+def test_authenticating_a_request_costs_one_query(api_client, org):
+    client = api_client(org, org.member)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(ME_URL).status_code == 200
+    # Tenant lookup by host, then membership + user + organization in one query (plus SET search_path).
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(selects) == 2, selects
+
+
+@pytest.mark.django_db
+def test_refresh_rotates_and_blacklists_the_old_refresh_token(api_client, org):
+    client = api_client(org)
+    tokens = login(client, "member@alpha.test").json()
+
+    first = client.post("/api/v1/auth/refresh", {"refresh": tokens["refresh"]}, format="json")
+    again = client.post("/api/v1/auth/refresh", {"refresh": tokens["refresh"]}, format="json")
+
+    assert first.status_code == 200
+    assert first.json()["access"] and first.json()["refresh"] != tokens["refresh"]
+    assert again.status_code == 401
+
+
+@pytest.mark.django_db
+def test_refresh_is_refused_on_another_organizations_host(api_client, org, other_org):
+    tokens = login(api_client(org), "member@alpha.test").json()
+    response = api_client(other_org).post("/api/v1/auth/refresh", {"refresh": tokens["refresh"]}, format="json")
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_wrong_organization"
+
+
+@pytest.mark.django_db
+def test_refresh_is_refused_after_the_membership_is_removed(api_client, org):
+    tokens = login(api_client(org), "member@alpha.test").json()
+    Membership.objects.filter(user=org.member, organization=org.organization).delete()
+    response = api_client(org).post("/api/v1/auth/refresh", {"refresh": tokens["refresh"]}, format="json")
+    assert response.status_code == 401
+
+
+@pytest.mark.django_db
+def test_refresh_with_garbage_is_401(api_client, org):
+    response = api_client(org).post("/api/v1/auth/refresh", {"refresh": "garbage"}, format="json")
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+
+
+@pytest.mark.django_db
+def test_logout_blacklists_the_refresh_token_and_is_harmless_twice(api_client, org):
+    client = api_client(org)
+    tokens = login(client, "member@alpha.test").json()
+
+    assert client.post("/api/v1/auth/logout", {"refresh": tokens["refresh"]}, format="json").status_code == 204
+    assert client.post("/api/v1/auth/logout", {"refresh": tokens["refresh"]}, format="json").status_code == 204
+    refreshed = client.post("/api/v1/auth/refresh", {"refresh": tokens["refresh"]}, format="json")
+    assert refreshed.status_code == 401
+
+
+@pytest.mark.django_db
+def test_logout_requires_a_refresh_token(api_client, org):
+    response = api_client(org).post("/api/v1/auth/logout", {}, format="json")
+    assert response.status_code == 400
+    assert response.json()["refresh"] == ["This field is required."]
+
+
+@pytest.mark.django_db
+def test_logout_refuses_another_organizations_token(api_client, org, other_org):
+    tokens = login(api_client(org), "member@alpha.test").json()
+    response = api_client(other_org).post("/api/v1/auth/logout", {"refresh": tokens["refresh"]}, format="json")
+    assert response.status_code == 401
+
+
+# Members
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["owner", "admin"])
+def test_managers_list_members(api_client, org, other_org, role):
+    response = api_client(org, getattr(org, role)).get("/api/v1/members")
+    assert response.status_code == 200
+    emails = [m["email"] for m in response.json()["results"]]
+    assert emails == ["owner@alpha.test", "admin@alpha.test", "member@alpha.test"]
+
+
+@pytest.mark.django_db
+def test_members_cannot_manage_members(api_client, org):
+    client = api_client(org, org.member)
+    assert client.get("/api/v1/members").status_code == 403
+    assert client.post("/api/v1/members", {"email": "x@example.com"}, format="json").status_code == 403
+
+
+@pytest.mark.django_db
+def test_member_list_runs_a_fixed_number_of_queries(api_client, org):
+    client = api_client(org, org.owner)
+    for _ in range(5):
+        Membership.objects.create(user=UserFactory(), organization=org.organization)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/api/v1/members?page_size=2")
+    with CaptureQueriesContext(connection) as many:
+        client.get("/api/v1/members?page_size=50")
+    assert len(few) == len(many)
+
+
+@pytest.mark.django_db
+def test_adding_a_new_person_creates_the_account(api_client, org):
+    response = api_client(org, org.admin).post(
+        "/api/v1/members",
+        {"email": "Sam@Example.com", "full_name": "Sam Lee", "role": "member", "password": "a long passphrase 42"},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["email"] == "sam@example.com"
+    assert login(api_client(org), "sam@example.com", "a long passphrase 42").status_code == 200
+
+
+@pytest.mark.django_db
+def test_adding_a_person_without_password_gives_an_unusable_password(api_client, org):
+    response = api_client(org, org.owner).post("/api/v1/members", {"email": "nopass@example.com"}, format="json")
+    assert response.status_code == 201
+    assert not User.objects.get(email="nopass@example.com").has_usable_password()
+
+
+@pytest.mark.django_db
+def test_adding_an_existing_account_from_another_organization(api_client, org, other_org):
+    response = api_client(org, org.owner).post(
+        "/api/v1/members", {"email": "member@beta.test", "role": "admin"}, format="json"
+    )
+    assert response.status_code == 201
+    assert Membership.objects.get(user=other_org.member, organization=org.organization).role == "admin"
+
+
+@pytest.mark.django_db
+def test_adding_an_existing_member_is_a_conflict(api_client, org):
+    response = api_client(org, org.owner).post("/api/v1/members", {"email": "member@alpha.test"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "already_member"
+
+
+@pytest.mark.django_db
+def test_adding_with_a_weak_password_is_refused(api_client, org):
+    response = api_client(org, org.owner).post(
+        "/api/v1/members", {"email": "weak@example.com", "password": "123"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["password"]
+    assert not User.objects.filter(email="weak@example.com").exists()
+
+
+@pytest.mark.django_db
+def test_admins_cannot_create_owners(api_client, org):
+    response = api_client(org, org.admin).post(
+        "/api/v1/members", {"email": "boss@example.com", "role": "owner"}, format="json"
+    )
+    assert response.status_code == 403
+    assert not User.objects.filter(email="boss@example.com").exists()
+
+
+@pytest.mark.django_db
+def test_owner_changes_a_role(api_client, org):
+    membership = org.membership(org.member)
+    response = api_client(org, org.owner).patch(f"/api/v1/members/{membership.pk}", {"role": "admin"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["role"] == "admin"
+
+
+@pytest.mark.django_db
+def test_changing_a_role_to_nonsense_is_400(api_client, org):
+    membership = org.membership(org.member)
+    response = api_client(org, org.owner).patch(f"/api/v1/members/{membership.pk}", {"role": "king"}, format="json")
+    assert response.status_code == 400
+    assert "role" in response.json()
+
+
+@pytest.mark.django_db
+def test_the_last_owner_cannot_be_demoted_or_removed(api_client, org):
+    owner = org.membership(org.owner)
+    client = api_client(org, org.owner)
+
+    demote = client.patch(f"/api/v1/members/{owner.pk}", {"role": "member"}, format="json")
+    remove = client.delete(f"/api/v1/members/{owner.pk}")
+
+    assert demote.status_code == 409 and demote.json()["code"] == "last_owner"
+    assert remove.status_code == 409 and remove.json()["code"] == "last_owner"
+    assert Membership.objects.get(pk=owner.pk).role == "owner"
+
+
+@pytest.mark.django_db
+def test_an_owner_can_step_down_once_there_is_another_owner(api_client, org):
+    Membership.objects.filter(user=org.admin, organization=org.organization).update(role="owner")
+    owner = org.membership(org.owner)
+    response = api_client(org, org.owner).patch(f"/api/v1/members/{owner.pk}", {"role": "member"}, format="json")
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_admins_cannot_touch_owners(api_client, org):
+    owner = org.membership(org.owner)
+    response = api_client(org, org.admin).delete(f"/api/v1/members/{owner.pk}")
+    assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_removing_a_member_keeps_the_account(api_client, org):
+    membership = org.membership(org.member)
+    response = api_client(org, org.admin).delete(f"/api/v1/members/{membership.pk}")
+    assert response.status_code == 204
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+    assert User.objects.filter(pk=org.member.pk, is_active=True).exists()
+
+
+@pytest.mark.django_db
+def test_another_organizations_member_is_not_found(api_client, org, other_org):
+    foreign = other_org.membership(other_org.member)
+    client = api_client(org, org.owner)
+    assert client.get(f"/api/v1/members/{foreign.pk}").status_code == 404
+    assert client.delete(f"/api/v1/members/{foreign.pk}").status_code == 404
+    assert Membership.objects.filter(pk=foreign.pk).exists()

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from accounts import api
+
+app_name = "accounts_api"
+
+urlpatterns = [
+    path("auth/login", api.LoginView.as_view(), name="login"),
+    path("auth/refresh", api.RefreshView.as_view(), name="refresh"),
+    path("auth/logout", api.LogoutView.as_view(), name="logout"),
+    path("auth/me", api.MeView.as_view(), name="me"),
+    path("members", api.MemberListView.as_view(), name="member-list"),
+    path("members/<int:pk>", api.MemberDetailView.as_view(), name="member-detail"),
+]

@@ -1,0 +1,119 @@
+"""Shared fixtures.
+
+Creating an organization means creating a schema and running every tenant migration, so the test
+organizations are made once per session (TENANCY.md). Tests run in transactions rolled back afterwards;
+a `transactional_db` test flushes the public tables, so `org`/`other_org` re-provision them when needed.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts.models import Membership, User
+from accounts.tests.factories import TEST_PASSWORD
+from accounts.tokens import tokens_for_membership
+from tenants.models import Organization, schema_name_for_slug
+from tenants.services import organization_register, public_tenant_ensure
+
+
+@dataclass
+class TestOrganization:
+    """An organization with one person per role."""
+
+    organization: Organization
+    owner: User
+    admin: User
+    member: User
+
+    @property
+    def host(self) -> str:
+        return self.organization.host
+
+    def membership(self, user: User) -> Membership:
+        return Membership.objects.select_related("user", "organization").get(user=user, organization=self.organization)
+
+
+def _provision_test_organization(slug: str) -> TestOrganization:
+    existing = Organization.objects.filter(slug=slug).first()
+    if existing is None:
+        # A flush (transactional_db) removes the rows but leaves the schema behind.
+        connection.set_schema_to_public()
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{schema_name_for_slug(slug)}" CASCADE')
+        public_tenant_ensure()
+        registration = organization_register(
+            organization_name=slug.capitalize(),
+            organization_slug=slug,
+            owner_email=f"owner@{slug}.test",
+            owner_password=TEST_PASSWORD,
+            owner_full_name=f"{slug.capitalize()} Owner",
+        )
+        organization = registration.organization
+        for role in (Membership.Role.ADMIN, Membership.Role.MEMBER):
+            user = User.objects.create_user(
+                email=f"{role}@{slug}.test", password=TEST_PASSWORD, full_name=f"{slug.capitalize()} {role.title()}"
+            )
+            Membership.objects.create(user=user, organization=organization, role=role)
+    else:
+        organization = existing
+    users = {m.role: m.user for m in Membership.objects.select_related("user").filter(organization=organization)}
+    return TestOrganization(
+        organization=organization,
+        owner=users[Membership.Role.OWNER],
+        admin=users[Membership.Role.ADMIN],
+        member=users[Membership.Role.MEMBER],
+    )
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        _provision_test_organization("alpha")
+        _provision_test_organization("beta")
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_between_tests():
+    # The connection keeps its schema between tests otherwise (django-tenants #603).
+    connection.set_schema_to_public()
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def org(db, django_db_blocker) -> TestOrganization:
+    """Organization "alpha" with an owner, an admin and a member."""
+    with django_db_blocker.unblock():
+        return _provision_test_organization("alpha")
+
+
+@pytest.fixture
+def other_org(db, django_db_blocker) -> TestOrganization:
+    """Organization "beta": every isolation test needs a second organization."""
+    with django_db_blocker.unblock():
+        return _provision_test_organization("beta")
+
+
+@pytest.fixture
+def in_tenant(org):
+    """Run the test's database code inside alpha's schema."""
+    connection.set_tenant(org.organization)
+    yield org
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def api_client():
+    """`api_client(org, user=None)`: an APIClient on the organization's host, logged in as `user` if given."""
+
+    def make(test_org: TestOrganization | None = None, user: User | None = None) -> APIClient:
+        client = APIClient()
+        client.defaults["HTTP_HOST"] = test_org.host if test_org is not None else "localhost"
+        if user is not None:
+            tokens = tokens_for_membership(test_org.membership(user))
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+        return client
+
+    return make

@@ -1,0 +1,15 @@
+"""URLs of an organization's site (<slug>.BASE_DOMAIN): its pages and its API."""
+
+from django.urls import include, path
+
+from spacemanager.api_urls import docs_patterns, tenant_api_patterns
+
+urlpatterns = [
+    path("api/v1/", include(tenant_api_patterns)),
+    *docs_patterns,
+]
+
+handler400 = "spacemanager.responses.handler400"
+handler403 = "spacemanager.responses.handler403"
+handler404 = "spacemanager.responses.handler404"
+handler500 = "spacemanager.responses.handler500"

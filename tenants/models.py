@@ -1,0 +1,55 @@
+from django.conf import settings
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+from tenants.validators import validate_currency_code, validate_organization_slug, validate_timezone_name
+
+
+def schema_name_for_slug(slug: str) -> str:
+    """Schema names cannot contain hyphens and must not start with `pg_`; the prefix keeps both true."""
+    return "org_" + slug.replace("-", "_")
+
+
+class Organization(TenantMixin):
+    """A tenant: one organization, one PostgreSQL schema, one subdomain.
+
+    The row with schema `public` stands for the public site itself and is never shown as an organization.
+    """
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=40, unique=True, validators=[validate_organization_slug])
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone_name])
+    currency = models.CharField(max_length=3, default="EUR", validators=[validate_currency_code])
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # Provisioning creates the schema explicitly inside its transaction (tenants.services).
+    auto_create_schema = False
+    auto_drop_schema = True
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_public(self) -> bool:
+        return self.schema_name == settings.PUBLIC_SCHEMA_NAME
+
+    @property
+    def host(self) -> str:
+        return f"{self.slug}.{settings.BASE_DOMAIN}"
+
+    def url(self, *, scheme: str = "http", port: str | int | None = None) -> str:
+        """The organization's site; pass the port of the current request to keep links working locally."""
+        suffix = f":{port}" if port and str(port) not in {"80", "443"} else ""
+        return f"{scheme}://{self.host}{suffix}/"
+
+
+class Domain(DomainMixin):
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain

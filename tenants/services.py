@@ -1,0 +1,98 @@
+"""Writes that concern organizations: provisioning, registration and the public site's own row."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+
+from accounts.models import Membership, User
+from accounts.services import user_create
+from spacemanager.errors import ValidationFailed
+from tenants.models import Domain, Organization, schema_name_for_slug
+
+
+@dataclass(frozen=True)
+class Registration:
+    organization: Organization
+    owner: User
+    membership: Membership
+
+
+def public_tenant_ensure() -> Organization:
+    """The public site's tenant row and its Domain for BASE_DOMAIN (django-tenants routes by it).
+
+    Idempotent; runs after every migration of the public schema, so changing BASE_DOMAIN only needs a migrate.
+    """
+    public, _ = Organization.objects.get_or_create(
+        schema_name=settings.PUBLIC_SCHEMA_NAME,
+        defaults={"name": "SpaceManager", "slug": settings.PUBLIC_SCHEMA_NAME},
+    )
+    Domain.objects.filter(tenant=public).exclude(domain=settings.BASE_DOMAIN).update(is_primary=False)
+    Domain.objects.update_or_create(domain=settings.BASE_DOMAIN, defaults={"tenant": public, "is_primary": True})
+    return public
+
+
+@transaction.atomic
+def organization_provision(*, name: str, slug: str, timezone: str = "UTC", currency: str = "EUR") -> Organization:
+    """Create the organization row, its schema (with every tenant migration) and its domain.
+
+    Everything happens in one transaction: PostgreSQL's DDL is transactional, so a failure at any step
+    leaves no schema, row or domain behind.
+    """
+    organization = Organization(
+        name=name.strip(),
+        slug=slug,
+        schema_name=schema_name_for_slug(slug),
+        timezone=timezone,
+        currency=currency,
+    )
+    organization.full_clean()
+    try:
+        with transaction.atomic():
+            organization.save()
+            Domain.objects.create(domain=organization.host, tenant=organization, is_primary=True)
+    except IntegrityError as exc:
+        # Lost a race with a concurrent registration of the same slug.
+        raise ValidationFailed(
+            "This address is already taken; please choose another.", field="organization_slug", code="slug_taken"
+        ) from exc
+    organization.create_schema(check_if_exists=False, verbosity=0)
+    connection.set_schema_to_public()
+    return organization
+
+
+@transaction.atomic
+def organization_register(
+    *,
+    organization_name: str,
+    organization_slug: str,
+    owner_email: str,
+    owner_password: str | None,
+    owner_full_name: str = "",
+    timezone: str = "UTC",
+    currency: str = "EUR",
+    allow_existing_owner: bool = False,
+) -> Registration:
+    """Sign-up: a new organization with its owner, all or nothing.
+
+    The public sign-up refuses an email that already has an account; operators (create_organization) may
+    make an existing person the owner of a further organization.
+    """
+    if Organization.objects.filter(slug=organization_slug).exists():
+        raise ValidationFailed(
+            "This address is already taken; please choose another.", field="organization_slug", code="slug_taken"
+        )
+    owner = User.objects.filter(email__iexact=owner_email.strip()).first()
+    if owner is not None and not allow_existing_owner:
+        raise ValidationFailed(
+            "An account with this email already exists; log in to your organization instead.",
+            field="email",
+            code="email_taken",
+        )
+    if owner is None:
+        owner = user_create(email=owner_email, password=owner_password, full_name=owner_full_name)
+    organization = organization_provision(
+        name=organization_name, slug=organization_slug, timezone=timezone, currency=currency
+    )
+    membership = Membership.objects.create(user=owner, organization=organization, role=Membership.Role.OWNER)
+    return Registration(organization=organization, owner=owner, membership=membership)

@@ -1,0 +1,57 @@
+"""Rules for organization slugs, time zones and currencies: one place, used by models, forms and serializers."""
+
+import re
+import zoneinfo
+from functools import cache
+
+from django.core.exceptions import ValidationError
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]$")
+SLUG_MIN_LENGTH = 3
+SLUG_MAX_LENGTH = 40
+
+# Hosts and words that would confuse people or collide with infrastructure if they became a subdomain.
+RESERVED_SLUGS = frozenset(
+    {
+        "www", "admin", "administrator", "api", "app", "apps", "assets", "auth", "billing", "blog", "cdn",
+        "dashboard", "demo-template", "dev", "docs", "email", "ftp", "help", "imap", "internal", "login",
+        "mail", "media", "mx", "news", "ns1", "ns2", "pop", "pop3", "postgres", "public", "root", "signup",
+        "smtp", "spacemanager", "staff", "staging", "static", "status", "support", "system", "template",
+        "test", "webmail",
+    }
+)  # fmt: skip
+
+
+def validate_organization_slug(value: str) -> None:
+    if not SLUG_MIN_LENGTH <= len(value) <= SLUG_MAX_LENGTH:
+        raise ValidationError(f"Use {SLUG_MIN_LENGTH} to {SLUG_MAX_LENGTH} characters.", code="invalid_slug_length")
+    if not SLUG_PATTERN.match(value):
+        raise ValidationError(
+            "Use only lowercase letters, digits and hyphens, and start and end with a letter or digit.",
+            code="invalid_slug",
+        )
+    if "--" in value:
+        raise ValidationError("Hyphens cannot follow each other.", code="invalid_slug")
+    if value in RESERVED_SLUGS or value.startswith("pg-"):
+        raise ValidationError(f"“{value}” is reserved; please choose another.", code="reserved_slug")
+
+
+@cache
+def timezone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_timezone_name(value: str) -> None:
+    if value not in timezone_names():
+        raise ValidationError(
+            f"“{value}” is not a known time zone; use an IANA name such as Europe/Paris or UTC.",
+            code="invalid_timezone",
+        )
+
+
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+
+
+def validate_currency_code(value: str) -> None:
+    if not CURRENCY_PATTERN.match(value):
+        raise ValidationError("Use a three-letter ISO 4217 currency code such as EUR or USD.", code="invalid_currency")
