@@ -1,5 +1,7 @@
 """Writes that concern people and their memberships. The last-owner rule lives here and only here."""
 
+from concurrent.futures import Future
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -11,20 +13,35 @@ from tenants.models import Organization
 Role = Membership.Role
 
 
-def user_create(*, email: str, password: str | None, full_name: str = "") -> User:
-    """A new person. Without a password the account gets an unusable one until it is reset by email."""
+def password_check(*, password: str, email: str, full_name: str = "") -> None:
+    """Django's password validators, as a field error (they compare the password with the email and name)."""
+    try:
+        validate_password(password, user=User(email=email, full_name=full_name))
+    except ValidationError as exc:
+        raise ValidationFailed(" ".join(exc.messages), field="password", code="weak_password") from exc
+
+
+def user_create(
+    *, email: str, password: str | None, full_name: str = "", password_hash: Future[str] | None = None
+) -> User:
+    """A new person. Without a password the account gets an unusable one until it is reset by email.
+
+    `password_hash` is the already validated password being hashed elsewhere (see organization_register).
+    """
     email = User.objects.normalize_email(email.strip()).lower()
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationFailed("An account with this email already exists.", field="email", code="email_taken")
-    candidate = User(email=email, full_name=full_name.strip())
-    if password is not None:
-        try:
-            validate_password(password, user=candidate)
-        except ValidationError as exc:
-            raise ValidationFailed(" ".join(exc.messages), field="password", code="weak_password") from exc
+    if password is not None and password_hash is None:
+        password_check(password=password, email=email, full_name=full_name)
     try:
         with transaction.atomic():
-            return User.objects.create_user(email=email, password=password, full_name=full_name.strip())
+            user = User.objects.create_user(
+                email=email, password=None if password_hash else password, full_name=full_name.strip()
+            )
+            if password_hash is not None:
+                user.password = password_hash.result()
+                user.save(update_fields=["password"])
+            return user
     except IntegrityError as exc:
         raise ValidationFailed("An account with this email already exists.", field="email", code="email_taken") from exc
 

@@ -214,6 +214,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # TokenChallengeOnly (login, refresh, logout, register) authenticates nobody; leave it out of the docs.
+    "AUTHENTICATION_WHITELIST": [
+        "accounts.authentication.OrganizationJWTAuthentication",
+        "accounts.authentication.OrganizationSessionAuthentication",
+    ],
 }
 
 LOGIN_URL = "accounts:login"
