@@ -8,9 +8,11 @@ the connection is in that organization's schema (a request on its host, `schema_
 
 import logging
 import os
+from typing import Any
 
+from celery import Task as CeleryTask
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from tenant_schemas_celery.app import CeleryApp as TenantAwareCeleryApp
 from tenant_schemas_celery.app import get_schema_name_from_task
 from tenant_schemas_celery.task import TenantTask
@@ -53,6 +55,23 @@ def _organization_is_current(schema_name: str) -> bool:
 
         is_active = Organization.objects.filter(schema_name=schema_name, is_active=True).exists()
     return is_active
+
+
+def enqueue_on_commit(task: CeleryTask, *args: Any, **kwargs: Any) -> None:
+    """Queue `task(*args, **kwargs)` once the current transaction commits (in the current schema).
+
+    The write that asked for it has committed by then: if Redis is down, the failure is logged with the
+    task's arguments (the ids) and swallowed, never turned into an error for a request that succeeded.
+    The sweeps catch up on what such an outage missed (docs/background.md).
+    """
+
+    def send() -> None:
+        try:
+            task.apply_async(args, kwargs)
+        except Exception:
+            logger.exception("Could not queue %s(args=%r, kwargs=%r): broker unavailable.", task.name, args, kwargs)
+
+    transaction.on_commit(send)
 
 
 class App(TenantAwareCeleryApp):

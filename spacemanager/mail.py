@@ -84,13 +84,13 @@ def calendar_uid(*, kind: str, object_id: int | str, organization_host: str) -> 
 
 
 def format_local_interval(starts_at: datetime, ends_at: datetime, timezone_name: str) -> str:
-    """`Tue 3 Mar 2026, 10:00–11:00 (Europe/Paris)`: what people read; the data itself stays in UTC."""
+    """`Tue 3 Mar 2026, 10:00-11:00 (Europe/Paris)`: what people read; the data itself stays in UTC."""
     zone = ZoneInfo(timezone_name)
     start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
     day = f"{start:%a} {start.day} {start:%b %Y}"
     if start.date() == end.date():
-        return f"{day}, {start:%H:%M}–{end:%H:%M} ({timezone_name})"
-    return f"{day} {start:%H:%M} – {end:%a} {end.day} {end:%b %Y} {end:%H:%M} ({timezone_name})"
+        return f"{day}, {start:%H:%M}-{end:%H:%M} ({timezone_name})"
+    return f"{day} {start:%H:%M} - {end:%a} {end.day} {end:%b %Y} {end:%H:%M} ({timezone_name})"
 
 
 def calendar_invitation(
