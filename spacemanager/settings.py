@@ -175,7 +175,7 @@ CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # visibility_timeout: an unacknowledged message (acks_late, worker gone) is delivered again after it; it
 # must outlast the longest countdown we use (retry backoff is capped at 600 s).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 1}
 # Queuing while Redis is down gives up after about half a second instead of hanging the request.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_ACKS_LATE = True

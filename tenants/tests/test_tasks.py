@@ -77,3 +77,22 @@ def test_prune_forgets_only_keys_older_than_the_retention(org):
 
     assert deleted == 1
     assert list(IdempotencyKey.objects.values_list("object_id", flat=True)) == ["2"]
+
+
+def test_fan_out_messages_carry_the_organization_schema_and_the_expiry(org, other_org, monkeypatch):
+    sent = []
+
+    def capture(producer, name, message, **options):
+        # tenant-schemas-celery's header goes out with the message's own headers.
+        sent.append((name, options["headers"]["_schema_name"], message.headers["expires"]))
+
+    monkeypatch.setattr(app.amqp, "send_task_message", capture)
+
+    for_each_active_organization("tenants.tests.record_schema", ["sweep"], {"expires": 300})
+
+    assert [(name, schema) for name, schema, _ in sent] == [
+        ("tenants.tests.record_schema", "org_alpha"),
+        ("tenants.tests.record_schema", "org_beta"),
+    ]
+    assert all(expires is not None for _, _, expires in sent)
+    assert RUNS == []
