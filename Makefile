@@ -9,7 +9,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: run test lint format install migrate demo clean-data help
 
 help:
-	@echo "make run    - install, start embedded services when none are configured, migrate, demo data, serve"
+	@echo "make run    - install, start embedded services when none are configured, migrate, demo data, web + worker + beat"
 	@echo "make test   - install and run the whole test suite"
 	@echo "make lint   - ruff format --check and ruff check"
 
@@ -30,8 +30,9 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py ensure_demo --port $(PORT)
 
-run: demo
-	$(BIN)/python manage.py runserver 0.0.0.0:$(PORT)
+# One process holds the embedded servers (if any) while it migrates, creates the demo and runs Procfile.dev.
+run: install
+	$(BIN)/python manage.py run_dev --port $(PORT)
 
 test: install
 	$(BIN)/pytest

@@ -117,3 +117,14 @@ def api_client():
         return client
 
     return make
+
+
+@pytest.fixture
+def celery_eager():
+    """Run tasks in the test's own thread and transaction, as the worker would (schema switch included)."""
+    from spacemanager.celery import app
+
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous

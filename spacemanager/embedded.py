@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -79,7 +80,12 @@ def redis_url(base_dir: Path) -> str:
     """Start (or join) the embedded Redis server and return its URL."""
     port = redis_port(base_dir)
     if not _redis_answers(port):
-        _start_redis(base_dir, port)
+        # Two processes starting at once would both see no server, and the loser would adopt (and later stop)
+        # the winner's server: check and start under one lock, so exactly one process owns it.
+        with open(data_dir(base_dir) / "redis.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not _redis_answers(port):
+                _start_redis(base_dir, port)
     return f"redis://127.0.0.1:{port}/0"
 
 

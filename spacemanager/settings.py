@@ -8,6 +8,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from spacemanager import embedded
+from spacemanager.beat import beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,6 +48,8 @@ if not IS_PRODUCTION:
 _database_url = _required_in_production("DATABASE_URL")
 if not _database_url:
     _database_url = embedded.postgres_url(BASE_DIR)
+# `manage.py run_dev` hands the resolved URLs to the web, worker and beat processes it starts.
+DATABASE_URL = _database_url
 DATABASES = {"default": env.db_url_config(_database_url)}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
@@ -166,6 +169,35 @@ EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"SpaceManager <no-reply@{BASE_DOMAIN}>")
+
+# Background work: Celery reads every CELERY_* setting (spacemanager/celery.py, docs/background.md).
+CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# visibility_timeout: an unacknowledged message (acks_late, worker gone) is delivered again after it; it
+# must outlast the longest countdown we use (retry backoff is capped at 600 s).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 1}
+# Queuing while Redis is down gives up after about half a second instead of hanging the request.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TIMEZONE = "UTC"
+REMINDER_LEAD_MINUTES = env.int("REMINDER_LEAD_MINUTES", default=60)
+PENDING_EXPIRY_MINUTES = env.int("PENDING_EXPIRY_MINUTES", default=1440)
+# The issue promises reminders at most 5 minutes late: the sweep runs at least that often.
+REMINDER_SWEEP_SECONDS = env.int("REMINDER_SWEEP_SECONDS", default=300)
+if not 10 <= REMINDER_SWEEP_SECONDS <= 300:
+    raise ImproperlyConfigured("REMINDER_SWEEP_SECONDS must be between 10 and 300.")
+if REMINDER_LEAD_MINUTES < 1 or PENDING_EXPIRY_MINUTES < 1:
+    raise ImproperlyConfigured("REMINDER_LEAD_MINUTES and PENDING_EXPIRY_MINUTES must be positive.")
+CELERY_BEAT_SCHEDULE = beat_schedule()
 
 CORS_ALLOWED_ORIGINS = env.list("BACKEND_CORS_ORIGINS", default=[])
 

@@ -53,3 +53,34 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class IdempotencyKey(models.Model):
+    """A side effect (an email, a reminder) done at most once: one row per (schema, kind, object, version).
+
+    Lives in the public schema so one unique constraint covers every organization and one job prunes it.
+    `tenants.idempotency` claims a row before the side effect and marks it done afterwards.
+    """
+
+    class State(models.TextChoices):
+        CLAIMED = "claimed", "Claimed"
+        DONE = "done", "Done"
+
+    schema_name = models.CharField(max_length=63)
+    kind = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    version = models.CharField(max_length=64, blank=True, default="")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.CLAIMED)
+    claimed_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["schema_name", "kind", "object_id", "version"], name="idempotency_key_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["claimed_at"], name="idempotency_key_claimed_at")]
+
+    def __str__(self) -> str:
+        return f"{self.schema_name}:{self.kind}:{self.object_id}:{self.version} ({self.state})"

@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from tenants.models import Organization
@@ -10,3 +12,12 @@ def organization_url_for_request(organization: Organization, request: HttpReques
     host = request.get_host()
     port = host.rpartition(":")[2] if ":" in host else None
     return organization.url(scheme=request.scheme, port=port)
+
+
+def organization_list_active() -> QuerySet[Organization]:
+    """Organizations that get periodic work: active ones, never the public site or a template schema."""
+    excluded = {settings.PUBLIC_SCHEMA_NAME}
+    template_schema = getattr(settings, "TENANT_BASE_SCHEMA", None)
+    if template_schema:
+        excluded.add(template_schema)
+    return Organization.objects.filter(is_active=True).exclude(schema_name__in=excluded).order_by("schema_name")

@@ -1,0 +1,42 @@
+"""The beat schedule, read by settings (`CELERY_BEAT_SCHEDULE`). Imports no models: settings load it.
+
+Periodic work that concerns organizations is one entry per job, sent to `tenants.tasks.organizations_fan_out`,
+which queues the job once per active organization inside its schema (`every_organization`). Add entries to
+`beat_schedule()`.
+"""
+
+from datetime import timedelta
+from typing import Any
+
+from celery.schedules import crontab
+
+FAN_OUT_TASK = "tenants.tasks.organizations_fan_out"
+
+
+def every_organization(
+    task: str, schedule: timedelta | crontab, *, args: tuple = (), expires: timedelta | None = None
+) -> dict[str, Any]:
+    """A beat entry that runs `task(*args)` once per active organization, inside its schema.
+
+    `expires` drops runs that could not start in time (Redis or the worker down for a while) instead of
+    letting them pile up; a sweep's next run does the same work anyway. It defaults to the interval.
+    """
+    if expires is None and isinstance(schedule, timedelta):
+        expires = schedule
+    options = {"expires": expires.total_seconds()} if expires is not None else {}
+    return {
+        "task": FAN_OUT_TASK,
+        "schedule": schedule,
+        "args": (task, list(args), options),
+        "options": options,
+    }
+
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    return {
+        # Public schema: claims are kept long past any retry or redelivery window, then forgotten.
+        "idempotency-keys-prune": {
+            "task": "tenants.tasks.idempotency_keys_prune",
+            "schedule": crontab(hour=3, minute=17),
+        },
+    }

@@ -1,0 +1,29 @@
+from datetime import timedelta
+
+from django.conf import settings
+
+from spacemanager.beat import FAN_OUT_TASK, beat_schedule, every_organization
+from spacemanager.celery import app
+
+
+def test_every_beat_entry_names_a_task_the_worker_knows():
+    app.loader.import_default_modules()
+
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        assert entry["task"] in app.tasks, name
+        if entry["task"] == FAN_OUT_TASK:
+            assert entry["args"][0] in app.tasks, name
+
+
+def test_settings_use_the_schedule_built_in_beat_py():
+    assert settings.CELERY_BEAT_SCHEDULE.keys() == beat_schedule().keys()
+    assert app.conf.beat_schedule.keys() == beat_schedule().keys()
+
+
+def test_a_per_organization_job_goes_through_the_fan_out_and_expires_with_its_interval():
+    entry = every_organization("reservations.tasks.reminders_send", timedelta(minutes=5))
+
+    assert entry["task"] == "tenants.tasks.organizations_fan_out"
+    assert entry["schedule"] == timedelta(minutes=5)
+    assert entry["args"] == ("reservations.tasks.reminders_send", [], {"expires": 300.0})
+    assert entry["options"] == {"expires": 300.0}

@@ -1,0 +1,103 @@
+"""Do a side effect at most once, even when its task runs twice or two runs overlap.
+
+    claim_once(key) -> send -> complete(key);   on failure: release(key) and let the task retry.
+
+A claim is a lease: a worker killed between claiming and completing leaves a stale claim that another run
+takes over once the lease has expired (the lease outlasts the hard task time limit, so the first holder is
+dead by then). A fresh claim held by someone else raises `ClaimBusy` with the seconds to wait, so the caller
+retries later instead of dropping the work. The one window left is a crash after the email left but before
+`complete()` was written: that email goes out twice. We prefer that to losing one (docs/background.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from tenants.models import IdempotencyKey
+
+
+def _current_schema() -> str:
+    return connection.schema_name
+
+
+@dataclass(frozen=True)
+class OnceKey:
+    """What must happen once: e.g. `OnceKey("reservation_reminder", reservation.id, version=starts_at_iso)`.
+
+    The schema defaults to the connection's, i.e. the organization the task runs for.
+    """
+
+    kind: str
+    object_id: str | int
+    version: str = ""
+    schema_name: str = field(default_factory=_current_schema)
+
+    def lookup(self) -> dict[str, str]:
+        return {
+            "schema_name": self.schema_name,
+            "kind": self.kind,
+            "object_id": str(self.object_id),
+            "version": str(self.version),
+        }
+
+
+class ClaimBusy(Exception):
+    """Another run holds a fresh claim on this key; try again after `retry_after` seconds."""
+
+    def __init__(self, key: OnceKey, retry_after: float) -> None:
+        super().__init__(f"{key} is being handled by another run; retry in {retry_after:.0f} s")
+        self.key = key
+        self.retry_after = retry_after
+
+
+def claim_lease() -> timedelta:
+    """Longer than any task may run (Celery kills it at the hard time limit), so a live holder is never robbed."""
+    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+
+
+def claim_once(key: OnceKey, *, lease: timedelta | None = None) -> bool:
+    """True: the caller now owns the side effect and must `complete()` or `release()` it.
+
+    False: it has been done already. Raises `ClaimBusy` while another run owns a fresh claim.
+    Race-safe through the unique constraint; call it outside a transaction so the claim is visible at once.
+    """
+    lease = lease or claim_lease()
+    now = timezone.now()
+    entry, created = IdempotencyKey.objects.get_or_create(**key.lookup(), defaults={"claimed_at": now})
+    if created:
+        return True
+    if entry.state == IdempotencyKey.State.DONE:
+        return False
+    expires_at = entry.claimed_at + lease
+    if expires_at <= now:
+        # A stale claim: its holder died. The conditional update lets exactly one contender take it over.
+        taken_over = IdempotencyKey.objects.filter(
+            pk=entry.pk, state=IdempotencyKey.State.CLAIMED, claimed_at=entry.claimed_at
+        ).update(claimed_at=now)
+        if taken_over:
+            return True
+        raise ClaimBusy(key, lease.total_seconds())
+    raise ClaimBusy(key, (expires_at - now).total_seconds())
+
+
+def complete(key: OnceKey) -> None:
+    """The side effect happened: every later claim of this key answers False."""
+    IdempotencyKey.objects.filter(**key.lookup(), state=IdempotencyKey.State.CLAIMED).update(
+        state=IdempotencyKey.State.DONE, done_at=timezone.now()
+    )
+
+
+def release(key: OnceKey) -> None:
+    """The side effect failed: give the claim up so a retry can claim it again."""
+    IdempotencyKey.objects.filter(**key.lookup(), state=IdempotencyKey.State.CLAIMED).delete()
+
+
+def idempotency_keys_prune(*, older_than: timedelta) -> int:
+    """Forget keys claimed longer ago than any retry or duplicate delivery could arrive; returns how many."""
+    deleted, _ = IdempotencyKey.objects.filter(claimed_at__lt=timezone.now() - older_than).delete()
+    return deleted
