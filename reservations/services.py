@@ -22,6 +22,7 @@ from spaces.models import OpeningHours, Space
 
 Event = Literal["created", "confirmed", "changed", "cancelled"]
 EXCLUSION_VIOLATION = "23P01"
+_INSTANT = timedelta(microseconds=1)
 CHANGEABLE_FIELDS = ("space_id", "starts_at", "ends_at", "title", "notes", "attendees")
 
 
@@ -95,7 +96,9 @@ def _check_rules(
     if outside:
         raise ValidationFailed(
             f"Outside the opening hours of {space.name} ({describe_day(rows, outside[0].weekday)}, {tz.key} time).",
-            field="starts_at" if outside[0].day == starts_at.astimezone(tz).date() else "ends_at",
+            field="ends_at"
+            if not uncovered_pieces(rows, local_pieces(starts_at, starts_at + _INSTANT, tz))
+            else "starts_at",
             code="closed",
         )
 
@@ -139,13 +142,18 @@ def _is_overlap_violation(error: IntegrityError) -> bool:
     )
 
 
-def _save_or_conflict(reservation: Reservation, *, tz: ZoneInfo, exclude_id: int | None) -> None:
-    if reservation_overlapping(
+def _overlap_exists(reservation: Reservation, *, exclude_id: int | None) -> bool:
+    """The friendly check; the exclusion constraint still decides when two requests race."""
+    return reservation_overlapping(
         space_id=reservation.space_id,
         starts_at=reservation.starts_at,
         ends_at=reservation.ends_at,
         exclude_id=exclude_id,
-    ).exists():
+    ).exists()
+
+
+def _save_or_conflict(reservation: Reservation, *, tz: ZoneInfo, exclude_id: int | None) -> None:
+    if _overlap_exists(reservation, exclude_id=exclude_id):
         raise _conflict(
             space_id=reservation.space_id,
             starts_at=reservation.starts_at,
