@@ -34,14 +34,19 @@ class AwareDateTimeField(serializers.DateTimeField):
 
 
 class AwareIsoDateTimeFormField(forms.DateTimeField):
-    input_formats = ["iso-8601"]
+    default_error_messages = {"invalid": "Enter an ISO 8601 date and time with its offset.", "naive": NAIVE_MESSAGE}
 
-    def strptime(self, value, format):
-        parsed = parse_datetime(_restore_plus(str(value)))
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            parsed = parse_datetime(_restore_plus(str(value)))
+        except ValueError:  # well-formed but impossible, e.g. month 13
+            parsed = None
         if parsed is None:
-            raise ValueError(value)
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         if timezone.is_naive(parsed):
-            raise forms.ValidationError(NAIVE_MESSAGE, code="naive")
+            raise forms.ValidationError(self.error_messages["naive"], code="naive")
         return parsed
 
 

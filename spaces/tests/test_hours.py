@@ -1,7 +1,7 @@
 """The opening-hours arithmetic in Europe/Paris, whose clocks jump forward on 2025-03-30 at 02:00 (to 03:00)
 and back on 2025-10-26 at 03:00 (to 02:00)."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from spaces.hours import (
@@ -65,9 +65,8 @@ def test_a_night_across_midnight_is_one_open_interval():
 
 
 def test_an_opening_time_the_clocks_skip_opens_at_the_jump():
-    assert local_instant(datetime(2025, 3, 30).date(), timedelta(hours=2, minutes=30), PARIS, entering=True) == utc(
-        2025, 3, 30, 1
-    )
+    opens = local_instant(date(2025, 3, 30), timedelta(hours=2, minutes=30), PARIS, entering=True)
+    assert opens == utc(2025, 3, 30, 1)
 
 
 def test_a_closing_time_in_the_repeated_hour_closes_on_its_first_pass():
