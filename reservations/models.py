@@ -51,7 +51,7 @@ class Reservation(models.Model):
     ends_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.CONFIRMED)
     price = models.DecimalField(
-        max_digits=12, decimal_places=2, null=True, blank=True, help_text="Rate x duration, frozen at booking."
+        max_digits=14, decimal_places=2, null=True, blank=True, help_text="Rate x duration, frozen at booking."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -6,6 +6,7 @@ import django_filters
 from django import forms
 from django.db import connection
 from django.db.models import Q, QuerySet
+from drf_spectacular.utils import extend_schema_field
 
 from spacemanager.errors import ValidationFailed
 from spaces.models import Space
@@ -24,6 +25,7 @@ class TagsField(forms.Field):
         return sorted({tag.strip().lower() for item in values for tag in item.split(",") if tag.strip()})
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
 class TagsFilter(django_filters.Filter):
     field_class = TagsField
 

@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from accounts.models import Membership, User
 from reservations.models import Reservation, TsTzRange
 from spacemanager.errors import NotFound, ValidationFailed
+from spaces.filters import SpaceFilter
 from spaces.hours import MIDNIGHT, WeeklyInterval, local_pieces, open_intervals, subtract
 from spaces.models import OpeningHours, Space
 
@@ -22,8 +23,6 @@ def space_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Space]:
 
     Without an `is_active` filter only active spaces are listed.
     """
-    from spaces.filters import SpaceFilter
-
     queryset = Space.objects.prefetch_related(
         Prefetch("opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens_at"))
     )

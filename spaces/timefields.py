@@ -6,6 +6,8 @@ import django_filters
 from django import forms
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 NAIVE_MESSAGE = "Give the time with its UTC offset, e.g. 2025-03-01T09:00:00+01:00 or 2025-03-01T08:00:00Z."
@@ -50,6 +52,7 @@ class AwareIsoDateTimeFormField(forms.DateTimeField):
         return parsed
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
 class AwareDateTimeFilter(django_filters.Filter):
     field_class = AwareIsoDateTimeFormField
 

@@ -214,3 +214,19 @@ def test_an_alpha_token_does_not_work_on_beta(api_client, org, other_org, space)
 def test_anonymous_requests_are_refused(api_client, org, space):
     assert api_client(org).get(URL).status_code == 401
     assert api_client(org).post(URL, payload(space)).status_code == 401
+
+
+def test_absurd_numbers_are_4xx_never_500(api_client, org, space):
+    client = api_client(org, org.owner)
+    assert client.post(URL, payload(space, attendees=10**12)).status_code == 400
+    assert client.post(URL, {**payload(space), "space": 10**30}).status_code == 400
+    assert client.get(f"{URL}/{10**25}").status_code == 404
+    assert client.get("/api/v1/spaces/99999999999999999999999").status_code == 404
+
+
+def test_the_most_expensive_possible_booking_still_fits_its_price(api_client, org, space):
+    client = api_client(org, org.owner)
+    client.patch(f"/api/v1/spaces/{space.pk}", {"hourly_rate": "99999999.99", "max_duration_minutes": 44640})
+    response = client.post(URL, payload(space, "2025-03-10T09:00:00Z", "2025-04-10T09:00:00Z"))
+    assert response.status_code == 201
+    assert response.json()["price"] == "74399999992.56"
