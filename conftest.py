@@ -128,3 +128,24 @@ def celery_eager():
     app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
     yield app
     app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+# Booking (spaces, reservations): a fixed "now" and an organization in a timezone with daylight saving.
+BOOKING_NOW = "2025-03-03T08:00:00+00:00"  # a Monday; the tests' bookings lie in the following weeks
+
+
+@pytest.fixture
+def booking_now():
+    """Freeze the clock (it still ticks) so that booking rules about "the past" and "days ahead" hold."""
+    import time_machine
+
+    with time_machine.travel(BOOKING_NOW, tick=True) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def paris(org):
+    """Alpha, for one test, in Europe/Paris (clocks change on 2025-03-30 and 2025-10-26)."""
+    Organization.objects.filter(pk=org.organization.pk).update(timezone="Europe/Paris")
+    org.organization.refresh_from_db()
+    return org

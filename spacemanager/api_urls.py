@@ -9,6 +9,8 @@ public_api_patterns = [
 
 tenant_api_patterns = [
     path("", include("accounts.urls")),
+    path("", include("spaces.urls")),
+    path("", include("reservations.urls")),
 ]
 
 

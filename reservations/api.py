@@ -1,0 +1,315 @@
+"""Reservations API (thin: parse, call a service or selector, render). The rules live in reservations.services."""
+
+import django_filters
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from accounts.access import request_membership
+from reservations import services
+from reservations.models import Reservation
+from reservations.selectors import reservation_get, reservation_list
+from spacemanager.errors import PermissionDenied
+from spacemanager.openapi import ERROR_RESPONSES, error_response
+from spaces.timefields import AwareDateTimeField, AwareDateTimeFilter, OrganizationTimezoneMixin
+
+
+class ReservationSpaceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class ReservationUserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    full_name = serializers.CharField()
+
+
+class ReservationSerializer(serializers.ModelSerializer):
+    space = ReservationSpaceSerializer()
+    user = ReservationUserSerializer()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    currency = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Reservation
+        fields = [
+            "id",
+            "space",
+            "user",
+            "title",
+            "notes",
+            "attendees",
+            "starts_at",
+            "ends_at",
+            "status",
+            "price",
+            "currency",
+            "created_at",
+            "updated_at",
+            "cancelled_at",
+        ]
+
+    def get_currency(self, reservation: Reservation) -> str:
+        return self.context["request"].tenant.currency
+
+
+class ReservationInputSerializer(serializers.Serializer):
+    space = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The space's id.")
+    starts_at = AwareDateTimeField(help_text="ISO 8601 with offset; naive times are refused.")
+    ends_at = AwareDateTimeField(help_text="ISO 8601 with offset; excluded (10:00-11:00 and 11:00-12:00 fit).")
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    attendees = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
+
+
+def _service_arguments(validated: dict) -> dict:
+    values = dict(validated)
+    if "space" in values:
+        values["space_id"] = values.pop("space")
+    return values
+
+
+class ReservationFilter(django_filters.FilterSet):
+    space = django_filters.NumberFilter(field_name="space_id")
+    status = django_filters.MultipleChoiceFilter(choices=Reservation.Status.choices, help_text="Repeatable.")
+    # `from`/`to` are Python keywords: declared through the dict below.
+
+    class Meta:
+        model = Reservation
+        fields = ["space", "status"]
+
+
+ReservationFilter.base_filters["from"] = AwareDateTimeFilter(
+    field_name="ends_at", lookup_expr="gt", help_text="Reservations still running at or after this time."
+)
+ReservationFilter.base_filters["to"] = AwareDateTimeFilter(
+    field_name="starts_at", lookup_expr="lt", help_text="Reservations starting before this time."
+)
+
+RESERVATION_EXAMPLE = {
+    "id": 42,
+    "space": {"id": 7, "name": "Blue room"},
+    "user": {"id": 3, "email": "sam@example.com", "full_name": "Sam Lee"},
+    "title": "Sprint review",
+    "notes": "",
+    "attendees": 6,
+    "starts_at": "2025-03-03T10:00:00+01:00",
+    "ends_at": "2025-03-03T11:00:00+01:00",
+    "status": "confirmed",
+    "price": "25.00",
+    "currency": "EUR",
+    "created_at": "2025-03-01T09:12:00+01:00",
+    "updated_at": "2025-03-01T09:12:00+01:00",
+    "cancelled_at": None,
+}
+RESERVATION_INPUT_EXAMPLE = {
+    "space": 7,
+    "starts_at": "2025-03-03T10:00:00+01:00",
+    "ends_at": "2025-03-03T11:00:00+01:00",
+    "title": "Sprint review",
+    "attendees": 6,
+}
+CONFLICT_RESPONSE = OpenApiResponse(
+    response=inline_serializer(
+        name="ReservationConflict",
+        fields={
+            "detail": serializers.CharField(),
+            "code": serializers.CharField(help_text="`reservation_conflict`"),
+            "conflicts": inline_serializer(
+                name="ConflictingInterval",
+                fields={"starts_at": serializers.DateTimeField(), "ends_at": serializers.DateTimeField()},
+                many=True,
+            ),
+        },
+    ),
+    description="The slot overlaps an active (pending or confirmed) reservation of the space.",
+    examples=[
+        OpenApiExample(
+            "reservation_conflict",
+            value={
+                "detail": "This space is already booked at that time: "
+                "2025-03-03T10:30:00+01:00 to 2025-03-03T11:30:00+01:00.",
+                "code": "reservation_conflict",
+                "conflicts": [{"starts_at": "2025-03-03T10:30:00+01:00", "ends_at": "2025-03-03T11:30:00+01:00"}],
+            },
+        )
+    ],
+)
+BOOKING_400 = OpenApiResponse(
+    response=ERROR_RESPONSES[400].response,
+    description="A booking rule is broken; the field says what to change.",
+    examples=[
+        OpenApiExample("ends_before_start", value={"ends_at": ["The end must be after the start."], "code": "invalid"}),
+        OpenApiExample(
+            "naive time",
+            value={
+                "starts_at": ["Give the time with its UTC offset, e.g. 2025-03-01T09:00:00+01:00."],
+                "code": "invalid",
+            },
+        ),
+        OpenApiExample(
+            "closed",
+            value={
+                "starts_at": ["Outside the opening hours of Blue room (Sunday closed, Europe/Paris time)."],
+                "code": "closed",
+            },
+        ),
+        OpenApiExample(
+            "over_capacity", value={"attendees": ["Blue room holds at most 8 people."], "code": "over_capacity"}
+        ),
+    ],
+)
+NOT_ACTIVE = error_response(
+    "reservation_not_active", "This reservation is cancelled; only pending or confirmed ones can be changed."
+)
+
+
+@extend_schema(tags=["reservations"])
+class ReservationListView(OrganizationTimezoneMixin, GenericAPIView):
+    """Your reservations; owners and admins see everyone's with `?scope=all`."""
+
+    serializer_class = ReservationSerializer
+    filterset_class = ReservationFilter
+    ordering_fields = ["starts_at", "ends_at", "created_at", "status"]
+    ordering = ["starts_at", "id"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
+            return Reservation.objects.none()
+        scope = self.request.query_params.get("scope", "mine")
+        actor = request_membership(self.request._request)
+        if scope == "all" and not actor.is_manager:
+            raise PermissionDenied("Only owners and admins can see everyone's reservations.")
+        return reservation_list(actor=actor, everyone=scope == "all")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("scope", str, enum=["mine", "all"], description="`all`: owners and admins only."),
+        ],
+        responses={200: ReservationSerializer(many=True), **ERROR_RESPONSES.for_codes(400, 401, 403)},
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        request=ReservationInputSerializer,
+        responses={
+            201: ReservationSerializer,
+            400: BOOKING_400,
+            **ERROR_RESPONSES.for_codes(401, 403),
+            409: CONFLICT_RESPONSE,
+        },
+        examples=[
+            OpenApiExample("Book a room", value=RESERVATION_INPUT_EXAMPLE, request_only=True),
+            OpenApiExample("Booked", value=RESERVATION_EXAMPLE, response_only=True, status_codes=["201"]),
+        ],
+        description="Book for yourself. Confirmed at once, or `pending` when the space requires approval.",
+    )
+    def post(self, request):
+        data = ReservationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        reservation = services.reservation_create(
+            actor=request_membership(request._request), **_service_arguments(data.validated_data)
+        )
+        return Response(self.get_serializer(reservation).data, status=201)
+
+
+@extend_schema(tags=["reservations"])
+class ReservationDetailView(OrganizationTimezoneMixin, GenericAPIView):
+    """One reservation: yours, or any for owners and admins (someone else's is 404 to a member)."""
+
+    serializer_class = ReservationSerializer
+
+    def get_object(self) -> Reservation:
+        return reservation_get(actor=request_membership(self.request._request), reservation_id=self.kwargs["pk"])
+
+    @extend_schema(
+        responses={200: ReservationSerializer, **ERROR_RESPONSES.for_codes(401, 403, 404)},
+        examples=[OpenApiExample("A reservation", value=RESERVATION_EXAMPLE, response_only=True)],
+    )
+    def get(self, request, pk: int):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def _update(self, request, *, partial: bool) -> Response:
+        reservation = self.get_object()
+        data = ReservationInputSerializer(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        services.reservation_update(
+            actor=request_membership(request._request),
+            reservation=reservation,
+            **_service_arguments(data.validated_data),
+        )
+        return Response(
+            self.get_serializer(
+                reservation_get(actor=request_membership(request._request), reservation_id=reservation.pk)
+            ).data
+        )
+
+    @extend_schema(
+        request=ReservationInputSerializer,
+        responses={
+            200: ReservationSerializer,
+            400: BOOKING_400,
+            **ERROR_RESPONSES.for_codes(401, 403, 404),
+            409: OpenApiResponse(description="`reservation_conflict` (see POST) or `reservation_not_active`."),
+        },
+        examples=[OpenApiExample("Move and rename", value=RESERVATION_INPUT_EXAMPLE, request_only=True)],
+        description="Replace the reservation; validated like a new booking (its own slot does not count).",
+    )
+    def put(self, request, pk: int):
+        return self._update(request, partial=False)
+
+    @extend_schema(
+        request=ReservationInputSerializer,
+        responses={
+            200: ReservationSerializer,
+            400: BOOKING_400,
+            **ERROR_RESPONSES.for_codes(401, 403, 404),
+            409: CONFLICT_RESPONSE,
+        },
+        examples=[
+            OpenApiExample("Extend by half an hour", value={"ends_at": "2025-03-03T11:30:00+01:00"}, request_only=True)
+        ],
+        description="Change some fields; the result is validated like a new booking.",
+    )
+    def patch(self, request, pk: int):
+        return self._update(request, partial=True)
+
+    @extend_schema(
+        responses={200: ReservationSerializer, **ERROR_RESPONSES.for_codes(401, 403, 404), 409: NOT_ACTIVE},
+        description="Cancel: the slot is freed and the reservation stays with status `cancelled`. Cancelling "
+        "twice is harmless; completed or expired reservations cannot be cancelled (409).",
+    )
+    def delete(self, request, pk: int):
+        reservation = services.reservation_cancel(
+            actor=request_membership(request._request), reservation=self.get_object()
+        )
+        return Response(self.get_serializer(reservation).data)
+
+
+@extend_schema(tags=["reservations"])
+class ReservationConfirmView(OrganizationTimezoneMixin, GenericAPIView):
+    """Approve a pending reservation (owners and admins)."""
+
+    serializer_class = ReservationSerializer
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: ReservationSerializer,
+            **ERROR_RESPONSES.for_codes(401, 403, 404),
+            409: error_response(
+                "reservation_not_pending", "This reservation is cancelled; only pending ones can be confirmed."
+            ),
+        },
+    )
+    def post(self, request, pk: int):
+        actor = request_membership(request._request)
+        reservation = services.reservation_confirm(
+            actor=actor, reservation=reservation_get(actor=actor, reservation_id=pk)
+        )
+        return Response(self.get_serializer(reservation).data)

@@ -1,0 +1,44 @@
+"""Reads of reservations: who sees which, and which reservations clash with an interval."""
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from accounts.models import Membership
+from reservations.models import Reservation, TsTzRange
+from spacemanager.errors import NotFound
+
+
+def reservation_list(*, actor: Membership, everyone: bool = False) -> QuerySet[Reservation]:
+    """The actor's own reservations; with `everyone`, owners and admins see the whole organization's."""
+    queryset = Reservation.objects.select_related("space", "user")
+    if everyone and actor.is_manager:
+        return queryset
+    return queryset.filter(user_id=actor.user_id)
+
+
+def reservation_get(*, actor: Membership, reservation_id: int) -> Reservation:
+    """One reservation the actor may see; someone else's is "not found" to a member, never "forbidden"."""
+    reservation = reservation_list(actor=actor, everyone=True).filter(pk=reservation_id).first()
+    if reservation is None or not (actor.is_manager or reservation.user_id == actor.user_id):
+        raise NotFound("No such reservation here.")
+    return reservation
+
+
+def reservation_overlapping(
+    *, space_id: int, starts_at: datetime, ends_at: datetime, exclude_id: int | None = None
+) -> QuerySet[Reservation]:
+    """Active reservations of the space overlapping [starts_at, ends_at); touching ones do not overlap.
+
+    Written with the exclusion constraint's own expression and condition so that PostgreSQL answers it from
+    the constraint's GiST index (space = … AND tstzrange(starts_at, ends_at, '[)') && …).
+    """
+    queryset = (
+        Reservation.objects.active()
+        .alias(period=TsTzRange())
+        .filter(space_id=space_id, period__overlap=(starts_at, ends_at))
+        .order_by("starts_at")
+    )
+    if exclude_id is not None:
+        queryset = queryset.exclude(pk=exclude_id)
+    return queryset

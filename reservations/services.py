@@ -1,0 +1,321 @@
+"""The booking rules, in one place: creating, changing, cancelling and confirming reservations.
+
+Python checks come first and give a person a message about the field to correct. PostgreSQL has the last
+word on overlaps (the exclusion constraint `reservations_no_overlap`): when two requests race for one slot,
+the loser's insert fails with sqlstate 23P01 and is answered with the same 409 as the friendly check.
+"""
+
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Membership
+from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation
+from reservations.selectors import reservation_overlapping
+from spacemanager.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from spaces.hours import WeeklyInterval, describe_day, isoformat_local, local_pieces, uncovered_pieces
+from spaces.models import OpeningHours, Space
+
+Event = Literal["created", "confirmed", "changed", "cancelled"]
+EXCLUSION_VIOLATION = "23P01"
+_INSTANT = timedelta(microseconds=1)
+CHANGEABLE_FIELDS = ("space_id", "starts_at", "ends_at", "title", "notes", "attendees")
+
+
+class ReservationConflict(Conflict):
+    """The slot is taken: `extra["conflicts"]` lists the clashing intervals in the organization's time."""
+
+    code = "reservation_conflict"
+
+
+def _after_commit(reservation: Reservation, event: Event) -> None:
+    """Notification hook for created/confirmed/changed/cancelled; the background-work issue fills it."""
+
+
+def _timezone(actor: Membership) -> ZoneInfo:
+    return ZoneInfo(actor.organization.timezone)
+
+
+def _space_for_booking(space_id: int | None) -> Space:
+    """The space, held FOR SHARE until commit: bookings run side by side, while archiving or editing the
+    space (FOR NO KEY UPDATE) waits for them, so no booking slips into a space being archived."""
+    space = next(iter(Space.objects.raw("SELECT * FROM spaces_space WHERE id = %s FOR SHARE", [space_id])), None)
+    if space is None:
+        raise ValidationFailed("No such space here.", field="space", code="unknown_space")
+    return space
+
+
+def _check_rules(
+    *, space: Space, starts_at: datetime, ends_at: datetime, attendees: int, tz: ZoneInfo, now: datetime
+) -> None:
+    if not space.is_active:
+        raise ValidationFailed("This space is archived and can no longer be booked.", field="space", code="inactive")
+    for field, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if timezone.is_naive(value):
+            raise ValidationFailed("Give the time with its UTC offset, e.g. +01:00 or Z.", field=field, code="naive")
+    if ends_at <= starts_at:
+        raise ValidationFailed("The end must be after the start.", field="ends_at", code="ends_before_start")
+    if starts_at < now:
+        raise ValidationFailed("This start time is in the past.", field="starts_at", code="in_the_past")
+    duration = ends_at - starts_at
+    if duration < timedelta(minutes=space.min_duration_minutes):
+        raise ValidationFailed(
+            f"{space.name} is booked for at least {_minutes(space.min_duration_minutes)}.",
+            field="ends_at",
+            code="too_short",
+        )
+    if duration > timedelta(minutes=space.max_duration_minutes):
+        raise ValidationFailed(
+            f"{space.name} is booked for at most {_minutes(space.max_duration_minutes)}.",
+            field="ends_at",
+            code="too_long",
+        )
+    if starts_at > now + timedelta(days=space.max_days_ahead):
+        raise ValidationFailed(
+            f"{space.name} can be booked at most {space.max_days_ahead} days ahead.",
+            field="starts_at",
+            code="too_far_ahead",
+        )
+    if attendees < 1:
+        raise ValidationFailed("At least one person attends.", field="attendees", code="min_value")
+    if attendees > space.capacity:
+        raise ValidationFailed(
+            f"{space.name} holds at most {space.capacity} people.", field="attendees", code="over_capacity"
+        )
+    rows = [
+        WeeklyInterval(weekday, opens_at, closes_at)
+        for weekday, opens_at, closes_at in OpeningHours.objects.filter(space=space).values_list(
+            "weekday", "opens_at", "closes_at"
+        )
+    ]
+    outside = uncovered_pieces(rows, local_pieces(starts_at, ends_at, tz))
+    if outside:
+        raise ValidationFailed(
+            f"Outside the opening hours of {space.name} ({describe_day(rows, outside[0].weekday)}, {tz.key} time).",
+            field="ends_at"
+            if not uncovered_pieces(rows, local_pieces(starts_at, starts_at + _INSTANT, tz))
+            else "starts_at",
+            code="closed",
+        )
+
+
+def _minutes(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    if hours and rest:
+        return f"{hours} h {rest} min"
+    return f"{hours} h" if hours else f"{rest} min"
+
+
+def _price(space: Space, starts_at: datetime, ends_at: datetime) -> Decimal | None:
+    """Rate x real elapsed time (a night across a clock change is billed for the hours it really lasts)."""
+    if space.hourly_rate is None:
+        return None
+    hours = Decimal((ends_at - starts_at).total_seconds()) / Decimal(3600)
+    return (space.hourly_rate * hours).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _conflict(
+    *, space_id: int, starts_at: datetime, ends_at: datetime, exclude_id: int | None, tz: ZoneInfo
+) -> ReservationConflict:
+    clashes = list(
+        reservation_overlapping(
+            space_id=space_id, starts_at=starts_at, ends_at=ends_at, exclude_id=exclude_id
+        ).values_list("starts_at", "ends_at")
+    )
+    intervals = [
+        {"starts_at": isoformat_local(start, tz), "ends_at": isoformat_local(end, tz)} for start, end in clashes
+    ]
+    detail = "This space is already booked at that time"
+    if intervals:
+        detail += ": " + ", ".join(f"{i['starts_at']} to {i['ends_at']}" for i in intervals)
+    return ReservationConflict(detail + ".", extra={"conflicts": intervals})
+
+
+def _is_overlap_violation(error: IntegrityError) -> bool:
+    cause = error.__cause__
+    return getattr(cause, "sqlstate", None) == EXCLUSION_VIOLATION and (
+        getattr(getattr(cause, "diag", None), "constraint_name", None) in (None, NO_OVERLAP_CONSTRAINT)
+    )
+
+
+def _overlap_exists(reservation: Reservation, *, exclude_id: int | None) -> bool:
+    """The friendly check; the exclusion constraint still decides when two requests race."""
+    return reservation_overlapping(
+        space_id=reservation.space_id,
+        starts_at=reservation.starts_at,
+        ends_at=reservation.ends_at,
+        exclude_id=exclude_id,
+    ).exists()
+
+
+def _save_or_conflict(reservation: Reservation, *, tz: ZoneInfo, exclude_id: int | None) -> None:
+    if _overlap_exists(reservation, exclude_id=exclude_id):
+        raise _conflict(
+            space_id=reservation.space_id,
+            starts_at=reservation.starts_at,
+            ends_at=reservation.ends_at,
+            exclude_id=exclude_id,
+            tz=tz,
+        )
+    try:
+        with transaction.atomic():
+            reservation.save()
+    except IntegrityError as exc:
+        # A concurrent booking won the slot between our check and our write.
+        if not _is_overlap_violation(exc):
+            raise
+        raise _conflict(
+            space_id=reservation.space_id,
+            starts_at=reservation.starts_at,
+            ends_at=reservation.ends_at,
+            exclude_id=exclude_id,
+            tz=tz,
+        ) from exc
+
+
+@transaction.atomic
+def reservation_create(
+    *,
+    actor: Membership,
+    space_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    title: str = "",
+    notes: str = "",
+    attendees: int = 1,
+) -> Reservation:
+    """Book a space for the actor: confirmed at once, or pending when the space requires approval."""
+    tz = _timezone(actor)
+    space = _space_for_booking(space_id)
+    _check_rules(space=space, starts_at=starts_at, ends_at=ends_at, attendees=attendees, tz=tz, now=timezone.now())
+    reservation = Reservation(
+        space=space,
+        user=actor.user,
+        title=title.strip(),
+        notes=notes,
+        attendees=attendees,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        status=Reservation.Status.PENDING if space.requires_approval else Reservation.Status.CONFIRMED,
+        price=_price(space, starts_at, ends_at),
+    )
+    reservation.full_clean(exclude=["space", "user"], validate_constraints=False)
+    _save_or_conflict(reservation, tz=tz, exclude_id=None)
+    _after_commit(reservation, "created")
+    return reservation
+
+
+def _require_access(actor: Membership, reservation: Reservation) -> None:
+    if not (actor.is_manager or reservation.user_id == actor.user_id):
+        raise NotFound("No such reservation here.")
+
+
+def _locked(reservation: Reservation) -> Reservation:
+    return Reservation.objects.select_for_update(of=("self",)).select_related("space").get(pk=reservation.pk)
+
+
+@transaction.atomic
+def reservation_update(*, actor: Membership, reservation: Reservation, **changes) -> Reservation:
+    """Change a pending or confirmed reservation; the result must pass every rule a new booking passes.
+
+    Moving a reservation (times or space) on a space that requires approval makes it pending again, unless an
+    owner or admin moves it. A move re-prices it at the space's current rate; other edits keep the price.
+    """
+    unknown = set(changes) - set(CHANGEABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    _require_access(actor, reservation)
+    tz = _timezone(actor)
+    new_space_id = changes.get("space_id", reservation.space_id)
+    # Lock order matches booking and archiving (spaces, then the reservation), so they never deadlock.
+    spaces = {space_id: _space_for_booking(space_id) for space_id in sorted({reservation.space_id, new_space_id})}
+    reservation = _locked(reservation)
+    if not reservation.is_active:
+        raise Conflict(
+            f"This reservation is {reservation.status}; only pending or confirmed ones can be changed.",
+            code="reservation_not_active",
+        )
+    space = spaces[new_space_id]
+    moved = any(
+        key in changes and changes[key] != getattr(reservation, key) for key in ("space_id", "starts_at", "ends_at")
+    )
+    for key, value in changes.items():
+        setattr(reservation, key, value.strip() if key == "title" else value)
+    reservation.space = space
+    _check_rules(
+        space=space,
+        starts_at=reservation.starts_at,
+        ends_at=reservation.ends_at,
+        attendees=reservation.attendees,
+        tz=tz,
+        now=timezone.now(),
+    )
+    if moved:
+        reservation.price = _price(space, reservation.starts_at, reservation.ends_at)
+        if space.requires_approval and not actor.is_manager:
+            reservation.status = Reservation.Status.PENDING
+    reservation.full_clean(exclude=["space", "user"], validate_constraints=False)
+    _save_or_conflict(reservation, tz=tz, exclude_id=reservation.pk)
+    _after_commit(reservation, "changed")
+    return reservation
+
+
+@transaction.atomic
+def reservation_cancel(*, actor: Membership, reservation: Reservation) -> Reservation:
+    """Cancel: the row stays (status cancelled) and the slot is free again. Cancelling twice is harmless."""
+    _require_access(actor, reservation)
+    reservation = _locked(reservation)
+    if reservation.status == Reservation.Status.CANCELLED:
+        return reservation
+    if not reservation.is_active:
+        raise Conflict(
+            f"This reservation is {reservation.status} and can no longer be cancelled.", code="reservation_not_active"
+        )
+    reservation.status = Reservation.Status.CANCELLED
+    reservation.cancelled_at = timezone.now()
+    reservation.save(update_fields=["status", "cancelled_at", "updated_at"])
+    _after_commit(reservation, "cancelled")
+    return reservation
+
+
+@transaction.atomic
+def reservation_confirm(*, actor: Membership, reservation: Reservation) -> Reservation:
+    """Approve a pending reservation (owners and admins). Confirming a confirmed one changes nothing."""
+    if not actor.is_manager:
+        raise PermissionDenied("Only owners and admins confirm reservations.")
+    reservation = _locked(reservation)
+    if reservation.status == Reservation.Status.CONFIRMED:
+        return reservation
+    if reservation.status != Reservation.Status.PENDING:
+        raise Conflict(
+            f"This reservation is {reservation.status}; only pending ones can be confirmed.",
+            code="reservation_not_pending",
+        )
+    reservation.status = Reservation.Status.CONFIRMED
+    reservation.save(update_fields=["status", "updated_at"])
+    _after_commit(reservation, "confirmed")
+    return reservation
+
+
+@transaction.atomic
+def reservations_cancel_upcoming(*, space: Space) -> int:
+    """Cancel the space's active reservations that have not started yet (used when a space is archived)."""
+    now = timezone.now()
+    upcoming = list(
+        Reservation.objects.active()
+        .select_for_update(of=("self",))
+        .select_related("space")
+        .filter(space=space, starts_at__gt=now)
+    )
+    for reservation in upcoming:
+        reservation.status = Reservation.Status.CANCELLED
+        reservation.cancelled_at = now
+        reservation.updated_at = now  # bulk_update skips auto_now
+    Reservation.objects.bulk_update(upcoming, ["status", "cancelled_at", "updated_at"])
+    for reservation in upcoming:
+        _after_commit(reservation, "cancelled")
+    return len(upcoming)

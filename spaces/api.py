@@ -1,0 +1,360 @@
+"""Spaces API (thin: parse, call a service or selector, render). Members read; owners and admins manage."""
+
+from zoneinfo import ZoneInfo
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.response import Response
+
+from accounts.access import request_membership
+from accounts.permissions import IsOrganizationManager, IsOrganizationMember
+from spacemanager.openapi import ERROR_RESPONSES
+from spaces import services
+from spaces.filters import SpaceFilter
+from spaces.hours import MIDNIGHT, WeeklyInterval
+from spaces.models import Space
+from spaces.selectors import space_availability, space_get, space_list
+from spaces.timefields import AwareDateTimeField, OrganizationTimezoneMixin
+
+OPENING_HOURS_HELP = (
+    "Weekly opening hours in the organization's timezone. No rows: bookable at any time. With rows, a weekday "
+    "without rows is closed. `closes_at` `24:00` (or `00:00`) is midnight; touching intervals are merged."
+)
+
+
+@extend_schema_field({"type": "string", "example": "18:00", "pattern": r"^\d{2}:\d{2}$"})
+class ClockTimeField(serializers.TimeField):
+    """`HH:MM`; as a closing time `24:00` means midnight at the end of the day."""
+
+    def __init__(self, *, closing: bool = False, **kwargs):
+        self.closing = closing
+        super().__init__(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"], **kwargs)
+
+    def to_internal_value(self, value):
+        if self.closing and value in ("24:00", "24:00:00"):
+            return MIDNIGHT
+        return super().to_internal_value(value)
+
+    def to_representation(self, value):
+        if self.closing and value == MIDNIGHT:
+            return "24:00"
+        return super().to_representation(value)
+
+
+class OpeningHoursSerializer(serializers.Serializer):
+    weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 = Monday … 6 = Sunday.")
+    opens_at = ClockTimeField()
+    closes_at = ClockTimeField(closing=True)
+
+
+class SpaceSerializer(serializers.ModelSerializer):
+    currency = serializers.SerializerMethodField()
+    opening_hours = OpeningHoursSerializer(many=True, read_only=True, help_text=OPENING_HOURS_HELP)
+
+    class Meta:
+        model = Space
+        fields = [
+            "id",
+            "name",
+            "description",
+            "kind",
+            "capacity",
+            "location",
+            "amenities",
+            "hourly_rate",
+            "currency",
+            "is_active",
+            "min_duration_minutes",
+            "max_duration_minutes",
+            "max_days_ahead",
+            "requires_approval",
+            "opening_hours",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_currency(self, space: Space) -> str:
+        return self.context["request"].tenant.currency
+
+
+class SpaceInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(required=False, allow_blank=True)
+    kind = serializers.ChoiceField(choices=Space.Kind.choices, required=False)
+    capacity = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
+    location = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    amenities = serializers.ListField(
+        child=serializers.CharField(max_length=30), max_length=30, required=False, help_text="Short lowercase tags."
+    )
+    hourly_rate = serializers.DecimalField(
+        max_digits=10, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    is_active = serializers.BooleanField(required=False, help_text="false archives the space (like DELETE).")
+    min_duration_minutes = serializers.IntegerField(min_value=1, max_value=44640, required=False)
+    max_duration_minutes = serializers.IntegerField(min_value=1, max_value=44640, required=False)
+    max_days_ahead = serializers.IntegerField(min_value=0, max_value=3650, required=False)
+    requires_approval = serializers.BooleanField(required=False)
+    opening_hours = OpeningHoursSerializer(many=True, required=False, help_text=OPENING_HOURS_HELP)
+
+
+def _intervals(data: dict) -> list[WeeklyInterval] | None:
+    rows = data.pop("opening_hours", None)
+    if rows is None:
+        return None
+    return [WeeklyInterval(row["weekday"], row["opens_at"], row["closes_at"]) for row in rows]
+
+
+SPACE_EXAMPLE = {
+    "id": 7,
+    "name": "Blue room",
+    "description": "Quiet room facing the garden.",
+    "kind": "meeting_room",
+    "capacity": 8,
+    "location": "Building A, 2nd floor",
+    "amenities": ["projector", "whiteboard"],
+    "hourly_rate": "25.00",
+    "currency": "EUR",
+    "is_active": True,
+    "min_duration_minutes": 30,
+    "max_duration_minutes": 480,
+    "max_days_ahead": 90,
+    "requires_approval": False,
+    "opening_hours": [
+        {"weekday": 0, "opens_at": "08:00", "closes_at": "18:00"},
+        {"weekday": 1, "opens_at": "08:00", "closes_at": "18:00"},
+    ],
+    "created_at": "2025-03-01T09:12:00+01:00",
+    "updated_at": "2025-03-01T09:12:00+01:00",
+}
+SPACE_INPUT_EXAMPLE = {
+    key: SPACE_EXAMPLE[key]
+    for key in (
+        "name",
+        "description",
+        "kind",
+        "capacity",
+        "location",
+        "amenities",
+        "hourly_rate",
+        "min_duration_minutes",
+        "max_duration_minutes",
+        "max_days_ahead",
+        "requires_approval",
+        "opening_hours",
+    )
+}
+
+
+PUT_DEFAULTS = {
+    field: Space._meta.get_field(field).get_default()
+    for field in services.SPACE_FIELDS
+    if field not in {"name", "is_active"}
+}
+
+
+class SpacePermissionsMixin:
+    def get_permissions(self):
+        if self.request.method in SAFE_METHODS:
+            return [IsOrganizationMember()]
+        return [IsOrganizationManager()]
+
+
+@extend_schema(tags=["spaces"])
+class SpaceListView(OrganizationTimezoneMixin, SpacePermissionsMixin, GenericAPIView):
+    """Spaces of this organization. Everyone reads; owners and admins create."""
+
+    serializer_class = SpaceSerializer
+    filterset_class = SpaceFilter
+    ordering_fields = ["name", "capacity", "kind", "created_at"]
+    ordering = ["name", "id"]
+
+    def get_queryset(self):
+        return space_list()
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("amenity", OpenApiTypes.STR, many=True, explode=True, description="Repeatable."),
+            OpenApiParameter(
+                "available_from",
+                OpenApiTypes.DATETIME,
+                description="ISO 8601 with offset. With `available_to`: only spaces free and open for the whole "
+                "interval (at most 31 days).",
+            ),
+            OpenApiParameter("available_to", OpenApiTypes.DATETIME, description="ISO 8601 with offset."),
+        ],
+        responses={200: SpaceSerializer(many=True), **ERROR_RESPONSES.for_codes(400, 401, 403)},
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        request=SpaceInputSerializer,
+        responses={201: SpaceSerializer, **ERROR_RESPONSES.for_codes(400, 401, 403)},
+        examples=[
+            OpenApiExample("Create a meeting room", value=SPACE_INPUT_EXAMPLE, request_only=True),
+            OpenApiExample("Created", value=SPACE_EXAMPLE, response_only=True, status_codes=["201"]),
+        ],
+    )
+    def post(self, request):
+        data = SpaceInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        opening_hours = _intervals(values)
+        space = services.space_create(actor=request_membership(request._request), opening_hours=opening_hours, **values)
+        return Response(self.get_serializer(space_get(space_id=space.pk)).data, status=201)
+
+
+@extend_schema(tags=["spaces"])
+class SpaceDetailView(OrganizationTimezoneMixin, SpacePermissionsMixin, GenericAPIView):
+    serializer_class = SpaceSerializer
+
+    def get_object(self) -> Space:
+        return space_get(space_id=self.kwargs["pk"])
+
+    @extend_schema(
+        responses={200: SpaceSerializer, **ERROR_RESPONSES.for_codes(401, 403, 404)},
+        examples=[OpenApiExample("A space", value=SPACE_EXAMPLE, response_only=True)],
+    )
+    def get(self, request, pk: int):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def _update(self, request, *, partial: bool) -> Response:
+        space = self.get_object()
+        data = SpaceInputSerializer(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        if not partial:
+            # PUT replaces: what is left out goes back to its default (archiving stays explicit).
+            values = {**PUT_DEFAULTS, **values}
+        opening_hours = _intervals(values)
+        services.space_update(
+            actor=request_membership(request._request), space=space, data=values, opening_hours=opening_hours
+        )
+        return Response(self.get_serializer(space_get(space_id=space.pk)).data)
+
+    @extend_schema(
+        request=SpaceInputSerializer,
+        responses={200: SpaceSerializer, **ERROR_RESPONSES.for_codes(400, 401, 403, 404)},
+        examples=[OpenApiExample("Replace a space", value=SPACE_INPUT_EXAMPLE, request_only=True)],
+        description="Replace the space's settings. Fields left out take their defaults; opening hours left out "
+        "stay as they are.",
+    )
+    def put(self, request, pk: int):
+        return self._update(request, partial=False)
+
+    @extend_schema(
+        request=SpaceInputSerializer,
+        responses={200: SpaceSerializer, **ERROR_RESPONSES.for_codes(400, 401, 403, 404)},
+        examples=[
+            OpenApiExample(
+                "Change capacity and hours",
+                value={"capacity": 10, "opening_hours": [{"weekday": 4, "opens_at": "09:00", "closes_at": "24:00"}]},
+                request_only=True,
+            )
+        ],
+    )
+    def patch(self, request, pk: int):
+        return self._update(request, partial=True)
+
+    @extend_schema(
+        responses={200: SpaceSerializer, **ERROR_RESPONSES.for_codes(401, 403, 404)},
+        description="Archive the space: it can no longer be booked and disappears from the default list; its "
+        "history stays. Its pending and confirmed reservations that have not started yet are cancelled; "
+        "reservations already under way are kept. Archiving twice is harmless.",
+    )
+    def delete(self, request, pk: int):
+        result = services.space_archive(actor=request_membership(request._request), space=self.get_object())
+        return Response(self.get_serializer(space_get(space_id=result.space.pk)).data)
+
+
+class AvailabilityQuerySerializer(serializers.Serializer):
+    start = AwareDateTimeField(help_text="ISO 8601 with offset.")
+    end = AwareDateTimeField(help_text="ISO 8601 with offset; at most 31 days after start.")
+
+
+class BusyUserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    full_name = serializers.CharField()
+    email = serializers.EmailField()
+
+
+class BusySerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    status = serializers.CharField()
+    mine = serializers.BooleanField(help_text="Your own reservation.")
+    reservation_id = serializers.IntegerField(allow_null=True, help_text="Yours, or any for owners and admins.")
+    title = serializers.CharField(allow_null=True, help_text="Yours, or any for owners and admins.")
+    user = BusyUserSerializer(allow_null=True, help_text="Only for owners and admins.")
+
+
+class FreeSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    space = serializers.IntegerField(source="space.pk")
+    start = serializers.DateTimeField(source="starts_at")
+    end = serializers.DateTimeField(source="ends_at")
+    timezone = serializers.CharField()
+    busy = BusySerializer(many=True)
+    free = serializers.SerializerMethodField()
+
+    @extend_schema_field(FreeSerializer(many=True))
+    def get_free(self, availability) -> list[dict]:
+        return FreeSerializer([{"starts_at": s, "ends_at": e} for s, e in availability.free], many=True).data
+
+
+@extend_schema(tags=["spaces"])
+class SpaceAvailabilityView(OrganizationTimezoneMixin, GenericAPIView):
+    """When the space is busy, and when it is open and free, in the organization's timezone."""
+
+    serializer_class = AvailabilitySerializer
+
+    @extend_schema(
+        parameters=[AvailabilityQuerySerializer],
+        responses={200: AvailabilitySerializer, **ERROR_RESPONSES.for_codes(400, 401, 403, 404)},
+        examples=[
+            OpenApiExample(
+                "A Monday, as a member sees it",
+                value={
+                    "space": 7,
+                    "start": "2025-03-03T00:00:00+01:00",
+                    "end": "2025-03-04T00:00:00+01:00",
+                    "timezone": "Europe/Paris",
+                    "busy": [
+                        {
+                            "starts_at": "2025-03-03T10:00:00+01:00",
+                            "ends_at": "2025-03-03T11:00:00+01:00",
+                            "status": "confirmed",
+                            "mine": False,
+                            "reservation_id": None,
+                            "title": None,
+                            "user": None,
+                        }
+                    ],
+                    "free": [
+                        {"starts_at": "2025-03-03T08:00:00+01:00", "ends_at": "2025-03-03T10:00:00+01:00"},
+                        {"starts_at": "2025-03-03T11:00:00+01:00", "ends_at": "2025-03-03T18:00:00+01:00"},
+                    ],
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request, pk: int):
+        query = AvailabilityQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        availability = space_availability(
+            space=space_get(space_id=pk),
+            starts_at=query.validated_data["start"],
+            ends_at=query.validated_data["end"],
+            tz=ZoneInfo(request.tenant.timezone),
+            viewer=request_membership(request._request),
+        )
+        return Response(AvailabilitySerializer(availability).data)

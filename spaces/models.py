@@ -1,0 +1,118 @@
+from datetime import time
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+
+AMENITY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,29}$"
+
+
+class Space(models.Model):
+    """Something people book: a room, a desk, a hall. Archived (is_active false), never deleted."""
+
+    class Kind(models.TextChoices):
+        MEETING_ROOM = "meeting_room", "Meeting room"
+        DESK = "desk", "Desk"
+        OFFICE = "office", "Office"
+        STUDIO = "studio", "Studio"
+        EVENT_HALL = "event_hall", "Event hall"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.MEETING_ROOM)
+    capacity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(100_000)])
+    location = models.CharField(max_length=200, blank=True, help_text="Building, floor, directions.")
+    amenities = ArrayField(
+        models.CharField(
+            max_length=30,
+            validators=[
+                RegexValidator(
+                    AMENITY_PATTERN,
+                    "Use short lowercase tags: letters, digits, hyphens or underscores (at most 30 characters).",
+                )
+            ],
+        ),
+        default=list,
+        blank=True,
+        size=30,
+    )
+    hourly_rate = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="In the organization's currency; empty means free.",
+    )
+    is_active = models.BooleanField(default=True)
+    min_duration_minutes = models.PositiveIntegerField(
+        default=15, validators=[MinValueValidator(1), MaxValueValidator(60 * 24 * 31)]
+    )
+    max_duration_minutes = models.PositiveIntegerField(
+        default=12 * 60, validators=[MinValueValidator(1), MaxValueValidator(60 * 24 * 31)]
+    )
+    max_days_ahead = models.PositiveIntegerField(
+        default=365, validators=[MinValueValidator(0), MaxValueValidator(3650)]
+    )
+    requires_approval = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [GinIndex(fields=["amenities"], name="spaces_space_amenities_gin")]
+        constraints = [
+            models.CheckConstraint(condition=Q(capacity__gte=1), name="spaces_space_capacity_positive"),
+            models.CheckConstraint(
+                condition=Q(min_duration_minutes__gte=1) & Q(max_duration_minutes__gte=F("min_duration_minutes")),
+                name="spaces_space_durations_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(hourly_rate__isnull=True) | Q(hourly_rate__gte=0), name="spaces_space_rate_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OpeningHours(models.Model):
+    """One open interval of a weekday, in the organization's local time.
+
+    A space without rows is bookable at any time. Once a space has rows, a weekday without rows is closed.
+    `closes_at` 00:00 means midnight at the end of the day; an interval never runs past midnight (open late
+    on Friday night: Friday 20:00-00:00 plus Saturday 00:00-02:00, and bookings may span both).
+    """
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens_at = models.TimeField()
+    closes_at = models.TimeField(help_text="00:00 means midnight at the end of the day.")
+
+    class Meta:
+        ordering = ["space", "weekday", "opens_at"]
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="spaces_openinghours_weekday_range"),
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=F("opens_at")) | Q(closes_at=time(0)),
+                name="spaces_openinghours_closes_after_opens",
+            ),
+            models.UniqueConstraint(fields=["space", "weekday", "opens_at"], name="spaces_openinghours_unique_start"),
+        ]
+
+    def __str__(self) -> str:
+        closes = "24:00" if self.closes_at == time(0) else f"{self.closes_at:%H:%M}"
+        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}-{closes}"

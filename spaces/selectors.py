@@ -1,0 +1,136 @@
+"""Reads of spaces: lists with filters, the free-space search and a space's availability."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from accounts.models import Membership, User
+from reservations.models import Reservation, TsTzRange
+from spacemanager.errors import NotFound, ValidationFailed
+from spaces.filters import SpaceFilter
+from spaces.hours import MIDNIGHT, WeeklyInterval, local_pieces, open_intervals, subtract
+from spaces.models import OpeningHours, Space
+
+MAX_WINDOW = timedelta(days=31)
+
+
+def space_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Space]:
+    """Spaces with their opening hours (one extra query for any number of spaces), filtered like the API.
+
+    Without an `is_active` filter only active spaces are listed.
+    """
+    queryset = Space.objects.prefetch_related(
+        Prefetch("opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens_at"))
+    )
+    if filters is None:
+        return queryset
+    filterset = SpaceFilter(data=filters, queryset=queryset)
+    if not filterset.is_valid():
+        field, messages = next(iter(filterset.errors.items()))
+        raise ValidationFailed(" ".join(messages), field=field)
+    return filterset.qs
+
+
+def space_get(*, space_id: int) -> Space:
+    space = space_list().filter(pk=space_id).first()
+    if space is None:
+        raise NotFound("No such space here.")
+    return space
+
+
+def _check_window(starts_at: datetime, ends_at: datetime, *, end_field: str) -> None:
+    if ends_at <= starts_at:
+        raise ValidationFailed("The end must be after the start.", field=end_field)
+    if ends_at - starts_at > MAX_WINDOW:
+        raise ValidationFailed("Ask for at most 31 days at a time.", field=end_field, code="window_too_long")
+
+
+def space_list_available(
+    *, starts_at: datetime, ends_at: datetime, tz: ZoneInfo, queryset: QuerySet[Space] | None = None
+) -> QuerySet[Space]:
+    """Active spaces open for the whole of [starts_at, ends_at) and without an active reservation in it.
+
+    One SQL query whatever the number of spaces: the interval is cut into local-day pieces in Python (the
+    organization's timezone, DST included), and each piece must fall inside one opening-hours row.
+    """
+    _check_window(starts_at, ends_at, end_field="available_to")
+    if queryset is None:
+        queryset = space_list()
+    busy = (
+        Reservation.objects.active()
+        .alias(period=TsTzRange())
+        .filter(space_id=OuterRef("pk"), period__overlap=(starts_at, ends_at))
+    )
+    hours = OpeningHours.objects.filter(space_id=OuterRef("pk"))
+    covered = Q()
+    for piece in local_pieces(starts_at, ends_at, tz):
+        row = hours.filter(weekday=piece.weekday, opens_at__lte=piece.starts_time)
+        closes = Q(closes_at=MIDNIGHT)
+        if piece.ends_time is not None:
+            closes |= Q(closes_at__gte=piece.ends_time)
+        covered &= Exists(row.filter(closes))
+    return queryset.filter(is_active=True).filter(~Exists(busy)).filter(~Exists(hours) | covered)
+
+
+@dataclass(frozen=True)
+class BusyInterval:
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    mine: bool
+    reservation_id: int | None = None  # only to whom may see it: its booker and managers
+    title: str | None = None
+    user: User | None = None  # only for managers
+
+
+@dataclass(frozen=True)
+class Availability:
+    space: Space
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    busy: list[BusyInterval]
+    free: list[tuple[datetime, datetime]]
+
+
+def space_availability(
+    *, space: Space, starts_at: datetime, ends_at: datetime, tz: ZoneInfo, viewer: Membership
+) -> Availability:
+    """Busy intervals (active reservations) and free intervals within opening hours, for a window ≤ 31 days.
+
+    Members see when others are busy, never who or why. An archived space has no free time.
+    """
+    _check_window(starts_at, ends_at, end_field="end")
+    reservations = (
+        Reservation.objects.active()
+        .alias(period=TsTzRange())
+        .filter(space_id=space.pk, period__overlap=(starts_at, ends_at))
+        .select_related("user")
+        .order_by("starts_at")
+    )
+    busy = []
+    for reservation in reservations:
+        mine = reservation.user_id == viewer.user_id
+        visible = mine or viewer.is_manager
+        busy.append(
+            BusyInterval(
+                starts_at=reservation.starts_at,
+                ends_at=reservation.ends_at,
+                status=reservation.status,
+                mine=mine,
+                reservation_id=reservation.pk if visible else None,
+                title=reservation.title if visible else None,
+                user=reservation.user if viewer.is_manager else None,
+            )
+        )
+    rows = [WeeklyInterval(row.weekday, row.opens_at, row.closes_at) for row in space.opening_hours.all()]
+    free = (
+        subtract(open_intervals(rows, starts_at, ends_at, tz), [(b.starts_at, b.ends_at) for b in busy])
+        if space.is_active
+        else []
+    )
+    return Availability(space=space, starts_at=starts_at, ends_at=ends_at, timezone=tz.key, busy=busy, free=free)

@@ -1,0 +1,192 @@
+"""Writes that concern spaces: creating, changing and archiving them, and their weekly opening hours."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from accounts.models import Membership
+from reservations.services import reservations_cancel_upcoming
+from spacemanager.errors import PermissionDenied, ValidationFailed
+from spaces.hours import MIDNIGHT, WEEKDAY_NAMES, WeeklyInterval
+from spaces.models import OpeningHours, Space
+
+# Fields a manager may set through space_create/space_update (opening hours have their own service).
+SPACE_FIELDS = (
+    "name",
+    "description",
+    "kind",
+    "capacity",
+    "location",
+    "amenities",
+    "hourly_rate",
+    "is_active",
+    "min_duration_minutes",
+    "max_duration_minutes",
+    "max_days_ahead",
+    "requires_approval",
+)
+
+
+@dataclass(frozen=True)
+class ArchiveResult:
+    space: Space
+    cancelled_reservations: int
+
+
+def _require_manager(actor: Membership) -> None:
+    if not actor.is_manager:
+        raise PermissionDenied("Only owners and admins manage spaces.")
+
+
+def _normalize_amenities(amenities: Iterable[str]) -> list[str]:
+    """Tags are compared as lowercase words: "Projector " and "projector" are one amenity."""
+    return sorted({tag.strip().lower() for tag in amenities if tag and tag.strip()})
+
+
+def _save(space: Space) -> Space:
+    space.amenities = _normalize_amenities(space.amenities)
+    if (space.max_duration_minutes or 0) < (space.min_duration_minutes or 0):
+        raise ValidationFailed(
+            "The maximum duration cannot be shorter than the minimum duration.", field="max_duration_minutes"
+        )
+    space.full_clean()
+    space.save()
+    return space
+
+
+@transaction.atomic
+def space_create(
+    *,
+    actor: Membership,
+    name: str,
+    capacity: int = 1,
+    kind: str = Space.Kind.MEETING_ROOM,
+    description: str = "",
+    location: str = "",
+    amenities: Iterable[str] = (),
+    hourly_rate: Decimal | None = None,
+    min_duration_minutes: int = 15,
+    max_duration_minutes: int = 12 * 60,
+    max_days_ahead: int = 365,
+    requires_approval: bool = False,
+    is_active: bool = True,
+    opening_hours: Iterable[WeeklyInterval] | None = None,
+) -> Space:
+    """A new space; without opening hours it is bookable at any time."""
+    _require_manager(actor)
+    space = _save(
+        Space(
+            name=name.strip(),
+            capacity=capacity,
+            kind=kind,
+            description=description,
+            location=location.strip(),
+            amenities=list(amenities),
+            hourly_rate=hourly_rate,
+            min_duration_minutes=min_duration_minutes,
+            max_duration_minutes=max_duration_minutes,
+            max_days_ahead=max_days_ahead,
+            requires_approval=requires_approval,
+            is_active=is_active,
+        )
+    )
+    if opening_hours is not None:
+        opening_hours_set(actor=actor, space=space, intervals=opening_hours)
+    return space
+
+
+@transaction.atomic
+def space_update(
+    *, actor: Membership, space: Space, data: dict[str, Any], opening_hours: Iterable[WeeklyInterval] | None = None
+) -> Space:
+    """Change the given fields (and replace the opening hours when given). Setting is_active to false archives.
+
+    New rules apply to new bookings and changes; existing reservations keep their times and frozen price.
+    """
+    _require_manager(actor)
+    unknown = set(data) - set(SPACE_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    # Waits for bookings in flight on this space, which hold it FOR SHARE (reservations.services).
+    space = Space.objects.select_for_update(no_key=True).get(pk=space.pk)
+    if data.get("is_active") is False and space.is_active:
+        data = {key: value for key, value in data.items() if key != "is_active"}
+        _apply(space, data)
+        space_archive(actor=actor, space=space)
+    else:
+        _apply(space, data)
+    if opening_hours is not None:
+        opening_hours_set(actor=actor, space=space, intervals=opening_hours)
+    space.refresh_from_db()
+    return space
+
+
+def _apply(space: Space, data: dict[str, Any]) -> None:
+    for field, value in data.items():
+        setattr(space, field, value.strip() if field in {"name", "location"} and isinstance(value, str) else value)
+    _save(space)
+
+
+@transaction.atomic
+def space_archive(*, actor: Membership, space: Space) -> ArchiveResult:
+    """Archive a space: nobody can book it any more, its history stays.
+
+    Its reservations that have not started yet are cancelled (their slots would otherwise promise a space that
+    is gone); reservations already under way are kept. Archiving twice is harmless.
+    """
+    _require_manager(actor)
+    space = Space.objects.select_for_update(no_key=True).get(pk=space.pk)
+    if space.is_active:
+        space.is_active = False
+        space.save(update_fields=["is_active", "updated_at"])
+    cancelled = reservations_cancel_upcoming(space=space)
+    return ArchiveResult(space=space, cancelled_reservations=cancelled)
+
+
+def _validated_intervals(intervals: Iterable[WeeklyInterval]) -> list[WeeklyInterval]:
+    """Check the intervals and merge touching ones (08:00-12:00 + 12:00-18:00 is 08:00-18:00)."""
+    by_day: dict[int, list[WeeklyInterval]] = {}
+    for interval in intervals:
+        if not 0 <= interval.weekday <= 6:
+            raise ValidationFailed("Weekdays go from 0 (Monday) to 6 (Sunday).", field="opening_hours")
+        if interval.closes_at != MIDNIGHT and interval.closes_at <= interval.opens_at:
+            raise ValidationFailed(
+                f"{WEEKDAY_NAMES[interval.weekday]}: closing time must be after opening time "
+                "(use 00:00 or 24:00 for midnight; split a night across two days).",
+                field="opening_hours",
+            )
+        by_day.setdefault(interval.weekday, []).append(interval)
+    merged: list[WeeklyInterval] = []
+    for weekday, day in sorted(by_day.items()):
+        day.sort(key=lambda interval: interval.opens)
+        current = day[0]
+        for interval in day[1:]:
+            if interval.opens < current.closes:
+                raise ValidationFailed(
+                    f"{WEEKDAY_NAMES[weekday]}: opening intervals overlap.", field="opening_hours", code="overlap"
+                )
+            if interval.opens == current.closes:
+                current = WeeklyInterval(weekday, current.opens_at, interval.closes_at)
+            else:
+                merged.append(current)
+                current = interval
+        merged.append(current)
+    return merged
+
+
+@transaction.atomic
+def opening_hours_set(*, actor: Membership, space: Space, intervals: Iterable[WeeklyInterval]) -> list[OpeningHours]:
+    """Replace the space's weekly hours, all at once. An empty list means bookable at any time.
+
+    Existing reservations are kept even if they now fall outside the hours.
+    """
+    _require_manager(actor)
+    rows = _validated_intervals(intervals)
+    list(Space.objects.select_for_update(no_key=True).filter(pk=space.pk).values_list("pk", flat=True))
+    OpeningHours.objects.filter(space=space).delete()
+    return OpeningHours.objects.bulk_create(
+        OpeningHours(space=space, weekday=row.weekday, opens_at=row.opens_at, closes_at=row.closes_at) for row in rows
+    )

@@ -1,0 +1,118 @@
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from reservations.models import Reservation
+from reservations.tests.factories import ReservationFactory
+from spacemanager.errors import ValidationFailed
+from spaces.models import OpeningHours
+from spaces.selectors import space_availability, space_list, space_list_available
+from spaces.tests.factories import SpaceFactory, open_every_day
+
+pytestmark = pytest.mark.django_db
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def available(starts_at, ends_at, tz=PARIS) -> set[str]:
+    return set(space_list_available(starts_at=starts_at, ends_at=ends_at, tz=tz).values_list("name", flat=True))
+
+
+def test_free_space_search_keeps_spaces_free_and_open_for_the_whole_interval(in_tenant):
+    member = in_tenant.member
+    SpaceFactory(name="Always open")
+    open_every_day(SpaceFactory(name="Office hours"), time(8), time(18))
+    booked = SpaceFactory(name="Booked")
+    ReservationFactory(space=booked, user=member, starts_at=utc(2025, 3, 10, 9), ends_at=utc(2025, 3, 10, 10))
+    freed = SpaceFactory(name="Cancelled booking")
+    ReservationFactory(space=freed, user=member, starts_at=utc(2025, 3, 10, 9), status=Reservation.Status.CANCELLED)
+    SpaceFactory(name="Archived", is_active=False)
+    touching = SpaceFactory(name="Touching")
+    ReservationFactory(space=touching, user=member, starts_at=utc(2025, 3, 10, 8), ends_at=utc(2025, 3, 10, 9))
+
+    # Monday 10:00-11:00 in Paris.
+    assert available(utc(2025, 3, 10, 9), utc(2025, 3, 10, 10)) == {
+        "Always open",
+        "Office hours",
+        "Cancelled booking",
+        "Touching",
+    }
+    # Monday 17:30-18:30 in Paris runs past closing time.
+    assert "Office hours" not in available(utc(2025, 3, 10, 16, 30), utc(2025, 3, 10, 17, 30))
+
+
+def test_free_space_search_honours_the_spring_clock_change(in_tenant):
+    open_every_day(SpaceFactory(name="Office hours"), time(8), time(18))
+    # Sunday 30 March: 08:00 in Paris is 06:00 UTC (it was 07:00 UTC the day before).
+    assert available(utc(2025, 3, 30, 6), utc(2025, 3, 30, 7)) == {"Office hours"}
+    assert available(utc(2025, 3, 29, 6), utc(2025, 3, 29, 7)) == set()
+
+
+def test_free_space_search_across_midnight_needs_both_days_open(in_tenant):
+    space = SpaceFactory(name="Night club")
+    OpeningHours.objects.create(space=space, weekday=4, opens_at=time(20), closes_at=time(0))
+    OpeningHours.objects.create(space=space, weekday=5, opens_at=time(0), closes_at=time(2))
+    assert available(utc(2025, 3, 14, 21), utc(2025, 3, 15, 0, 30)) == {"Night club"}
+    assert available(utc(2025, 3, 15, 21), utc(2025, 3, 16, 0, 30)) == set()
+
+
+def test_free_space_search_is_one_query_whatever_the_number_of_spaces(in_tenant):
+    for _ in range(5):
+        open_every_day(SpaceFactory(), time(8), time(18))
+    with CaptureQueriesContext(connection) as queries:
+        assert len(available(utc(2025, 3, 10, 9), utc(2025, 3, 12, 10))) == 0
+    assert len([q for q in queries.captured_queries if not q["sql"].startswith("SET")]) == 1
+
+
+def test_free_space_search_refuses_windows_longer_than_31_days(in_tenant):
+    with pytest.raises(ValidationFailed):
+        available(utc(2025, 3, 1), utc(2025, 4, 2))
+
+
+def test_list_filters_by_kind_capacity_and_every_amenity(in_tenant):
+    SpaceFactory(name="Big", capacity=20, amenities=["projector", "video"])
+    SpaceFactory(name="Small", capacity=2, amenities=["projector"])
+    SpaceFactory(name="Desk", kind="desk", capacity=1, amenities=[])
+    names = lambda **filters: list(space_list(filters=filters).values_list("name", flat=True))  # noqa: E731
+    assert names(capacity_min=10) == ["Big"]
+    assert names(amenity=["projector", "video"]) == ["Big"]
+    assert names(kind="desk") == ["Desk"]
+    assert names(search="sma") == ["Small"]
+
+
+def test_availability_shows_busy_and_free_time_within_opening_hours(in_tenant):
+    space = open_every_day(SpaceFactory(), time(8), time(18))
+    ReservationFactory(
+        space=space, user=in_tenant.admin, title="Board", starts_at=utc(2025, 3, 10, 9), ends_at=utc(2025, 3, 10, 10)
+    )
+    viewer = in_tenant.membership(in_tenant.member)
+
+    result = space_availability(
+        space=space, starts_at=utc(2025, 3, 9, 23), ends_at=utc(2025, 3, 10, 23), tz=PARIS, viewer=viewer
+    )
+
+    assert [(b.starts_at, b.ends_at, b.title, b.user, b.mine) for b in result.busy] == [
+        (utc(2025, 3, 10, 9), utc(2025, 3, 10, 10), None, None, False)
+    ]
+    assert result.free == [
+        (utc(2025, 3, 10, 7), utc(2025, 3, 10, 9)),
+        (utc(2025, 3, 10, 10), utc(2025, 3, 10, 17)),
+    ]
+
+
+def test_an_archived_space_has_no_free_time(in_tenant):
+    space = SpaceFactory(is_active=False)
+    result = space_availability(
+        space=space,
+        starts_at=utc(2025, 3, 10),
+        ends_at=utc(2025, 3, 10) + timedelta(days=1),
+        tz=PARIS,
+        viewer=in_tenant.membership(in_tenant.owner),
+    )
+    assert result.free == []

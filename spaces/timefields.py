@@ -1,0 +1,71 @@
+"""Datetime inputs that refuse naive times: a time without an offset is ambiguous in a multi-timezone API."""
+
+import re
+
+import django_filters
+from django import forms
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+NAIVE_MESSAGE = "Give the time with its UTC offset, e.g. 2025-03-01T09:00:00+01:00 or 2025-03-01T08:00:00Z."
+# In a query string an unencoded "+" arrives as a space: "09:00:00 01:00" can only mean "+01:00".
+_PLUS_AS_SPACE = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
+
+
+def _restore_plus(value: str) -> str:
+    return _PLUS_AS_SPACE.sub(r"\1+\2", value.strip())
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with an offset in, the organization's time with its offset out (the view activates it)."""
+
+    default_error_messages = {"naive": NAIVE_MESSAGE}
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            value = _restore_plus(value)
+        return super().to_internal_value(value)
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            self.fail("naive")
+        return super().enforce_timezone(value)
+
+
+class AwareIsoDateTimeFormField(forms.DateTimeField):
+    default_error_messages = {"invalid": "Enter an ISO 8601 date and time with its offset.", "naive": NAIVE_MESSAGE}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            parsed = parse_datetime(_restore_plus(str(value)))
+        except ValueError:  # well-formed but impossible, e.g. month 13
+            parsed = None
+        if parsed is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if timezone.is_naive(parsed):
+            raise forms.ValidationError(self.error_messages["naive"], code="naive")
+        return parsed
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class AwareDateTimeFilter(django_filters.Filter):
+    field_class = AwareIsoDateTimeFormField
+
+
+class OrganizationTimezoneMixin:
+    """API views that speak the organization's time: datetimes render with its offset during the request."""
+
+    def initial(self, request, *args, **kwargs):
+        tenant = getattr(request, "tenant", None)
+        if tenant is not None and not tenant.is_public:
+            timezone.activate(tenant.timezone)
+        super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        timezone.deactivate()
+        return super().finalize_response(request, response, *args, **kwargs)
