@@ -24,7 +24,7 @@ def describe_schema(schema: str) -> dict[str, list[tuple]]:
                JOIN pg_namespace ns ON ns.oid = rel.relnamespace WHERE ns.nspname = %s ORDER BY 1, 2""",
             [schema],
         )
-        constraints = cursor.fetchall()
+        constraints = [(t, n, k, d.replace(f"{schema}.", "")) for t, n, k, d in cursor.fetchall()]
         cursor.execute(
             "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = %s ORDER BY 1, 2", [schema]
         )
