@@ -61,7 +61,7 @@ SHARED_APPS = [
     "accounts",
     "django.contrib.contenttypes",
     "django.contrib.auth",
-    "django.contrib.admin",
+    "spacemanager.apps.PlatformAdminConfig",  # django.contrib.admin, superusers only
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",

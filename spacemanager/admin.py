@@ -1,0 +1,14 @@
+"""The platform's Django admin site: superusers only, on every host where it is mounted."""
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+
+class PlatformAdminSite(admin.AdminSite):
+    site_header = "SpaceManager platform admin"
+    site_title = "SpaceManager admin"
+    index_title = "Organizations, people and domains"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        # Staff flags and model permissions are not enough: the admin crosses organizations.
+        return request.user.is_active and request.user.is_superuser
