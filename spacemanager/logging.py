@@ -9,7 +9,9 @@ import logging
 from collections.abc import Callable
 from contextvars import ContextVar
 
+from django.core.signals import request_finished
 from django.db import connection
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject, empty
 from django_guid import get_guid
@@ -36,14 +38,20 @@ class RequestContextFilter(logging.Filter):
 
 
 class RequestContextMiddleware:
-    """Remember the request for the log filter while it is being handled."""
+    """Remember the request for the log filter until the response is finished.
+
+    Not reset when the middleware returns: Django logs 4xx/5xx responses (django.request) after the
+    middleware chain, and those records need the user too. request_finished clears it.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = _current_request.set(request)
-        try:
-            return self.get_response(request)
-        finally:
-            _current_request.reset(token)
+        _current_request.set(request)
+        return self.get_response(request)
+
+
+@receiver(request_finished, dispatch_uid="spacemanager.logging.forget_request")
+def _forget_request(**kwargs) -> None:
+    _current_request.set(None)

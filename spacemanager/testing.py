@@ -12,7 +12,7 @@ from django.db import connection
 BASE_DIR = Path(settings.BASE_DIR)
 
 
-def test_database_url() -> str:
+def subprocess_database_url() -> str:
     """The database pytest is using (test_<name>), as a DATABASE_URL a subprocess can use."""
     db = connection.settings_dict
     credentials = quote(db["USER"] or "", safe="")
@@ -30,7 +30,7 @@ def manage_py(
     environment = {
         **os.environ,
         "ENVIRONMENT": "test",
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": subprocess_database_url(),
         "PYTHONDONTWRITEBYTECODE": "1",
         **(env or {}),
     }
