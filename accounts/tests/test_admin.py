@@ -152,3 +152,18 @@ def test_createsuperuser_interactive_asks_for_email_and_password(monkeypatch):
 
     assert "Superuser created successfully." in out.getvalue()
     assert User.objects.get(email="ops@example.com").is_superuser
+
+
+@pytest.mark.django_db
+def test_admin_login_is_rate_limited(client, superuser):
+    def attempt():
+        return client.post(
+            "/admin/login/", {"username": "root@platform.test", "password": "wrong"}, HTTP_HOST="localhost"
+        )
+
+    statuses = [attempt().status_code for _ in range(10)]
+    response = attempt()
+
+    assert statuses == [200] * 10  # the form again, with an error
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
