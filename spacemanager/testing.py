@@ -31,6 +31,8 @@ def manage_py(
         **os.environ,
         "ENVIRONMENT": "test",
         "DATABASE_URL": subprocess_database_url(),
+        # The parent's Redis (machine or embedded), so a subprocess never starts a second embedded server.
+        "REDIS_URL": settings.REDIS_URL,
         "PYTHONDONTWRITEBYTECODE": "1",
         **(env or {}),
     }

@@ -1,10 +1,10 @@
 """Production settings, checked the way an operator meets them: `manage.py` in a fresh process."""
 
 import json
-import os
 import secrets
 
 import pytest
+from django.conf import settings
 
 from spacemanager.testing import manage_py, subprocess_database_url
 
@@ -34,7 +34,7 @@ def production_env(db) -> dict[str, str | None]:
         "ENVIRONMENT": "production",
         "SECRET_KEY": secrets.token_urlsafe(48)[:50],
         "DATABASE_URL": subprocess_database_url(),
-        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "REDIS_URL": settings.REDIS_URL,
         "BASE_DOMAIN": "example.com",
         "SENTRY_DSN": None,
         "USE_HTTPS": None,
