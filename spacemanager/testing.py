@@ -18,8 +18,10 @@ def subprocess_database_url() -> str:
     credentials = quote(db["USER"] or "", safe="")
     if db.get("PASSWORD"):
         credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "127.0.0.1"
+    host = db["HOST"] or db.get("OPTIONS", {}).get("host") or "127.0.0.1"
     port = f":{db['PORT']}" if db.get("PORT") else ""
+    if host.startswith("/"):  # a Unix socket directory (the embedded server)
+        return f"postgres://{credentials}@/{db['NAME']}?host={quote(host)}"
     return f"postgres://{credentials}@{host}{port}/{db['NAME']}"
 
 
