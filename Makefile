@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint format install migrate demo clean-data help
+.PHONY: run test lint format install migrate demo clean-data help validate-containers
 
 help:
 	@echo "make run    - install, start embedded services when none are configured, migrate, demo data, web + worker + beat"
@@ -44,6 +44,9 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+validate-containers: install
+	.ci/validate-containers
 
 clean-data:
 	rm -rf .data

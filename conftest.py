@@ -8,6 +8,7 @@ a `transactional_db` test flushes the public tables, so `org`/`other_org` re-pro
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -72,6 +73,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         _provision_test_organization("alpha")
         _provision_test_organization("beta")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Rate-limit counters live in the cache (locmem under tests); each test starts with none.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
@@ -77,10 +78,17 @@ class LoginView(GenericAPIView):
     authentication_classes = [TokenChallengeOnly]
     permission_classes = [AllowAny]
     serializer_class = LoginInputSerializer
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
 
     @extend_schema(
         request=LoginInputSerializer,
-        responses={200: SessionSerializer, 400: ERROR_RESPONSES[400], 401: error_response("invalid_credentials")},
+        responses={
+            200: SessionSerializer,
+            400: ERROR_RESPONSES[400],
+            401: error_response("invalid_credentials"),
+            429: error_response("throttled", "Request was throttled. Expected available in 60 seconds."),
+        },
     )
     def post(self, request):
         data = self.get_serializer(data=request.data)

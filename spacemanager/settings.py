@@ -64,7 +64,7 @@ SHARED_APPS = [
     "accounts",
     "django.contrib.contenttypes",
     "django.contrib.auth",
-    "django.contrib.admin",
+    "spacemanager.apps.PlatformAdminConfig",  # django.contrib.admin, superusers only
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
@@ -75,6 +75,7 @@ SHARED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
+    "django_guid",
 ]
 TENANT_APPS = [
     "spaces",
@@ -85,8 +86,11 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 TENANT_MODEL = "tenants.Organization"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_NAME = "public"
+# `migrate_schemas --executor=multiprocessing` migrates this many schemas at once (django-tenants' default: 2).
+TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MULTIPROCESSING_MAX_PROCESSES", default=2)
 
 MIDDLEWARE = [
+    "django_guid.middleware.guid_middleware",
     "spacemanager.health.HealthCheckMiddleware",
     "tenants.middleware.OrganizationMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -96,6 +100,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "spacemanager.logging.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -200,6 +205,7 @@ if REMINDER_LEAD_MINUTES < 1 or PENDING_EXPIRY_MINUTES < 1:
 CELERY_BEAT_SCHEDULE = beat_schedule()
 
 CORS_ALLOWED_ORIGINS = env.list("BACKEND_CORS_ORIGINS", default=[])
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -217,6 +223,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "spacemanager.exceptions.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Scoped throttles (login, register, password reset) count in the default cache: Redis outside tests,
+    # shared by every web process. spacemanager.ratelimit applies the same scopes and rates to the pages.
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env.str("THROTTLE_RATE_LOGIN", default="10/minute"),
+        "register": env.str("THROTTLE_RATE_REGISTER", default="10/hour"),
+        "password_reset": env.str("THROTTLE_RATE_PASSWORD_RESET", default="5/hour"),
+    },
+    # Behind N proxies the client address is the Nth from the right of X-Forwarded-For; unset, REMOTE_ADDR.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
@@ -246,25 +261,85 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    # TokenChallengeOnly (login, refresh, logout, register) authenticates nobody; leave it out of the docs.
-    "AUTHENTICATION_WHITELIST": [
-        "accounts.authentication.OrganizationJWTAuthentication",
-        "accounts.authentication.OrganizationSessionAuthentication",
-    ],
 }
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
+# One line per record on stdout, JSON in production (LOG_FORMAT=json|plain), each with the request id
+# (X-Request-ID), the tenant's schema and the user id (spacemanager.logging).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if IS_PRODUCTION else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_context": {"()": "spacemanager.logging.RequestContextFilter"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(tenant)s user=%(user_id)s] %(message)s"
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(tenant)s %(user_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "django_guid": {"level": "WARNING"}},
+}
+
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,  # an invalid incoming id is replaced, so clients cannot inject text into logs
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": False,  # CORS_EXPOSE_HEADERS exposes it; django-guid would overwrite corsheaders' list
+    "IGNORE_URLS": ["health"],
 }
 
 # Development only: the password `make run` gives the demo organization's owner (printed at start).
 DEMO_OWNER_PASSWORD = env.str("DEMO_OWNER_PASSWORD", default="spacemanager-demo")
+
+# Production: HTTPS everywhere (check --deploy --fail-level WARNING passes), see docs/operations.md.
+# USE_HTTPS=false exists only to try the production image on http://localhost (docker-compose.yml).
+USE_HTTPS = IS_PRODUCTION and env.bool("USE_HTTPS", default=True)
+if USE_HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True  # every organization is a subdomain
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+# TLS usually ends at a proxy (load balancer, PaaS router) that forwards plain HTTP and says so in a header.
+# Trust it only when that proxy always sets (or strips) the header; empty disables it.
+_proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", default="X-Forwarded-Proto" if IS_PRODUCTION else "")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+_origin_schemes = ["https"] if USE_HTTPS else ["https", "http"]
+CSRF_TRUSTED_ORIGINS = [
+    *(f"{scheme}://{host}" for scheme in _origin_schemes for host in (BASE_DOMAIN, f"*.{BASE_DOMAIN}")),
+    *env.list("EXTRA_CSRF_TRUSTED_ORIGINS", default=[]),
+]
+
+# Errors and traces to Sentry, only when SENTRY_DSN is set (its Django and Celery integrations switch on
+# by themselves). No personal data is sent unless SENTRY_SEND_PII=true.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default=ENVIRONMENT),
+        release=env.str("SENTRY_RELEASE", default="") or None,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        send_default_pii=env.bool("SENTRY_SEND_PII", default=False),
+    )

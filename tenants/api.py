@@ -5,12 +5,13 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.api import OrganizationSummarySerializer, UserSerializer
 from accounts.authentication import TokenChallengeOnly
 from accounts.models import User
 from accounts.tokens import tokens_for_membership
-from spacemanager.openapi import ERROR_RESPONSES
+from spacemanager.openapi import ERROR_RESPONSES, error_response
 from tenants import services
 from tenants.models import Organization
 from tenants.validators import validate_currency_code, validate_organization_slug, validate_timezone_name
@@ -54,10 +55,16 @@ class RegisterView(GenericAPIView):
     authentication_classes = [TokenChallengeOnly]
     permission_classes = [AllowAny]
     serializer_class = RegisterInputSerializer
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "register"
 
     @extend_schema(
         request=RegisterInputSerializer,
-        responses={201: RegistrationSerializer, 400: ERROR_RESPONSES[400]},
+        responses={
+            201: RegistrationSerializer,
+            400: ERROR_RESPONSES[400],
+            429: error_response("throttled", "Request was throttled. Expected available in 60 seconds."),
+        },
         examples=[
             OpenApiExample(
                 "Sign up",

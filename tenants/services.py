@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Membership, User
 from accounts.services import password_check, user_create
@@ -110,3 +110,42 @@ def organization_register(
             )
     membership = Membership.objects.create(user=owner, organization=organization, role=Membership.Role.OWNER)
     return Registration(organization=organization, owner=owner, membership=membership)
+
+
+# Operations: deactivating, reactivating and deleting organizations (management commands and the admin).
+
+
+def _refuse_public(organization: Organization, action: str) -> None:
+    if organization.is_public:
+        raise ValidationFailed(f"The public site is not an organization and cannot be {action}.", code="public_site")
+
+
+def organization_deactivate(*, organization: Organization) -> Organization:
+    """Take the organization offline: its host answers 404 and its tokens stop working; data stays."""
+    _refuse_public(organization, "deactivated")
+    if organization.is_active:
+        organization.is_active = False
+        organization.save(update_fields=["is_active"])
+    return organization
+
+
+def organization_reactivate(*, organization: Organization) -> Organization:
+    _refuse_public(organization, "reactivated")
+    if not organization.is_active:
+        organization.is_active = True
+        organization.save(update_fields=["is_active"])
+    return organization
+
+
+@transaction.atomic
+def organization_delete(*, organization: Organization) -> None:
+    """Delete the organization for good: its schema (every space and reservation), domains and memberships.
+
+    People stay (they may belong elsewhere; users are never deleted). The schema is dropped inside the
+    transaction, so a failure keeps everything. btree_gist lives in the public schema (migration
+    tenants.0002), so dropping a schema never takes other organizations' exclusion constraints with it.
+    """
+    _refuse_public(organization, "deleted")
+    # django-tenants refuses to drop a schema from inside another tenant's schema.
+    connection.set_schema_to_public()
+    organization.delete(force_drop=True)

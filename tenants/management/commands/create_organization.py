@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from spacemanager.errors import DomainError, one_line
+from tenants.models import Organization
 from tenants.services import organization_register
 
 
@@ -22,8 +23,16 @@ class Command(BaseCommand):
         parser.add_argument("--owner-name", default="", help="The owner's full name.")
         parser.add_argument("--timezone", default="UTC", help="IANA time zone, e.g. Europe/Paris.")
         parser.add_argument("--currency", default="EUR", help="ISO 4217 code, e.g. EUR.")
+        parser.add_argument(
+            "--exist-ok",
+            action="store_true",
+            help="Succeed without changes when an organization with this slug exists (deployment scripts).",
+        )
 
     def handle(self, *args, **options):
+        if options["exist_ok"] and Organization.objects.filter(slug=options["slug"]).exists():
+            self.stdout.write(f"Organization {options['slug']} already exists; nothing changed.")
+            return
         owner_exists = User.objects.filter(email__iexact=options["owner_email"]).exists()
         password = None if owner_exists else options["owner_password"]
         if password is None and not owner_exists:

@@ -1,0 +1,169 @@
+import io
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Membership, User
+
+
+@pytest.fixture
+def superuser(db):
+    return User.objects.create_superuser(email="root@platform.test", password="root-password-42")
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    client.force_login(superuser)
+    client.defaults["HTTP_HOST"] = "localhost"
+    return client
+
+
+@pytest.mark.django_db
+def test_superuser_logs_into_the_admin_with_email_and_password(client, superuser):
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "Root@Platform.test", "password": "root-password-42", "next": "/admin/"},
+        HTTP_HOST="localhost",
+    )
+
+    assert response.status_code == 302
+    assert client.get("/admin/", HTTP_HOST="localhost").status_code == 200
+
+
+@pytest.mark.django_db
+def test_staff_who_are_not_superusers_are_sent_to_the_login_page(client, org):
+    staff = User.objects.create_user(email="staff@platform.test", password="x-long-password-1", is_staff=True)
+    client.force_login(staff)
+
+    response = client.get("/admin/tenants/organization/", HTTP_HOST="localhost")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.django_db
+def test_user_list_and_search(admin_client, org):
+    response = admin_client.get("/admin/accounts/user/", {"q": "alpha.test"})
+
+    assert response.status_code == 200
+    assert {user.email for user in response.context["cl"].result_list} == {
+        "owner@alpha.test",
+        "admin@alpha.test",
+        "member@alpha.test",
+    }
+
+
+@pytest.mark.django_db
+def test_user_change_page_shows_memberships(admin_client, org):
+    response = admin_client.get(f"/admin/accounts/user/{org.member.pk}/change/")
+
+    assert response.status_code == 200
+    assert "Alpha" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_adding_a_user_with_email_and_password(admin_client):
+    response = admin_client.post(
+        "/admin/accounts/user/add/",
+        {
+            "email": "New.Person@Example.com",
+            "full_name": "New Person",
+            "usable_password": "true",
+            "password1": "a long passphrase 42",
+            "password2": "a long passphrase 42",
+        },
+    )
+
+    assert response.status_code == 302
+    user = User.objects.get(email="new.person@example.com")
+    assert user.check_password("a long passphrase 42")
+
+
+@pytest.mark.django_db
+def test_adding_a_user_with_an_existing_email_in_other_case_is_refused(admin_client, org):
+    response = admin_client.post(
+        "/admin/accounts/user/add/",
+        {"email": "MEMBER@alpha.test", "usable_password": "false"},
+    )
+
+    assert response.status_code == 200
+    assert "email" in response.context["adminform"].form.errors or response.context["adminform"].form.non_field_errors()
+    assert User.objects.filter(email__iexact="member@alpha.test").count() == 1
+
+
+@pytest.mark.django_db
+def test_users_are_deactivated_not_deleted(admin_client, org):
+    response = admin_client.post(
+        "/admin/accounts/user/", {"action": "deactivate", "_selected_action": [org.member.pk]}, follow=True
+    )
+
+    assert "Deactivated 1 account(s)." in response.content.decode()
+    assert User.objects.get(pk=org.member.pk).is_active is False
+    assert "delete_selected" not in response.content.decode()
+    assert admin_client.get(f"/admin/accounts/user/{org.member.pk}/delete/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_memberships_can_be_listed_and_added_but_not_changed(admin_client, org, other_org):
+    listing = admin_client.get("/admin/accounts/membership/", {"q": "alpha"})
+    assert listing.status_code == 200
+    assert len(listing.context["cl"].result_list) == 3
+
+    response = admin_client.post(
+        "/admin/accounts/membership/add/",
+        {"user": org.member.pk, "organization": other_org.organization.pk, "role": "owner"},
+    )
+    assert response.status_code == 302
+    assert Membership.objects.filter(user=org.member, organization=other_org.organization, role="owner").exists()
+
+    membership = org.membership(org.owner)
+    admin_client.post(f"/admin/accounts/membership/{membership.pk}/change/", {"role": "member"})
+    assert Membership.objects.get(pk=membership.pk).role == "owner"
+
+
+@pytest.mark.django_db
+def test_createsuperuser_noinput_reads_email_and_password_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_EMAIL", "Ops@Example.com")
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "an operator passphrase")
+
+    call_command("createsuperuser", interactive=False, stdout=io.StringIO())
+
+    user = User.objects.get(email="ops@example.com")
+    assert user.is_superuser and user.is_staff
+    assert user.check_password("an operator passphrase")
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.django_db
+def test_createsuperuser_interactive_asks_for_email_and_password(monkeypatch):
+    answers = iter(["ops@example.com"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    monkeypatch.setattr(
+        "django.contrib.auth.management.commands.createsuperuser.getpass.getpass",
+        lambda prompt="": "an operator passphrase",
+    )
+    out = io.StringIO()
+
+    call_command("createsuperuser", interactive=True, stdin=FakeTerminal(), stdout=out)
+
+    assert "Superuser created successfully." in out.getvalue()
+    assert User.objects.get(email="ops@example.com").is_superuser
+
+
+@pytest.mark.django_db
+def test_admin_login_is_rate_limited(client, superuser):
+    def attempt():
+        return client.post(
+            "/admin/login/", {"username": "root@platform.test", "password": "wrong"}, HTTP_HOST="localhost"
+        )
+
+    statuses = [attempt().status_code for _ in range(10)]
+    response = attempt()
+
+    assert statuses == [200] * 10  # the form again, with an error
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
