@@ -72,6 +72,8 @@ SHARED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
+    "bootstrap",
+    "django_htmx",
 ]
 TENANT_APPS = [
     "spaces",
@@ -94,6 +96,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -112,6 +115,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.membership",
             ],
+            "libraries": {"ui": "spacemanager.templatetags.ui"},
         },
     },
 ]
@@ -219,6 +223,10 @@ SPECTACULAR_SETTINGS = {
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "accounts:login"
+# A stale or missing CSRF token gets a friendly page that says what to do, not Django's technical one.
+CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
+# The one-time link that logs a new owner in on their organization's host right after sign-up.
+SIGNUP_LOGIN_MAX_AGE = 120
 
 LOGGING = {
     "version": 1,

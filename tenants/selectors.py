@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.http import HttpRequest
 
 from tenants.models import Organization
@@ -10,3 +11,12 @@ def organization_url_for_request(organization: Organization, request: HttpReques
     host = request.get_host()
     port = host.rpartition(":")[2] if ":" in host else None
     return organization.url(scheme=request.scheme, port=port)
+
+
+def organization_find(*, slug: str) -> Organization | None:
+    """An active organization by its slug (what people type to find their site); never the public site."""
+    return (
+        Organization.objects.filter(slug=slug.strip().lower(), is_active=True)
+        .exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
+        .first()
+    )
