@@ -49,7 +49,7 @@ class LoginForm(forms.Form):
 class MemberAddForm(forms.Form):
     email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
     full_name = forms.CharField(
-        max_length=150, required=False, label="Full name", help_text="Optional; used when the account is new."
+        max_length=150, required=False, label="Full name", help_text="Used when the account is new."
     )
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
 
