@@ -35,6 +35,10 @@ class SlugField(forms.CharField):
 
 
 class SignupForm(forms.Form):
+    # Fields checked as soon as the person leaves them (htmx posts the form; the view answers with the field).
+    # Not the password: its block would come back empty (passwords are never rendered into pages).
+    INLINE_FIELDS = ("email", "organization_slug")
+
     full_name = forms.CharField(
         max_length=150, label="Your name", widget=forms.TextInput(attrs={"autocomplete": "name", "autofocus": True})
     )
@@ -97,3 +101,15 @@ class OrganizationSettingsForm(forms.Form):
         currency = self.cleaned_data["currency"].upper()
         validate_currency_code(currency)
         return currency
+
+
+def enable_inline_validation(form: forms.Form, url: str) -> forms.Form:
+    """Let htmx re-check a field when it changes: the whole form is posted, the field's block comes back.
+
+    Without JavaScript nothing changes: the errors appear after submitting, as usual.
+    """
+    for name in form.INLINE_FIELDS:
+        form.fields[name].widget.attrs.update(
+            {"hx-post": url, "hx-trigger": "change", "hx-target": f"#field-{name}", "hx-swap": "outerHTML"}
+        )
+    return form

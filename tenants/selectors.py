@@ -20,3 +20,9 @@ def organization_find(*, slug: str) -> Organization | None:
         .exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
         .first()
     )
+
+
+def organization_slug_taken(*, slug: str) -> bool:
+    """Whether an organization (active or not) already uses this address: a hint for forms; the unique
+    constraint and organization_register remain the last word."""
+    return Organization.objects.filter(slug=slug).exists()

@@ -14,8 +14,8 @@ from accounts.login_links import login_link_token_create
 from spacemanager.errors import DomainError
 from spacemanager.web import form_add_error, rate_limit_refusal
 from tenants import services
-from tenants.forms import FindOrganizationForm, OrganizationSettingsForm, SignupForm
-from tenants.selectors import organization_url_for_request
+from tenants.forms import FindOrganizationForm, OrganizationSettingsForm, SignupForm, enable_inline_validation
+from tenants.selectors import organization_slug_taken, organization_url_for_request
 
 TENANT_URLCONF = "spacemanager.urls_tenant"
 # The registration service and the model name some fields differently from the sign-up form.
@@ -36,12 +36,16 @@ def landing(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     """Create an organization and its owner, then send the owner, logged in, to the new organization's site."""
+    url = reverse("site:signup")
     if request.method == "GET":
-        return render(request, "tenants/signup.html", {"form": SignupForm(), "address_suffix": address_suffix(request)})
+        form = enable_inline_validation(SignupForm(), url)
+        return render(request, "tenants/signup.html", {"form": form, "address_suffix": address_suffix(request)})
+    form = enable_inline_validation(SignupForm(request.POST), url)
+    if request.htmx and request.htmx.trigger_name in SignupForm.INLINE_FIELDS:
+        return signup_field(request, form, request.htmx.trigger_name)
     refusal = rate_limit_refusal(request, scope="signup")
     if refusal is not None:
         return refusal
-    form = SignupForm(request.POST)
     if form.is_valid():
         values = form.cleaned_data
         try:
@@ -62,6 +66,16 @@ def signup(request: HttpRequest) -> HttpResponse:
             return redirect(site.rstrip("/") + welcome)
     context = {"form": form, "address_suffix": address_suffix(request)}
     return render(request, "tenants/signup.html", context, status=400)
+
+
+def signup_field(request: HttpRequest, form: SignupForm, name: str) -> HttpResponse:
+    """Inline validation: one field of the sign-up form with its errors, nothing created."""
+    form.is_valid()
+    field = form[name]
+    if name == "organization_slug" and not field.errors and organization_slug_taken(slug=field.value().lower()):
+        form.add_error(name, "This address is already taken; please choose another.")
+    suffix = address_suffix(request) if name == "organization_slug" else ""
+    return render(request, "_field.html", {"field": form[name], "suffix": suffix})
 
 
 @require_http_methods(["GET", "POST"])

@@ -222,3 +222,46 @@ def test_settings_of_one_organization_never_touch_another(web_client, org, other
     assert other_org.organization.name == "Beta"
     response = web_client(org, other_org.owner).get("/settings/")
     assert response.status_code == 403
+
+
+# Inline validation (htmx)
+
+
+def htmx_post(client, field: str, data: dict):
+    return client.post("/signup/", data, HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER_NAME=field)
+
+
+def test_signup_fields_ask_htmx_to_check_them_when_they_change(web_client):
+    page = text(web_client().get("/signup/"))
+    assert 'hx-post="/signup/" hx-trigger="change" hx-target="#field-organization_slug"' in page
+    assert '<div class="mb-3 " id="field-organization_slug">' in page
+
+
+def test_inline_check_of_a_taken_address_answers_only_that_field_and_creates_nothing(web_client, org):
+    response = htmx_post(web_client(), "organization_slug", signup_data(organization_slug="alpha"))
+    assert response.status_code == 200
+    fragment = text(response)
+    assert fragment.lstrip().startswith('<div class="mb-3 " id="field-organization_slug">')
+    assert "This address is already taken" in fragment
+    assert "<html" not in fragment
+
+
+def test_inline_check_of_a_valid_form_creates_nothing(web_client):
+    response = htmx_post(web_client(), "organization_slug", signup_data())
+    assert "is-invalid" not in text(response)
+    assert not Organization.objects.filter(slug="acme").exists()
+    assert not User.objects.filter(email="ada@example.com").exists()
+
+
+def test_inline_check_reports_a_malformed_email_next_to_it(web_client):
+    fragment = text(htmx_post(web_client(), "email", signup_data(email="ada@")))
+    assert 'id="id_email_error"' in fragment
+    assert "Enter a valid email address." in fragment
+
+
+def test_password_is_never_checked_inline_so_its_field_is_never_emptied(web_client):
+    page = text(web_client().get("/signup/"))
+    assert 'hx-target="#field-password"' not in page
+    response = htmx_post(web_client(), "password", signup_data(organization_slug="admin"))
+    assert response.status_code == 400  # handled as a normal submit: the whole page with its errors
+    assert "<html" in text(response)

@@ -30,7 +30,13 @@ def test_sign_up_lands_logged_in_on_the_new_subdomain_and_can_log_in_again(page,
         page.get_by_label("Time zone").select_option("Europe/Paris")
         page.get_by_role("button", name="Create organization").click()
 
-    fill("alpha")  # taken: the error appears next to the field
+    # Inline check (htmx): leaving the field is enough to learn the address is taken.
+    page.get_by_label("Web address").fill("alpha")
+    page.get_by_label("Web address").press("Tab")
+    expect(page.locator("#id_organization_slug_error")).to_contain_text("This address is already taken")
+    expect(page).to_have_url(f"{site.public}/signup/")
+
+    fill("alpha")  # submitted anyway: the server says the same, next to the field
     slug_input = page.get_by_label("Web address")
     expect(slug_input).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#id_organization_slug_error")).to_contain_text("This address is already taken")
@@ -106,3 +112,24 @@ def test_admin_adds_a_member_from_the_members_page(page, site, org, screenshot, 
     page.get_by_label("Email").fill("grace@example.com")
     page.get_by_role("button", name="Add member").click()
     expect(page.get_by_role("alert")).to_have_text(re.compile("grace@example.com is already a member of Alpha"))
+
+
+def test_without_javascript_a_member_can_still_log_in_navigate_and_log_out(browser, site, org):
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        alpha = site.organization("alpha")
+        page.goto(f"{alpha}/login/")
+        page.get_by_label("Email").fill(org.admin.email)
+        page.get_by_label("Password").fill(TEST_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"{alpha}/")
+
+        # The collapsed phone menu and the user menu are shown open when scripts cannot run.
+        page.get_by_role("link", name="Members", exact=True).click()
+        page.wait_for_url(f"{alpha}/members/")
+        page.get_by_role("button", name="Log out").click()
+        page.wait_for_url(f"{alpha}/login/")
+        expect(page.get_by_role("status")).to_contain_text("You have been logged out.")
+    finally:
+        context.close()
