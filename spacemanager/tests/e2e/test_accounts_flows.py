@@ -3,12 +3,12 @@
 import re
 
 import pytest
-from playwright.sync_api import expect
 
 from accounts.models import Membership
 from accounts.tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.e2e
+expect = pytest.importorskip("playwright.sync_api", reason="End-to-end tests need the playwright package.").expect
 
 OWNER_PASSWORD = "a long passphrase 42"
 
