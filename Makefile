@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 help:
 	@echo "make run    - install, start embedded services when none are configured, migrate, demo data, web + worker + beat"
 	@echo "make test   - install and run the whole test suite"
-	@echo "make lint   - ruff format --check and ruff check"
+	@echo "make lint   - ruff format --check, ruff check and djlint (templates)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "SpaceManager needs Python 3.11 or newer (set PYTHON=...)")'
@@ -40,6 +40,7 @@ test: install
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/djlint templates --lint
 
 format: install
 	$(BIN)/ruff format .

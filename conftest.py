@@ -8,8 +8,10 @@ a `transactional_db` test flushes the public tables, so `org`/`other_org` re-pro
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import Membership, User
@@ -158,3 +160,18 @@ def paris(org):
     Organization.objects.filter(pk=org.organization.pk).update(timezone="Europe/Paris")
     org.organization.refresh_from_db()
     return org
+
+
+@pytest.fixture
+def web_client():
+    """`web_client(org=None, user=None, **kwargs)`: a browser-like test Client on the organization's host (the
+    public host without one), logged in with a session as `user` if given. kwargs go to Client, e.g.
+    `enforce_csrf_checks=True`."""
+
+    def make(test_org: TestOrganization | None = None, user: User | None = None, **kwargs) -> Client:
+        client = Client(HTTP_HOST=test_org.host if test_org is not None else settings.BASE_DOMAIN, **kwargs)
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make

@@ -76,6 +76,8 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "django_guid",
+    "bootstrap",
+    "django_htmx",
 ]
 TENANT_APPS = [
     "spaces",
@@ -104,6 +106,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "spacemanager.logging.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -122,6 +125,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.membership",
             ],
+            "libraries": {"ui": "spacemanager.templatetags.ui"},
         },
     },
 ]
@@ -268,6 +272,10 @@ SPECTACULAR_SETTINGS = {
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "accounts:login"
+# A stale or missing CSRF token gets a friendly page that says what to do, not Django's technical one.
+CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
+# The one-time link that logs a new owner in on their organization's host right after sign-up.
+SIGNUP_LOGIN_MAX_AGE = 120
 
 # One line per record on stdout, JSON in production (LOG_FORMAT=json|plain), each with the request id
 # (X-Request-ID), the tenant's schema and the user id (spacemanager.logging).

@@ -3,10 +3,13 @@
 from django.urls import include, path
 
 from spacemanager.api_urls import docs_patterns, tenant_api_patterns
+from tenants.page_urls import organization_patterns as organization_page_patterns
 
 urlpatterns = [
     path("api/v1/", include(tenant_api_patterns)),
     *docs_patterns,
+    path("", include("accounts.page_urls")),
+    path("", include(organization_page_patterns)),
 ]
 
 handler400 = "spacemanager.responses.handler400"

@@ -134,3 +134,18 @@ def organization_overview_list() -> list[OrganizationOverview]:
         )
         for organization in organizations
     ]
+
+
+def organization_find(*, slug: str) -> Organization | None:
+    """An active organization by its slug (what people type to find their site); never the public site."""
+    return (
+        Organization.objects.filter(slug=slug.strip().lower(), is_active=True)
+        .exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
+        .first()
+    )
+
+
+def organization_slug_taken(*, slug: str) -> bool:
+    """Whether an organization (active or not) already uses this address: a hint for forms; the unique
+    constraint and organization_register remain the last word."""
+    return Organization.objects.filter(slug=slug).exists()

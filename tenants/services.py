@@ -5,13 +5,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Membership, User
 from accounts.services import password_check, user_create
-from spacemanager.errors import ValidationFailed
+from spacemanager.errors import PermissionDenied, ValidationFailed
 from tenants.models import Domain, Organization, schema_name_for_slug
 from tenants.schema import tenant_schema_create
+from tenants.validators import validate_currency_code, validate_timezone_name
 
 
 @dataclass(frozen=True)
@@ -149,3 +151,44 @@ def organization_delete(*, organization: Organization) -> None:
     # django-tenants refuses to drop a schema from inside another tenant's schema.
     connection.set_schema_to_public()
     organization.delete(force_drop=True)
+
+
+@transaction.atomic
+def organization_update(
+    *,
+    actor: Membership,
+    organization: Organization,
+    name: str | None = None,
+    timezone: str | None = None,
+    currency: str | None = None,
+) -> Organization:
+    """Change an organization's name, time zone or currency (owners and admins). The slug never changes:
+    it is the organization's address and schema name."""
+    if not actor.is_manager or actor.organization_id != organization.pk:
+        raise PermissionDenied("Only the organization's owners and admins change its settings.")
+    changes: dict[str, str] = {}
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise ValidationFailed("Enter the organization's name.", field="name", code="required")
+        changes["name"] = name
+    checks = {"timezone": (timezone, validate_timezone_name), "currency": (currency, validate_currency_code)}
+    for field, (value, validate) in checks.items():
+        if value is None:
+            continue
+        try:
+            validate(value)
+        except ValidationError as exc:
+            raise ValidationFailed(" ".join(exc.messages), field=field, code=exc.code or "invalid") from exc
+        changes[field] = value
+    if not changes:
+        return organization
+    for field, value in changes.items():
+        setattr(organization, field, value)
+    try:
+        organization.full_clean(exclude=["schema_name", "slug"], validate_unique=False)
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise ValidationFailed(" ".join(messages), field=field) from exc
+    organization.save(update_fields=list(changes))
+    return organization

@@ -1,0 +1,78 @@
+"""Forms of the organization site's account pages. Field names are the API's JSON names."""
+
+import unicodedata
+from collections.abc import Iterator
+
+from django import forms
+from django.contrib.auth import authenticate
+from django.contrib.auth.forms import PasswordResetForm
+
+from accounts.models import Membership, User
+from accounts.selectors import membership_get
+from tenants.models import Organization
+
+
+class LoginForm(forms.Form):
+    """Email and password, accepted only for a member of this host's organization.
+
+    Wrong password, unknown email and "not a member here" give the same message, so the form does not tell
+    a stranger who has an account. The signature matches Django's AuthenticationForm, so LoginView can use it.
+    """
+
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )
+    password = forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+    invalid_login = "Wrong email or password, or this account is not a member of this organization."
+
+    def __init__(self, request=None, *args, **kwargs) -> None:
+        self.request = request
+        self.user_cache: User | None = None
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        email, password = cleaned.get("email"), cleaned.get("password")
+        if email and password:
+            user = authenticate(self.request, username=email, password=password)
+            organization = getattr(self.request, "tenant", None)
+            if user is None or organization is None or membership_get(user=user, organization=organization) is None:
+                raise forms.ValidationError(self.invalid_login, code="invalid_login")
+            self.user_cache = user
+        return cleaned
+
+    def get_user(self) -> User | None:
+        return self.user_cache
+
+
+class MemberAddForm(forms.Form):
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    full_name = forms.CharField(
+        max_length=150, required=False, label="Full name", help_text="Used when the account is new."
+    )
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class OrganizationPasswordResetForm(PasswordResetForm):
+    """Password reset for members of this organization only, so the email's link works where it is sent from.
+
+    Unlike Django's form it also serves accounts without a usable password: people added by an admin set
+    their first password this way.
+    """
+
+    def __init__(self, *args, organization: Organization, **kwargs) -> None:
+        self.organization = organization
+        super().__init__(*args, **kwargs)
+        self.fields["email"].widget.attrs["autofocus"] = True
+
+    def get_users(self, email: str) -> Iterator[User]:
+        users = User.objects.filter(email__iexact=email, is_active=True, memberships__organization=self.organization)
+        # Like Django's form: the database's case-insensitive match must also be a Unicode one, so that a
+        # look-alike address cannot receive another person's reset link.
+        wanted = unicodedata.normalize("NFKC", email).casefold()
+        return (user for user in users if unicodedata.normalize("NFKC", user.email).casefold() == wanted)

@@ -1,0 +1,25 @@
+"""Pages of an organization's site for people and their accounts (the API lives in accounts/urls.py)."""
+
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("", views.DashboardView.as_view(), name="dashboard"),
+    path("login/", views.LoginPageView.as_view(), name="login"),
+    path("logout/", views.LogoutPageView.as_view(), name="logout"),
+    path("welcome/<str:token>/", views.welcome, name="welcome"),
+    path("password-reset/", views.PasswordResetPageView.as_view(), name="password_reset"),
+    path("password-reset/sent/", views.PasswordResetDonePageView.as_view(), name="password_reset_done"),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmPageView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("password-reset/complete/", views.PasswordResetCompletePageView.as_view(), name="password_reset_complete"),
+    path("members/", views.MembersView.as_view(), name="members"),
+    path("members/<int:pk>/role/", views.member_change_role, name="member_role"),
+    path("members/<int:pk>/remove/", views.member_remove, name="member_remove"),
+]

@@ -1,0 +1,43 @@
+"""Helpers shared by the HTML views of every app: putting domain errors on forms, the rate-limit seam."""
+
+from collections.abc import Mapping
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.http import HttpRequest, HttpResponse
+
+from spacemanager.errors import DomainError
+
+
+def form_add_error(
+    form: forms.Form, error: DomainError | ValidationError, *, field_map: Mapping[str, str] | None = None
+) -> None:
+    """Show a service's error next to the field it names, or above the form when no field of the form fits.
+
+    `field_map` translates a service's or model's field name into the form's (e.g. `slug` → `organization_slug`).
+    """
+    field_map = field_map or {}
+
+    def target(field: str | None) -> str | None:
+        name = field_map.get(field, field) if field else None
+        return name if name in form.fields else None
+
+    if isinstance(error, DomainError):
+        form.add_error(target(error.field), error.message)
+        return
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            for message in messages:
+                form.add_error(target(None if field == NON_FIELD_ERRORS else field), message)
+        return
+    for message in error.messages:
+        form.add_error(None, message)
+
+
+def rate_limit_refusal(request: HttpRequest, *, scope: str) -> HttpResponse | None:
+    """The seam for rate limiting login, sign-up and password reset: None lets the request through.
+
+    Every page that accepts credentials calls this once, before it looks at them. `spacemanager.ratelimit`
+    (built separately) plugs in here and answers a refusal page when a client tries too often.
+    """
+    return None

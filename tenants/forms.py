@@ -1,0 +1,115 @@
+"""Forms of the public site (sign-up, find my organization) and of an organization's settings page.
+
+Field names are the API's JSON names; the field rules come from tenants.validators, the same functions the
+models and serializers use.
+"""
+
+from django import forms
+
+from tenants.models import Organization
+from tenants.selectors import organization_find
+from tenants.validators import (
+    SLUG_MAX_LENGTH,
+    timezone_names,
+    validate_currency_code,
+    validate_organization_slug,
+    validate_timezone_name,
+)
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    names = sorted(timezone_names() - {"UTC"})
+    return [("UTC", "UTC"), *((name, name.replace("_", " ")) for name in names)]
+
+
+class SlugField(forms.CharField):
+    """An organization's address: forgiving about case and spaces, strict about everything else."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("max_length", SLUG_MAX_LENGTH)
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"autocapitalize": "none", "spellcheck": "false", "autocomplete": "off"})
+
+    def to_python(self, value):
+        return super().to_python(value).lower()
+
+
+class SignupForm(forms.Form):
+    # Fields checked as soon as the person leaves them (htmx posts the form; the view answers with the field).
+    # Not the password: its block would come back empty (passwords are never rendered into pages).
+    INLINE_FIELDS = ("email", "organization_slug")
+
+    full_name = forms.CharField(
+        max_length=150, label="Your name", widget=forms.TextInput(attrs={"autocomplete": "name", "autofocus": True})
+    )
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 8 characters; not too common and not like your name or email.",
+    )
+    organization_name = forms.CharField(
+        max_length=100, label="Organization name", widget=forms.TextInput(attrs={"autocomplete": "organization"})
+    )
+    organization_slug = SlugField(
+        label="Web address",
+        validators=[validate_organization_slug],
+        help_text="Lowercase letters, digits and hyphens, such as acme-studios. It cannot be changed later.",
+    )
+    timezone = forms.ChoiceField(
+        choices=timezone_choices,
+        required=False,
+        initial="UTC",
+        label="Time zone",
+        help_text="Bookings are shown in this time zone. You can change it later.",
+    )
+
+    def clean_timezone(self) -> str:
+        return self.cleaned_data.get("timezone") or "UTC"
+
+
+class FindOrganizationForm(forms.Form):
+    organization_slug = SlugField(label="Your organization's web address")
+
+    def clean_organization_slug(self) -> str:
+        slug = self.cleaned_data["organization_slug"]
+        # People paste the whole address; keep what comes before the first dot.
+        slug = slug.removeprefix("https://").removeprefix("http://").split(".", 1)[0].strip("/")
+        organization = organization_find(slug=slug)
+        if organization is None:
+            raise forms.ValidationError("No organization uses this address. Check the spelling and try again.")
+        self.organization = organization
+        return slug
+
+
+class OrganizationSettingsForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Organization name")
+    timezone = forms.ChoiceField(choices=timezone_choices, label="Time zone", validators=[validate_timezone_name])
+    currency = forms.CharField(
+        max_length=3,
+        help_text="Three-letter ISO 4217 code, such as EUR, USD or GBP.",
+        widget=forms.TextInput(attrs={"autocapitalize": "characters", "size": 4}),
+    )
+
+    @classmethod
+    def for_organization(cls, organization: Organization, data=None) -> "OrganizationSettingsForm":
+        initial = {"name": organization.name, "timezone": organization.timezone, "currency": organization.currency}
+        return cls(data=data, initial=initial)
+
+    def clean_currency(self) -> str:
+        currency = self.cleaned_data["currency"].upper()
+        validate_currency_code(currency)
+        return currency
+
+
+def enable_inline_validation(form: forms.Form, url: str) -> forms.Form:
+    """Let htmx re-check a field when it changes: the whole form is posted, the field's block comes back.
+
+    Without JavaScript nothing changes: the errors appear after submitting, as usual.
+    """
+    for name in form.INLINE_FIELDS:
+        form.fields[name].widget.attrs.update(
+            {"hx-post": url, "hx-trigger": "change", "hx-target": f"#field-{name}", "hx-swap": "outerHTML"}
+        )
+    return form
