@@ -23,7 +23,8 @@ from accounts.login_links import login_link_token_use
 from accounts.models import Membership
 from accounts.selectors import membership_list
 from spacemanager.errors import DomainError
-from spacemanager.web import form_add_error, rate_limit_refusal
+from spacemanager.ratelimit import rate_limit_refusal
+from spacemanager.web import form_add_error
 
 
 class LoginPageView(auth_views.LoginView):

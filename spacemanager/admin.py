@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
-from spacemanager.ratelimit import rate_limit_check, rate_limited_response
+from spacemanager.ratelimit import rate_limit_refusal
 
 
 class PlatformAdminSite(admin.AdminSite):
@@ -17,8 +17,5 @@ class PlatformAdminSite(admin.AdminSite):
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         # Superuser passwords are the most valuable ones: the same login limit as the API and the pages.
-        if request.method == "POST":
-            retry_after = rate_limit_check(request, scope="login")
-            if retry_after is not None:
-                return rate_limited_response(request, retry_after)
-        return super().login(request, extra_context)
+        refusal = rate_limit_refusal(request, scope="login") if request.method == "POST" else None
+        return refusal or super().login(request, extra_context)

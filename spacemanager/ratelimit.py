@@ -1,14 +1,12 @@
 """Rate limits for HTML views, sharing the API throttles' scopes, rates and counters.
 
-The API uses DRF's ScopedRateThrottle (`throttle_scope = "login"`); pages call `rate_limit_check` or wrap a
-view in `@rate_limit("login")`. Both count in the same cache entry per scope and client address, so
-alternating between the login page and the login API gains an attacker nothing. Rates come from
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] (THROTTLE_RATE_* variables).
+The API uses DRF's ScopedRateThrottle (`throttle_scope = "login"`); pages call `rate_limit_refusal`. Both
+count in the same cache entry per scope and client address, so alternating between the login page and the
+login API gains an attacker nothing. Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+(THROTTLE_RATE_* variables).
 """
 
 import math
-from collections.abc import Callable, Iterable
-from functools import wraps
 
 from django.http import HttpRequest, HttpResponse
 from rest_framework.throttling import SimpleRateThrottle
@@ -50,19 +48,8 @@ def rate_limited_response(request: HttpRequest, retry_after: int) -> HttpRespons
     return response
 
 
-def rate_limit(scope: str, *, methods: Iterable[str] = ("POST",)) -> Callable:
-    """Decorate a view (or `method_decorator` a class-based view's dispatch) to limit `methods` by `scope`."""
-    limited = {method.upper() for method in methods}
-
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if request.method in limited:
-                retry_after = rate_limit_check(request, scope=scope)
-                if retry_after is not None:
-                    return rate_limited_response(request, retry_after)
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
+def rate_limit_refusal(request: HttpRequest, *, scope: str) -> HttpResponse | None:
+    """For pages that accept credentials (login, sign-up, password reset, admin login): call once, before
+    looking at them. None lets the request through; otherwise a 429 page with Retry-After."""
+    retry_after = rate_limit_check(request, scope=scope)
+    return None if retry_after is None else rate_limited_response(request, retry_after)

@@ -1,10 +1,9 @@
-"""Helpers shared by the HTML views of every app: putting domain errors on forms, the rate-limit seam."""
+"""Helpers shared by the HTML views of every app: putting domain errors on forms."""
 
 from collections.abc import Mapping
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.http import HttpRequest, HttpResponse
 
 from spacemanager.errors import DomainError
 
@@ -32,12 +31,3 @@ def form_add_error(
         return
     for message in error.messages:
         form.add_error(None, message)
-
-
-def rate_limit_refusal(request: HttpRequest, *, scope: str) -> HttpResponse | None:
-    """The seam for rate limiting login, sign-up and password reset: None lets the request through.
-
-    Every page that accepts credentials calls this once, before it looks at them. `spacemanager.ratelimit`
-    (built separately) plugs in here and answers a refusal page when a client tries too often.
-    """
-    return None

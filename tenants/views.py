@@ -12,7 +12,8 @@ from django.views.decorators.http import require_http_methods
 from accounts.access import manager_required, request_membership
 from accounts.login_links import login_link_token_create
 from spacemanager.errors import DomainError
-from spacemanager.web import form_add_error, rate_limit_refusal
+from spacemanager.ratelimit import rate_limit_refusal
+from spacemanager.web import form_add_error
 from tenants import services
 from tenants.forms import FindOrganizationForm, OrganizationSettingsForm, SignupForm, enable_inline_validation
 from tenants.selectors import organization_slug_taken, organization_url_for_request
@@ -43,7 +44,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = enable_inline_validation(SignupForm(request.POST), url)
     if request.htmx and request.htmx.trigger_name in SignupForm.INLINE_FIELDS:
         return signup_field(request, form, request.htmx.trigger_name)
-    refusal = rate_limit_refusal(request, scope="signup")
+    refusal = rate_limit_refusal(request, scope="register")
     if refusal is not None:
         return refusal
     if form.is_valid():

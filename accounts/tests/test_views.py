@@ -395,3 +395,25 @@ def test_members_page_does_not_show_other_organizations_people(web_client, org, 
     page = text(web_client(org, org.owner).get("/members/"))
     assert other_org.owner.email not in page
     assert "outsider@example.com" not in page
+
+
+@pytest.mark.django_db
+def test_login_page_is_rate_limited_and_says_when_to_retry(web_client, org):
+    client = web_client(org)
+    attempts = [
+        client.post("/login/", {"email": org.member.email, "password": "wrong"}, REMOTE_ADDR="203.0.113.9")
+        for _ in range(10)
+    ]
+    refused = client.post("/login/", {"email": org.member.email, "password": TEST_PASSWORD}, REMOTE_ADDR="203.0.113.9")
+
+    assert [response.status_code for response in attempts] == [200] * 10
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert b"Too many attempts" in refused.content
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_reading_the_login_form_is_never_limited(web_client, org):
+    client = web_client(org)
+    assert all(client.get("/login/", REMOTE_ADDR="203.0.113.10").status_code == 200 for _ in range(15))

@@ -265,3 +265,12 @@ def test_password_is_never_checked_inline_so_its_field_is_never_emptied(web_clie
     response = htmx_post(web_client(), "password", signup_data(organization_slug="admin"))
     assert response.status_code == 400  # handled as a normal submit: the whole page with its errors
     assert "<html" in text(response)
+
+
+@pytest.mark.django_db
+def test_sign_up_page_shares_the_registration_api_limit(web_client, client):
+    for _ in range(10):
+        client.post("/api/v1/auth/register", {}, content_type="application/json", HTTP_HOST="localhost")
+    response = web_client().post("/signup/", {"organization_slug": "late"})
+    assert response.status_code == 429
+    assert response["Retry-After"]
