@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint format install migrate demo clean-data help validate-containers
+.PHONY: bench run test lint format install migrate demo clean-data help validate-containers
 
 help:
 	@echo "make run    - install, start embedded services when none are configured, migrate, demo data, web + worker + beat"
@@ -51,3 +51,9 @@ validate-containers: install
 
 clean-data:
 	rm -rf .data
+
+# The load benchmark (not a test): Django and a FastAPI + asyncpg yardstick side by side. See bench/run.py.
+bench: install
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

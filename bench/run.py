@@ -32,7 +32,6 @@ BENCH = ROOT / "bench"
 SLUG = "bench"
 SPACES = 500
 RESERVATIONS = 200_000
-PASSWORD = "bench-password-123"  # noqa: S105 - a local benchmark account
 
 
 def setup_django() -> None:
@@ -114,8 +113,8 @@ def run_wrk(script: str, port: int, env: dict[str, str], *, duration: int, conne
 
 def delete_bench_bookings(since: datetime) -> int:
     from django.db import connection
-    from reservations.models import Reservation
 
+    from reservations.models import Reservation
     from tenants.models import Organization
 
     connection.set_tenant(Organization.objects.get(slug=SLUG))
@@ -170,12 +169,12 @@ def main() -> None:
     setup_django()
     from django.conf import settings
     from django.core.management import call_command
-    from spaces.models import Space
 
+    from spaces.models import Space
     from tenants.models import Organization
 
     if not args.skip_seed:
-        call_command("seed_demo", slug=SLUG, organizations=1, spaces=SPACES, reservations=RESERVATIONS)
+        call_command("seed_demo", slug=SLUG, organizations=1, spaces=SPACES, reservations=RESERVATIONS, timezone="UTC")
     organization = Organization.objects.get(slug=SLUG)
     from django.db import connection
 
@@ -226,7 +225,7 @@ def main() -> None:
             django_port,
             organization.host,
             "/api/v1/auth/login",
-            {"email": f"owner@{SLUG}.example.com", "password": PASSWORD},
+            {"email": f"owner@{SLUG}.example.com", "password": settings.DEMO_OWNER_PASSWORD},
         )
         if status != 200:
             raise RuntimeError(f"login failed ({status}): {body}")

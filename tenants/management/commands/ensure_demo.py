@@ -1,15 +1,15 @@
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from tenants.models import Organization
-from tenants.services import organization_register
 
 DEMO_SLUG = "demo"
-DEMO_OWNER_EMAIL = "owner@demo.example.com"
+DEMO_OWNER_EMAIL = f"owner@{DEMO_SLUG}.example.com"
 
 
 class Command(BaseCommand):
-    help = "Create the demo organization once (development only) and print how to log in."
+    help = "Create and fill the demo organization once (development only) and print how to log in."
 
     def add_arguments(self, parser):
         parser.add_argument("--port", default="8000")
@@ -17,22 +17,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if settings.IS_PRODUCTION:
             raise CommandError("The demo organization is for development; ENVIRONMENT is production.")
-        password = settings.DEMO_OWNER_PASSWORD
-        organization = Organization.objects.filter(slug=DEMO_SLUG).first()
-        if organization is None:
-            organization = organization_register(
-                organization_name="Demo Coworking",
-                organization_slug=DEMO_SLUG,
-                owner_email=DEMO_OWNER_EMAIL,
-                owner_password=password,
-                owner_full_name="Demo Owner",
-                timezone="Europe/Paris",
-                allow_existing_owner=True,
-            ).organization
-            self.stdout.write(self.style.SUCCESS("Created the demo organization."))
+        call_command("seed_demo", slug=DEMO_SLUG, stdout=self.stdout, stderr=self.stderr)
+        organization = Organization.objects.get(slug=DEMO_SLUG)
         port = options["port"]
         self.stdout.write(
             f"\n  Public site:   http://{settings.BASE_DOMAIN}:{port}/\n"
             f"  Demo site:     {organization.url(port=port)}\n"
-            f"  Demo owner:    {DEMO_OWNER_EMAIL} / {password}\n"
+            f"  Demo owner:    {DEMO_OWNER_EMAIL} / {settings.DEMO_OWNER_PASSWORD}\n"
+            f"  Demo admin:    admin@{DEMO_SLUG}.example.com / {settings.DEMO_OWNER_PASSWORD}\n"
         )
