@@ -90,6 +90,10 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_NAME = "public"
 # Send `SET search_path` once per schema switch instead of before every cursor: a round trip saved per query.
 TENANT_LIMIT_SET_CALLS = True
+# Each process remembers which organization a host serves for this long (tenants.middleware): a query saved
+# per request. Deactivating an organization takes effect at once in the process that does it, and within
+# this many seconds everywhere. Off under pytest, where rolled-back transactions would leave it stale.
+TENANT_CACHE_SECONDS = env.float("TENANT_CACHE_SECONDS", default=0 if TESTING else 5)
 # `migrate_schemas --executor=multiprocessing` migrates this many schemas at once (django-tenants' default: 2).
 TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MULTIPROCESSING_MAX_PROCESSES", default=2)
 

@@ -1,17 +1,51 @@
+import copy
+import time
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from spacemanager.responses import not_found_response
+from tenants.models import Domain, Organization
+
+# hostname -> (expires at on the monotonic clock, the active organization). Per process: every request on an
+# organization's host needs it, and looking it up costs a query plus a `SET search_path` round trip.
+_organizations_by_host: dict[str, tuple[float, Organization]] = {}
+_clock = time.monotonic
+
+
+def organization_for_host(hostname: str) -> Organization:
+    """The active organization served at `hostname`; raises Domain.DoesNotExist for unknown or inactive ones.
+
+    Found organizations are remembered for TENANT_CACHE_SECONDS in this process. Saving or deleting an
+    organization or a domain empties this process's cache at once (tenants.signals); other processes notice
+    within TENANT_CACHE_SECONDS, which bounds how long a deactivated organization's host keeps answering.
+    Each caller gets its own copy, so a request that changes its `request.tenant` never changes another's.
+    """
+    ttl = settings.TENANT_CACHE_SECONDS
+    now = _clock()
+    cached = _organizations_by_host.get(hostname)
+    if cached is not None and cached[0] > now:
+        return copy.copy(cached[1])
+    domain = Domain.objects.select_related("tenant").get(domain=hostname)
+    if not domain.tenant.is_active:
+        _organizations_by_host.pop(hostname, None)
+        raise Domain.DoesNotExist
+    if ttl > 0:
+        _organizations_by_host[hostname] = (now + ttl, copy.copy(domain.tenant))
+    return domain.tenant
+
+
+def forget_organization_hosts() -> None:
+    """Empty this process's host cache (an organization or domain changed)."""
+    _organizations_by_host.clear()
 
 
 class OrganizationMiddleware(TenantMainMiddleware):
     """Route by host; an unknown or deactivated organization's host gets a clean 404 (JSON under /api/)."""
 
     def get_tenant(self, domain_model, hostname):
-        domain = domain_model.objects.select_related("tenant").get(domain=hostname)
-        if not domain.tenant.is_active:
-            raise domain_model.DoesNotExist
-        return domain.tenant
+        return organization_for_host(hostname)
 
     def no_tenant_found(self, request: HttpRequest, hostname: str) -> HttpResponse:
         return not_found_response(request, "No organization lives at this address.")

@@ -1,7 +1,9 @@
 from django.conf import settings
-from django.db import connection
-from django.db.models.signals import post_migrate
+from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
+
+from tenants.models import Domain, Organization
 
 
 @receiver(post_migrate)
@@ -12,3 +14,16 @@ def ensure_public_tenant(sender, app_config, **kwargs) -> None:
     from tenants.services import public_tenant_ensure
 
     public_tenant_ensure()
+
+
+@receiver(post_save, sender=Organization, dispatch_uid="tenants.forget_hosts.organization_saved")
+@receiver(post_delete, sender=Organization, dispatch_uid="tenants.forget_hosts.organization_deleted")
+@receiver(post_save, sender=Domain, dispatch_uid="tenants.forget_hosts.domain_saved")
+@receiver(post_delete, sender=Domain, dispatch_uid="tenants.forget_hosts.domain_deleted")
+def forget_hosts(**kwargs) -> None:
+    """A deactivated, renamed or deleted organization (or a moved domain) is served as it now is, at once."""
+    from tenants.middleware import forget_organization_hosts
+
+    # Again after commit: a request in another thread may have cached the old row meanwhile.
+    forget_organization_hosts()
+    transaction.on_commit(forget_organization_hosts)
