@@ -25,13 +25,15 @@ def membership_for_token(token, organization) -> Membership:
     """Check the token's organization claim against the host and load the live membership in one query."""
     if organization is None or organization.is_public or token.get(ORGANIZATION_CLAIM) != organization.pk:
         raise WrongOrganization()
-    membership = (
-        Membership.objects.select_related("user", "organization")
-        .filter(user_id=token.get(api_settings.USER_ID_CLAIM), organization=organization, user__is_active=True)
-        .first()
-    )
-    if membership is None:
-        raise NotAMember()
+    # Every request, never cached: removing a member or deactivating a person takes effect at once.
+    try:
+        # get(), not first(): (user, organization) is unique, and first() would add an ORDER BY to compile.
+        membership = Membership.objects.select_related("user").get(
+            user_id=token.get(api_settings.USER_ID_CLAIM), organization=organization, user__is_active=True
+        )
+    except Membership.DoesNotExist:
+        raise NotAMember() from None
+    membership.organization = organization  # the host's organization: no join for a row we already hold
     return membership
 
 
