@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import Membership, User
@@ -16,6 +17,9 @@ from spaces.hours import MIDNIGHT, WeeklyInterval, local_pieces, open_intervals,
 from spaces.models import OpeningHours, Space
 
 MAX_WINDOW = timedelta(days=31)
+# What managers see of who booked: a User with these fields loaded (the others deferred), in model order.
+_BOOKER_FIELDS = ["id", "email", "full_name"]
+_BOOKER_COLUMNS = ["user__email", "user__full_name"]
 
 
 def space_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Space]:
@@ -36,10 +40,10 @@ def space_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Space]:
 
 
 def space_get(*, space_id: int) -> Space:
-    space = space_list().filter(pk=space_id).first()
-    if space is None:
-        raise NotFound("No such space here.")
-    return space
+    try:
+        return space_list().get(pk=space_id)
+    except Space.DoesNotExist:
+        raise NotFound("No such space here.") from None
 
 
 def _check_window(starts_at: datetime, ends_at: datetime, *, end_field: str) -> None:
@@ -105,26 +109,30 @@ def space_availability(
     Members see when others are busy, never who or why. An archived space has no free time.
     """
     _check_window(starts_at, ends_at, end_field="end")
-    reservations = (
+    # Plain rows rather than model instances: a busy week has dozens, and this read is the hot path.
+    columns = ["id", "starts_at", "ends_at", "status", "user_id", "title"]
+    if viewer.is_manager:
+        columns += _BOOKER_COLUMNS
+    rows = (
         Reservation.objects.active()
         .alias(period=TsTzRange())
         .filter(space_id=space.pk, period__overlap=(starts_at, ends_at))
-        .select_related("user")
         .order_by("starts_at")
+        .values_list(*columns)
     )
     busy = []
-    for reservation in reservations:
-        mine = reservation.user_id == viewer.user_id
+    for reservation_id, busy_from, busy_to, status, user_id, title, *booker in rows:
+        mine = user_id == viewer.user_id
         visible = mine or viewer.is_manager
         busy.append(
             BusyInterval(
-                starts_at=reservation.starts_at,
-                ends_at=reservation.ends_at,
-                status=reservation.status,
+                starts_at=busy_from,
+                ends_at=busy_to,
+                status=status,
                 mine=mine,
-                reservation_id=reservation.pk if visible else None,
-                title=reservation.title if visible else None,
-                user=reservation.user if viewer.is_manager else None,
+                reservation_id=reservation_id if visible else None,
+                title=title if visible else None,
+                user=User.from_db(DEFAULT_DB_ALIAS, _BOOKER_FIELDS, [user_id, *booker]) if booker else None,
             )
         )
     rows = [WeeklyInterval(row.weekday, row.opens_at, row.closes_at) for row in space.opening_hours.all()]

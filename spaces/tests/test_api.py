@@ -1,12 +1,17 @@
 from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework import serializers
 
 from reservations.models import Reservation
 from reservations.tests.factories import ReservationFactory
+from spaces.api import AvailabilitySerializer
 from spaces.models import OpeningHours, Space
+from spaces.selectors import space_availability
 from spaces.tests.factories import SpaceFactory, open_every_day
 
 pytestmark = pytest.mark.django_db
@@ -248,3 +253,40 @@ def test_the_schema_documents_every_endpoint_with_the_409_body(api_client, org):
         assert path in paths
     conflict = paths["/api/v1/reservations"]["post"]["responses"]["409"]["content"]["application/json"]
     assert conflict["examples"]["ReservationConflict"]["value"]["code"] == "reservation_conflict"
+
+
+def test_availability_renders_exactly_the_declared_fields(paris, in_tenant):
+    """The serializer writes its output by hand for speed: it must match DRF's rendering of its own fields."""
+    space = open_every_day(SpaceFactory(), time(8), time(18))
+    ReservationFactory(space=space, user=paris.admin, starts_at=utc(2025, 3, 10, 9), ends_at=utc(2025, 3, 10, 10))
+    ReservationFactory(space=space, user=paris.member, starts_at=utc(2025, 3, 10, 12, 30, 0, 5))
+    for viewer in (paris.owner, paris.member):
+        availability = space_availability(
+            space=space,
+            starts_at=utc(2025, 3, 9, 23),
+            ends_at=utc(2025, 3, 11, 23),
+            tz=ZoneInfo("Europe/Paris"),
+            viewer=paris.membership(viewer),
+        )
+        serializer = AvailabilitySerializer(availability)
+        with timezone.override("Europe/Paris"):
+            generic = serializers.Serializer.to_representation(serializer, availability)
+            assert serializer.data == generic
+        assert len(serializer.data["busy"]) == 2
+
+
+@pytest.mark.parametrize("reservations", [0, 12])
+def test_availability_runs_a_fixed_number_of_queries(api_client, org, in_tenant, reservations):
+    space = open_every_day(SpaceFactory(), time(8), time(18))
+    for hour in range(reservations):
+        ReservationFactory(space=space, user=org.admin, starts_at=utc(2025, 3, 10, 6 + hour, 0))
+    client = api_client(org, org.owner)
+    query = {"start": "2025-03-10T00:00:00Z", "end": "2025-03-17T00:00:00Z"}
+
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(f"{URL}/{space.pk}/availability", query).json()
+
+    assert len(body["busy"]) == reservations
+    # Routing (SET public, domain; cached in production), SET tenant, membership, space, opening hours,
+    # reservations with their bookers: whatever the number of reservations.
+    assert len(queries) == 7
