@@ -73,6 +73,42 @@ def test_an_overlap_is_a_409_naming_the_clash(api_client, org, space):
     }
 
 
+def test_booking_runs_a_fixed_number_of_queries(api_client, org, space):
+    open_every_day(space, time(8), time(18))
+    client = api_client(org, org.member)
+
+    with CaptureQueriesContext(connection) as booked:
+        assert client.post(URL, payload(space)).status_code == 201
+    with CaptureQueriesContext(connection) as refused:
+        assert client.post(URL, payload(space, "2025-03-10T09:30:00Z", "2025-03-10T10:30:00Z")).status_code == 409
+
+    transaction_control = {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK"}
+    sql = [query["sql"] for query in booked.captured_queries if query["sql"].split()[0] not in transaction_control]
+    # Routing (SET public, domain; cached in production), SET tenant, membership, then in one transaction the
+    # space FOR SHARE, its opening hours and the insert. The exclusion constraint is the overlap check.
+    assert [statement.split()[0] for statement in sql] == [
+        "SET",
+        "SELECT",
+        "SET",
+        "SELECT",
+        "SELECT",
+        "SELECT",
+        "INSERT",
+    ]
+    assert "reservations_reservation" not in " ".join(sql[:-1])
+    # A clash: the insert fails, its savepoint is rolled back (django-tenants then repeats SET search_path),
+    # and one query names the clashing intervals.
+    statements = [query["sql"].split()[0] for query in refused.captured_queries]
+    assert [statement for statement in statements if statement not in transaction_control | {"SET"}] == [
+        "SELECT",
+        "SELECT",
+        "SELECT",
+        "SELECT",
+        "INSERT",
+        "SELECT",
+    ]
+
+
 def test_touching_bookings_are_accepted(api_client, org, space):
     client = api_client(org, org.member)
     assert client.post(URL, payload(space)).status_code == 201
