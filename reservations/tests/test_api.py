@@ -1,9 +1,13 @@
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework import serializers
 
+from reservations.api import ReservationSerializer
 from reservations.models import Reservation
 from reservations.tests.factories import ReservationFactory
 from spaces.tests.factories import SpaceFactory, open_every_day
@@ -107,6 +111,27 @@ def test_booking_runs_a_fixed_number_of_queries(api_client, org, space):
         "INSERT",
         "SELECT",
     ]
+
+
+@pytest.mark.parametrize("price", [None, Decimal("12.50"), Decimal("999999999999.99")])
+def test_reservations_render_exactly_the_declared_fields(paris, space, rf, price):
+    """The serializer writes its output by hand for speed: it must match DRF's rendering of its own fields."""
+    reservation = ReservationFactory(
+        space=space,
+        user=paris.member,
+        title="Standup",
+        price=price,
+        starts_at=utc(2025, 3, 30, 0, 30, 0, 250),
+        cancelled_at=utc(2025, 3, 1, 8) if price else None,
+    )
+    request = rf.get("/")
+    request.tenant = paris.organization
+    serializer = ReservationSerializer(Reservation.objects.select_related("space", "user").get(pk=reservation.pk))
+    serializer.context["request"] = request
+
+    with timezone.override("Europe/Paris"):
+        assert serializer.data == serializers.ModelSerializer.to_representation(serializer, serializer.instance)
+        assert serializer.data["starts_at"] == "2025-03-30T01:30:00.000250+01:00"
 
 
 def test_touching_bookings_are_accepted(api_client, org, space):
