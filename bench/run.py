@@ -1,12 +1,15 @@
 """SpaceManager's load benchmark: Django (gunicorn) and the FastAPI + asyncpg baseline, side by side, in one run.
 
-    .venv/bin/python bench/run.py [--duration 20] [--connections 16] [--workers 4] [--skip-seed]
+    .venv/bin/python bench/run.py [--duration 20] [--rounds 3] [--connections 16] [--workers 4] [--skip-seed]
 
 It seeds (once) an organization "bench" with 500 spaces and 200,000 reservations (`seed_demo`), serves the
 project with gunicorn and the baseline with uvicorn (same number of worker processes, same database), drives
 booking (POST /api/v1/reservations) and availability (GET /api/v1/spaces/{id}/availability) with wrk, and
-prints requests/s and p50/p95/p99 latency for both, plus sign-up time (POST /api/v1/auth/register). Bookings
-made during a run are deleted after it, so every run meets the same data. Results also go to bench/results/.
+prints requests/s and p50/p95/p99 latency for both, plus sign-up time (POST /api/v1/auth/register). Each
+endpoint runs `--rounds` times per server, the servers alternating, and the medians are printed: the machine
+is shared, and alternating spreads a neighbour's load over both. gunicorn runs with gunicorn.conf.py, as
+deployed. Bookings made during a run are deleted after it, so every run meets the same data. Results also go
+to bench/results/.
 
 Needs `wrk` (Debian package; `make bench` installs it) and bench/requirements.txt. It is a benchmark, not a
 test: it asserts nothing, it measures.
@@ -160,6 +163,12 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4, help="processes for gunicorn and for uvicorn")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="runs per endpoint and server, alternating servers; medians are reported (the machine is shared)",
+    )
     parser.add_argument("--signups", type=int, default=20)
     parser.add_argument("--skip-seed", action="store_true")
     args = parser.parse_args()
@@ -204,6 +213,7 @@ def main() -> None:
     django_cmd = [
         str(ROOT / ".venv/bin/gunicorn"),
         "spacemanager.wsgi",
+        f"--config={ROOT / 'gunicorn.conf.py'}",  # as deployed (gthread); only the process count is the bench's
         f"--workers={args.workers}",
         f"--bind=127.0.0.1:{django_port}",
         "--log-level=warning",
@@ -222,7 +232,10 @@ def main() -> None:
         "settings": vars(args),
         "data": {"spaces": len(space_ids), "reservations_seeded": RESERVATIONS},
     }
-    with serving(django_cmd, env, django_port, "localhost"):
+    with (
+        serving(django_cmd, env, django_port, "localhost"),
+        serving(baseline_cmd, env, baseline_port, organization.host),
+    ):
         status, body, _ = post_json(
             django_port,
             organization.host,
@@ -234,19 +247,37 @@ def main() -> None:
         env["BENCH_TOKEN"] = body["access"]
         results["signup"] = measure_signups(django_port, args.signups)
 
-    for name, command, port in (("django", django_cmd, django_port), ("fastapi", baseline_cmd, baseline_port)):
-        with serving(command, env, port, "localhost" if name == "django" else organization.host):
-            for endpoint, script in (("availability", "availability.lua"), ("booking", "book.lua")):
+        servers = [("django", django_port), ("fastapi", baseline_port)]
+        for _name, port in servers:
+            for script in ("availability.lua", "book.lua"):
                 started = datetime.now(UTC)
                 run_wrk(script, port, env, duration=2, connections=args.connections)  # warm-up
-                results.setdefault(endpoint, {})[name] = run_wrk(
-                    script, port, env, duration=args.duration, connections=args.connections
-                )
                 delete_bench_bookings(started)
+        # Servers alternate run by run, so a neighbour's burst on this shared machine hits both alike.
+        for round_ in range(args.rounds):
+            for endpoint, script in (("availability", "availability.lua"), ("booking", "book.lua")):
+                for name, port in servers if round_ % 2 == 0 else servers[::-1]:
+                    started = datetime.now(UTC)
+                    runs = results.setdefault(endpoint, {}).setdefault(name, {"runs": []})["runs"]
+                    runs.append(run_wrk(script, port, env, duration=args.duration, connections=args.connections))
+                    delete_bench_bookings(started)
+    for endpoint in ("availability", "booking"):
+        for name in ("django", "fastapi"):
+            summary = results[endpoint][name]
+            summary["rps"] = statistics.median(run["rps"] for run in summary["runs"])
+            summary["latency_us"] = {
+                key: statistics.median(run["latency_us"][key] for run in summary["runs"])
+                for key in ("p50", "p95", "p99")
+            }
+            summary["statuses"] = {}
+            for run in summary["runs"]:
+                for code, count in run["statuses"].items():
+                    summary["statuses"][code] = summary["statuses"].get(code, 0) + count
 
     print(
         f"\nSpaceManager benchmark — {len(space_ids)} spaces, {RESERVATIONS:,} reservations, "
-        f"{args.workers} workers each, {args.connections} connections, {args.duration}s per run\n"
+        f"{args.workers} workers each, {args.connections} connections, {args.rounds} x {args.duration}s per "
+        "endpoint and server (medians)\n"
     )
     print(f"{'endpoint':<14}{'server':<10}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}  statuses")
     for endpoint in ("availability", "booking"):

@@ -1,0 +1,22 @@
+"""gunicorn settings for the web process; gunicorn reads ./gunicorn.conf.py by itself (the image, Compose and
+the benchmark start it from the project directory).
+
+Environment: PORT (gunicorn binds 0.0.0.0:$PORT by itself), WEB_CONCURRENCY (worker processes, default one per
+core), GUNICORN_THREADS (threads per worker, default 4), GUNICORN_CMD_ARGS (anything else; it wins over this
+file). Every thread holds its own database connection: plan max_connections for workers x threads per host.
+"""
+
+import multiprocessing
+import os
+
+# Threads rather than one request per process: a request waits on PostgreSQL for a good part of its time,
+# which other threads use, and keep-alive connections are kept (the sync worker closes each one).
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Recycle workers now and then (jittered so they do not all restart at once): bounds slow memory growth.
+max_requests = 10_000
+max_requests_jitter = 1_000
+timeout = 30
+graceful_timeout = 30
+keepalive = 5
