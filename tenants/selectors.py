@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -21,3 +22,12 @@ def organization_list_active() -> QuerySet[Organization]:
     if template_schema:
         excluded.add(template_schema)
     return Organization.objects.filter(is_active=True).exclude(schema_name__in=excluded).order_by("schema_name")
+
+
+def organization_current() -> Organization:
+    """The organization whose schema the connection is in (a task's, a request's); the worker sets a full
+    tenant, `schema_context` only a stand-in, so then ask the database."""
+    tenant = connection.tenant
+    if isinstance(tenant, Organization):
+        return tenant
+    return Organization.objects.get(schema_name=connection.schema_name)
