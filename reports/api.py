@@ -54,6 +54,11 @@ FORMAT_PARAMETER = OpenApiParameter(
 CSV_RESPONSE = OpenApiResponse(response=OpenApiTypes.STR, description="The same as CSV.")
 
 
+def json_errors(*statuses: int) -> dict:
+    """Errors are JSON even when CSV was asked for (see `finalize_response`)."""
+    return {(status, "application/json"): response for status, response in ERROR_RESPONSES.for_codes(*statuses).items()}
+
+
 class ReportAPIView(GenericAPIView):
     permission_classes = [IsOrganizationManager]
     renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
@@ -85,7 +90,7 @@ class ReportListView(ReportAPIView):
         responses={
             (200, "application/json"): ReportSummarySerializer(many=True),
             (200, "text/csv"): CSV_RESPONSE,
-            **ERROR_RESPONSES.for_codes(401, 403),
+            **json_errors(401, 403),
         },
     )
     def get(self, request):
@@ -126,7 +131,7 @@ class ReportDetailView(ReportAPIView):
         responses={
             (200, "application/json"): ReportSerializer,
             (200, "text/csv"): CSV_RESPONSE,
-            **ERROR_RESPONSES.for_codes(401, 403, 404),
+            **json_errors(401, 403, 404),
         },
         examples=[
             OpenApiExample(

@@ -145,8 +145,8 @@ def monthly_report_data(*, organization: Organization, month: date) -> dict[str,
         for user in User.objects.filter(pk__in=[b["user_id"] for b in bookers]).values("pk", "email", "full_name")
     }
 
-    booked_total = round(sum(row["booked_hours"] for row in space_rows), 2)
-    open_total = round(sum(row["open_hours"] for row in space_rows), 2)
+    booked_total = round(sum((row["booked_hours"] for row in space_rows), 0.0), 2)
+    open_total = round(sum((row["open_hours"] for row in space_rows), 0.0), 2)
     return {
         "month": f"{month:%Y-%m}",
         "organization": organization.name,
