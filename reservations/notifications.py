@@ -88,45 +88,61 @@ def _explanation(event: str, status: str) -> list[str]:
     return ["The attached invitation adds it to your calendar."]
 
 
-def notice_message(*, reservation: Reservation, event: str, booker: User) -> EmailMultiAlternatives:
-    """The email after a change of the reservation (`event`), describing its state now."""
-    organization = organization_current()
-    subject_prefix, heading = _NOTICES.get((event, reservation.status), ("Booking update", "Your booking"))
-    attachments = []
-    if reservation.status == Status.CONFIRMED:
-        attachments.append(_invitation(reservation, organization, booker, CalendarMethod.REQUEST))
-    elif reservation.status == Status.CANCELLED:
-        attachments.append(_invitation(reservation, organization, booker, CalendarMethod.CANCEL))
+def _message(
+    *,
+    reservation: Reservation,
+    booker: User,
+    organization: Organization,
+    subject: str,
+    heading: str,
+    lines: list[str],
+    attachments: list[MIMEBase] | None = None,
+) -> EmailMultiAlternatives:
+    """One layout for every reservation email: subject `<subject>: <space>, <local times>`, then the details."""
     when = format_local_interval(reservation.starts_at, reservation.ends_at, organization.timezone)
     return build_email(
         to=[booker.email],
-        subject=f"{subject_prefix}: {reservation.space.name}, {when}",
+        subject=f"{subject}: {reservation.space.name}, {when}",
         template="reservations/email/notice",
         context={
             "organization_name": organization.name,
             "booker_name": booker.full_name,
             "heading": heading,
             "details": _details(reservation, organization),
-            "lines": _explanation(event, reservation.status),
+            "lines": lines,
         },
+        attachments=attachments or [],
+    )
+
+
+def notice_message(*, reservation: Reservation, event: str, booker: User) -> EmailMultiAlternatives:
+    """The email after a change of the reservation (`event`), describing its state now."""
+    organization = organization_current()
+    subject, heading = _NOTICES.get((event, reservation.status), ("Booking update", "Your booking"))
+    attachments = []
+    if reservation.status == Status.CONFIRMED:
+        attachments.append(_invitation(reservation, organization, booker, CalendarMethod.REQUEST))
+    elif reservation.status == Status.CANCELLED:
+        attachments.append(_invitation(reservation, organization, booker, CalendarMethod.CANCEL))
+    return _message(
+        reservation=reservation,
+        booker=booker,
+        organization=organization,
+        subject=subject,
+        heading=heading,
+        lines=_explanation(event, reservation.status),
         attachments=attachments,
     )
 
 
 def reminder_message(*, reservation: Reservation, booker: User, now: datetime) -> EmailMultiAlternatives:
     """The reminder shortly before a confirmed reservation starts."""
-    organization = organization_current()
     minutes = max(1, round((reservation.starts_at - now).total_seconds() / 60))
-    when = format_local_interval(reservation.starts_at, reservation.ends_at, organization.timezone)
-    return build_email(
-        to=[booker.email],
-        subject=f"Reminder: {reservation.space.name} in {minutes} min, {when}",
-        template="reservations/email/notice",
-        context={
-            "organization_name": organization.name,
-            "booker_name": booker.full_name,
-            "heading": f"Your booking starts in {minutes} minutes",
-            "details": _details(reservation, organization),
-            "lines": ["Cannot make it? Cancel the booking so that someone else can use the space."],
-        },
+    return _message(
+        reservation=reservation,
+        booker=booker,
+        organization=organization_current(),
+        subject=f"Reminder (in {minutes} min)",
+        heading=f"Your booking starts in {minutes} minutes",
+        lines=["Cannot make it? Cancel the booking so that someone else can use the space."],
     )

@@ -236,7 +236,7 @@ def test_the_reminder_goes_out_once_when_the_start_comes_within_the_lead(member,
     assert sweep_reminders_at(MONDAY_9 - timedelta(minutes=48)) == 0
 
     assert len(mail.outbox) == 1
-    assert mail.outbox[0].subject == "Reminder: Blue room in 58 min, Mon 10 Mar 2025, 10:00-11:00 (Europe/Paris)"
+    assert mail.outbox[0].subject == "Reminder (in 58 min): Blue room, Mon 10 Mar 2025, 10:00-11:00 (Europe/Paris)"
     reservation.refresh_from_db()
     assert reservation.reminder_sent_at == MONDAY_9 - timedelta(minutes=58)
 
@@ -248,7 +248,7 @@ def test_a_booking_made_inside_the_lead_window_still_gets_its_reminder(member, s
     assert sweep_reminders_at(MONDAY_9 - timedelta(minutes=17)) == 1
 
     assert "in 17 min" in mail.outbox[-1].subject
-    assert mail.outbox[-1].subject.startswith("Reminder:")
+    assert mail.outbox[-1].subject.startswith("Reminder (in 17 min): Blue room")
     reservation.refresh_from_db()
     assert reservation.reminder_sent_at is not None
 
@@ -301,8 +301,8 @@ def test_a_reservation_moved_after_its_reminder_gets_a_reminder_for_the_new_time
     assert sweep_reminders_at(MONDAY_9 + timedelta(hours=2, minutes=5)) == 1
     reminders = [m.subject for m in mail.outbox if m.subject.startswith("Reminder")]
     assert reminders == [
-        "Reminder: Blue room in 40 min, Mon 10 Mar 2025, 10:00-11:00 (Europe/Paris)",
-        "Reminder: Blue room in 55 min, Mon 10 Mar 2025, 13:00-14:00 (Europe/Paris)",
+        "Reminder (in 40 min): Blue room, Mon 10 Mar 2025, 10:00-11:00 (Europe/Paris)",
+        "Reminder (in 55 min): Blue room, Mon 10 Mar 2025, 13:00-14:00 (Europe/Paris)",
     ]
 
 
@@ -321,7 +321,7 @@ def test_the_reminder_lead_is_real_time_across_a_clock_change(member, space, sta
     assert sweep_reminders_at(starts_at - timedelta(minutes=61)) == 0
     assert sweep_reminders_at(starts_at - timedelta(minutes=59)) == 1
 
-    assert mail.outbox[0].subject == f"Reminder: Blue room in 59 min, {local}"
+    assert mail.outbox[0].subject == f"Reminder (in 59 min): Blue room, {local}"
 
 
 # Expiry and completion
