@@ -48,8 +48,12 @@ class ReportSerializer(ReportSummarySerializer):
         fields = [*ReportSummarySerializer.Meta.fields, "data"]
 
 
+# DRF picks the renderer from this query parameter (REST_FRAMEWORK["URL_FORMAT_OVERRIDE"], "format").
 FORMAT_PARAMETER = OpenApiParameter(
-    "format", str, enum=["json", "csv"], description="`csv` answers text/csv (as does `Accept: text/csv`)."
+    api_settings.URL_FORMAT_OVERRIDE,
+    str,
+    enum=["json", "csv"],
+    description="`csv` answers text/csv (as does `Accept: text/csv`).",
 )
 CSV_RESPONSE = OpenApiResponse(response=OpenApiTypes.STR, description="The same as CSV.")
 
