@@ -1,6 +1,6 @@
 """Reads of reservations: who sees which, and which reservations clash with an interval."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
 
@@ -42,3 +42,21 @@ def reservation_overlapping(
     if exclude_id is not None:
         queryset = queryset.exclude(pk=exclude_id)
     return queryset
+
+
+def reservation_ids_reminder_due(*, now: datetime, lead: timedelta) -> QuerySet:
+    """Ids of confirmed reservations starting within `lead` from `now`, not reminded yet.
+
+    Not "starting in exactly `lead`": a reservation booked inside the window is still due, and a late sweep
+    still catches what an earlier one missed. Answered from the partial index `reservations_remind_due`.
+    """
+    return (
+        Reservation.objects.filter(
+            status=Reservation.Status.CONFIRMED,
+            reminder_sent_at__isnull=True,
+            starts_at__gt=now,
+            starts_at__lte=now + lead,
+        )
+        .order_by("starts_at")
+        .values_list("pk", flat=True)
+    )

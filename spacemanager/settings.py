@@ -82,6 +82,7 @@ SHARED_APPS = [
 TENANT_APPS = [
     "spaces",
     "reservations",
+    "reports",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -208,7 +209,7 @@ if not 10 <= REMINDER_SWEEP_SECONDS <= 300:
     raise ImproperlyConfigured("REMINDER_SWEEP_SECONDS must be between 10 and 300.")
 if REMINDER_LEAD_MINUTES < 1 or PENDING_EXPIRY_MINUTES < 1:
     raise ImproperlyConfigured("REMINDER_LEAD_MINUTES and PENDING_EXPIRY_MINUTES must be positive.")
-CELERY_BEAT_SCHEDULE = beat_schedule()
+CELERY_BEAT_SCHEDULE = beat_schedule(sweep_seconds=REMINDER_SWEEP_SECONDS)
 
 CORS_ALLOWED_ORIGINS = env.list("BACKEND_CORS_ORIGINS", default=[])
 CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
