@@ -1,12 +1,14 @@
-"""URLs of an organization's site (<slug>.BASE_DOMAIN): its pages and its API."""
+"""URLs of an organization's site (<slug>.BASE_DOMAIN): its pages, its API and its admin (superusers)."""
 
 from django.urls import include, path
 
+from spacemanager.admin import organization_admin_site
 from spacemanager.api_urls import docs_patterns, tenant_api_patterns
 
 urlpatterns = [
     path("api/v1/", include(tenant_api_patterns)),
     *docs_patterns,
+    path("admin/", organization_admin_site.urls),
 ]
 
 handler400 = "spacemanager.responses.handler400"
