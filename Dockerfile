@@ -29,6 +29,7 @@ COPY --chown=app:app . .
 RUN SECRET_KEY=build-time-placeholder-for-collectstatic-only-000000 \
     DATABASE_URL=postgres://build@127.0.0.1:1/build \
     REDIS_URL=redis://127.0.0.1:1/0 \
+    EMAIL_URL=consolemail:// \
     python manage.py collectstatic --noinput --verbosity 0
 USER 10001:10001
 EXPOSE 8000

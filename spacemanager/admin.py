@@ -27,7 +27,7 @@ from django.utils import timezone
 from accounts.access import request_membership
 from accounts.models import Membership
 from spacemanager.errors import DomainError
-from spacemanager.ratelimit import rate_limit_check, rate_limited_response
+from spacemanager.ratelimit import login_rate_limit_check, rate_limited_response
 
 
 class PlatformAdminSite(admin.AdminSite):
@@ -40,9 +40,9 @@ class PlatformAdminSite(admin.AdminSite):
         return request.user.is_active and request.user.is_superuser
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        # Superuser passwords are the most valuable ones: the same login limit as the API and the pages.
+        # Superuser passwords are the most valuable ones: the same login limits as the API and the pages.
         if request.method == "POST":
-            retry_after = rate_limit_check(request, scope="login")
+            retry_after = login_rate_limit_check(request, email=request.POST.get("username"))
             if retry_after is not None:
                 return rate_limited_response(request, retry_after)
         return super().login(request, extra_context)
