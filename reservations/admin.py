@@ -5,15 +5,17 @@ durations, capacity. A reservation added here is booked by the acting admin (the
 actor); people book for themselves through the site or the API.
 """
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from accounts.selectors import user_emails, user_ids_matching
 from reservations.models import Reservation
 from reservations.services import (
-    CHANGEABLE_FIELDS,
     reservation_cancel,
     reservation_confirm,
     reservation_create,
@@ -22,6 +24,11 @@ from reservations.services import (
 from spacemanager.admin import ServiceForm, ServiceModelAdmin, adopt, organization_admin_site
 
 FORM_FIELDS = ["space", "starts_at", "ends_at", "title", "notes", "attendees"]
+
+
+def service_argument(field: str, value: Any) -> tuple[str, Any]:
+    """A form field as the services' keyword: they take the space by id."""
+    return ("space_id", value.pk) if field == "space" else (field, value)
 
 
 class ReservationChangeList(ChangeList):
@@ -68,24 +75,20 @@ class ReservationAdmin(ServiceModelAdmin):
         email = getattr(reservation, "user_email", None)
         if email is None:  # the change page: one reservation, one lookup
             email = user_emails(user_ids=[reservation.user_id]).get(reservation.user_id)
-        return email or f"deleted account #{reservation.user_id}"
+        return email or f"unknown account #{reservation.user_id}"
+
+    def action_label(self, reservation: Reservation) -> str:
+        return f"{reservation.space.name}, {timezone.localtime(reservation.starts_at):%a %d %b %Y %H:%M}"
 
     def save_through_service(self, request: HttpRequest, form: ServiceForm, formsets: list, change: bool) -> None:
         actor = self.actor(request)
-        values = {
-            ("space_id" if field == "space" else field): (value.pk if field == "space" else value)
-            for field, value in form.cleaned_data.items()
-            if field in FORM_FIELDS
-        }
         if not change:
+            values = dict(service_argument(field, form.cleaned_data[field]) for field in FORM_FIELDS)
             adopt(form.instance, reservation_create(actor=actor, **values))
             return
-        changes = {
-            key: value
-            for key, value in values.items()
-            if key in CHANGEABLE_FIELDS
-            and ((key == "space_id" and "space" in form.changed_data) or key in form.changed_data)
-        }
+        changes = dict(
+            service_argument(field, form.cleaned_data[field]) for field in form.changed_data if field in FORM_FIELDS
+        )
         if changes:
             adopt(form.instance, reservation_update(actor=actor, reservation=form.instance, **changes))
 

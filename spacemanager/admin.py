@@ -12,7 +12,9 @@ someone the organization can see in its member list, under the same rules as the
 a manager there can look, but not change (docs/operations.md explains why).
 """
 
+from collections.abc import Callable, Iterable
 from functools import wraps
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -205,8 +207,18 @@ class ServiceModelAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
+    def action_label(self, obj: Model) -> str:
+        """How an action's refusal names the object."""
+        return str(obj)
+
     def run_action(
-        self, request: HttpRequest, objects, service, *, done: str, nothing: str = "Nothing to change."
+        self,
+        request: HttpRequest,
+        objects: Iterable[Model],
+        service: Callable[[Membership, Model], Any],
+        *,
+        done: str,
+        nothing: str = "Nothing to change.",
     ) -> list:
         """Call `service(actor, obj)` for each object; report the successes and each refusal. Returns the results."""
         actor = self.actor(request)
@@ -215,7 +227,7 @@ class ServiceModelAdmin(admin.ModelAdmin):
             try:
                 results.append(service(actor, obj))
             except DomainError as exc:
-                refusals.append(f"{obj}: {exc.message}")
+                refusals.append(f"{self.action_label(obj)}: {exc.message}")
         if results:
             self.message_user(request, done.format(count=len(results)), messages.SUCCESS)
         for refusal in refusals:

@@ -198,7 +198,10 @@ def test_confirm_action_confirms_pending_ones_and_reports_the_others(admin_clien
 
     content = response.content.decode()
     assert "Confirmed 1 reservation(s)." in content
-    assert "only pending ones can be confirmed" in content
+    assert (
+        "Board room, Tue 11 Mar 2025 09:00: This reservation is cancelled; only pending ones can be confirmed."
+        in content
+    )
     statuses = {r.pk: r.status for r in reservations(org)}
     assert statuses == {pending.pk: Reservation.Status.CONFIRMED, cancelled.pk: Reservation.Status.CANCELLED}
 
@@ -222,3 +225,17 @@ def test_the_change_page_shows_who_booked(admin_client, org, space):
     assert response.status_code == 200
     assert "member@alpha.test" in response.content.decode()
     assert time(9).strftime("%H:%M") in response.content.decode()
+
+
+def test_changing_a_cancelled_reservation_is_refused_on_the_form(admin_client, org, space):
+    connection.set_tenant(org.organization)
+    reservation = ReservationFactory(space=space, user=org.member, status=Reservation.Status.CANCELLED)
+    connection.set_schema_to_public()
+
+    response = admin_client.post(f"{CHANGELIST}{reservation.pk}/change/", booking_form(space, title="Renamed"))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == [
+        "This reservation is cancelled; only pending or confirmed ones can be changed."
+    ]
+    assert reservations(org)[0].title == "Team meeting"
