@@ -105,3 +105,14 @@ def test_an_inactive_organizations_admin_answers_404(client, org, operator):
     response = logged_in_client(client, host=org.host, user=operator).get("/admin/")
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/admin/spaces/space/add/", "/admin/reservations/reservation/add/", "/admin/reservations/reservation/?q=x"],
+)
+def test_an_organization_admin_opens_the_forms_and_lists(client, org, operator, path):
+    response = logged_in_client(client, host=org.host, user=operator).get(path)
+
+    assert response.status_code == 200
+    assert "Alpha · SpaceManager admin" in response.content.decode()
