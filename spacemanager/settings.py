@@ -170,8 +170,9 @@ CACHES = {
 }
 
 # Development writes every message as a file under .data/mail/; pytest swaps in the in-memory backend.
+# Production needs a real one: confirmations and reminders would otherwise pile up in the container.
 # (django-environ keeps an absolute file path only with four slashes: filemail:////abs/path.)
-_email = env.email_url("EMAIL_URL", default=f"filemail:///{BASE_DIR / '.data' / 'mail'}")
+_email = env.email_url_config(_required_in_production("EMAIL_URL") or f"filemail:///{BASE_DIR / '.data' / 'mail'}")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_FILE_PATH = str(BASE_DIR / _email["EMAIL_FILE_PATH"]) if _email.get("EMAIL_FILE_PATH") else ""
 EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
@@ -234,6 +235,9 @@ REST_FRAMEWORK = {
     # shared by every web process. spacemanager.ratelimit applies the same scopes and rates to the pages.
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_RATE_LOGIN", default="10/minute"),
+        # Per account (submitted email), whatever the address: slows a guess spread over many addresses.
+        "login_account": env.str("THROTTLE_RATE_LOGIN_ACCOUNT", default="20/hour"),
+        "refresh": env.str("THROTTLE_RATE_REFRESH", default="60/minute"),
         "register": env.str("THROTTLE_RATE_REGISTER", default="10/hour"),
         "password_reset": env.str("THROTTLE_RATE_PASSWORD_RESET", default="5/hour"),
     },
