@@ -17,7 +17,6 @@ class ReportGenerateForm(forms.Form):
             attrs={"type": "month", "min": f"{FIRST_MONTH:%Y-%m}", "max": f"{LAST_MONTH:%Y-%m}"},
         ),
         error_messages={"invalid": "Enter a month like 2025-03.", "required": "Choose a month."},
-        help_text="Generating a month again replaces its report.",
     )
 
     def clean_month(self) -> date:
