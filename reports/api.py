@@ -149,6 +149,6 @@ class ReportDetailView(ReportAPIView):
     def get(self, request, pk: int):
         report = self.get_object()
         if self.wants_csv():
-            filename = f"report-{report.month:%Y-%m}.csv"
-            return Response(report.csv, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+            disposition = f'attachment; filename="{report.csv_filename}"'
+            return Response(report.csv, headers={"Content-Disposition": disposition})
         return Response(self.get_serializer(report).data)

@@ -22,3 +22,8 @@ class MonthlyReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m}"
+
+    @property
+    def csv_filename(self) -> str:
+        """The CSV's name wherever it is handed out: API, web page, email attachment."""
+        return f"report-{self.month:%Y-%m}.csv"

@@ -240,3 +240,8 @@ def monthly_report_csv(data: dict[str, Any]) -> str:
 
 def monthly_report_list() -> QuerySet[MonthlyReport]:
     return MonthlyReport.objects.order_by("-month")
+
+
+def monthly_report_summary_list() -> QuerySet[MonthlyReport]:
+    """Reports newest first with only their `totals` (from the JSON), not every figure nor the CSV: for lists."""
+    return monthly_report_list().only("pk", "month", "generated_at").annotate(totals=F("data__totals"))

@@ -89,7 +89,7 @@ def monthly_report_send(*, report_id: int) -> int:
                 "busiest_weekday": report.data["busiest_weekday"],
                 "busiest_hour": report.data["busiest_hour"],
             },
-            attachments=[Attachment(f"report-{report.month:%Y-%m}.csv", report.csv.encode(), "text/csv")],
+            attachments=[Attachment(report.csv_filename, report.csv.encode(), "text/csv")],
         )
         key = OnceKey(REPORT_EMAIL_KIND, f"{report.month:%Y-%m}", version=f"user-{user.pk}")
         sent += send_once(message, key=key)

@@ -11,6 +11,7 @@ urlpatterns = [
     *docs_patterns,
     path("", include("accounts.page_urls")),
     path("", include(organization_page_patterns)),
+    path("reports/", include("reports.page_urls")),
     path("admin/", organization_admin_site.urls),
 ]
 
