@@ -114,8 +114,8 @@ def run_wrk(script: str, port: int, env: dict[str, str], *, duration: int, conne
 
 def delete_bench_bookings(since: datetime) -> int:
     from django.db import connection
-    from reservations.models import Reservation
 
+    from reservations.models import Reservation
     from tenants.models import Organization
 
     connection.set_tenant(Organization.objects.get(slug=SLUG))
@@ -170,8 +170,8 @@ def main() -> None:
     setup_django()
     from django.conf import settings
     from django.core.management import call_command
-    from spaces.models import Space
 
+    from spaces.models import Space
     from tenants.models import Organization
 
     if not args.skip_seed:
