@@ -73,6 +73,10 @@ class ReservationForm(forms.Form):
         return cleaned
 
     @property
+    def when_fields(self) -> list[forms.BoundField]:
+        return [self["date"], self["start"], self["end"]]
+
+    @property
     def service_arguments(self) -> dict[str, Any]:
         """What reservation_create / reservation_update take."""
         data = self.cleaned_data

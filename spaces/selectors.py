@@ -152,12 +152,10 @@ def space_list_managed(*, now: datetime) -> QuerySet[Space]:
     """Every space, archived ones included, with its opening hours and the number of reservations still to
     come (pending or confirmed, not started yet): the owners' and admins' spaces page, in a fixed number of
     queries."""
-    return space_list().annotate(
-        upcoming_count=Count(
-            "reservations",
-            filter=Q(
-                reservations__status__in=Reservation.ACTIVE_STATUSES,
-                reservations__starts_at__gt=now,
-            ),
-        )
+    upcoming = Q(reservations__status__in=Reservation.ACTIVE_STATUSES, reservations__starts_at__gt=now)
+    # Meta.ordering does not apply to aggregating queries: bookable spaces first, then by name.
+    return (
+        space_list()
+        .annotate(upcoming_count=Count("reservations", filter=upcoming))
+        .order_by("-is_active", "name", "id")
     )

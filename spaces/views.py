@@ -125,10 +125,8 @@ def space_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def space_manage(request: HttpRequest) -> HttpResponse:
     """Every space, archived ones too, with what managers act on: hours, upcoming bookings, state."""
     spaces = list(space_list_managed(now=timezone.now()))
-    rows = {space.pk: describe_rows(weekly_rows(space)) for space in spaces}
-    items = [(space, rows[space.pk]) for space in spaces]
     active = sum(1 for space in spaces if space.is_active)
-    context = {"items": items, "active_count": active, "archived_count": len(spaces) - active}
+    context = {"spaces": spaces, "active_count": active, "archived_count": len(spaces) - active}
     return render(request, "spaces/space_manage.html", context)
 
 
