@@ -91,7 +91,8 @@ class FreeSlot(Positioned):
     @property
     def query(self) -> str:
         """The booking form's prefill: a plain link, so booking from the calendar needs no JavaScript."""
-        return urlencode({"space": self.space_id, "date": self.day.isoformat(), "start": self.start, "end": self.end})
+        query = {"space": self.space_id, "date": self.day.isoformat(), "start": self.start, "end": self.end}
+        return urlencode(query, safe=":")
 
     @property
     def start(self) -> str:
