@@ -114,6 +114,7 @@ def test_sign_up_create_a_space_book_it_from_the_calendar_and_cancel(page, site,
     page.get_by_role("button", name="Book", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text(f"Booked Green room, {tuesday}, 10:00{DASH}11:00.")
     expect(page.get_by_role("heading", level=1)).to_have_text("Team planning")
+    screenshot(page, "reservation")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My reservations").click()
     row = page.locator(".booking-row", has_text="Team planning")
@@ -121,6 +122,7 @@ def test_sign_up_create_a_space_book_it_from_the_calendar_and_cancel(page, site,
     expect(row).to_contain_text("Confirmed")
     row.get_by_role("link", name="Cancel Team planning").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Cancel this reservation?")
+    screenshot(page, "cancel-confirmation")
     page.get_by_role("button", name="Cancel reservation").click()
     expect(page.get_by_role("status")).to_contain_text("The slot is free again.")
     expect(page.get_by_role("heading", name="Nothing booked")).to_be_visible()
@@ -215,6 +217,8 @@ def test_an_admin_manages_spaces_and_approves_a_pending_booking(page, site, org,
     screenshot(page, "space-form-error")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="All reservations").click()
+    expect(page.locator("tbody tr")).to_have_count(6)
+    screenshot(page, "all-reservations")
     page.get_by_label("Status").select_option("pending")
     page.get_by_role("button", name="Filter").click()
     pending = page.locator("tr", has_text="Vendor demo")
