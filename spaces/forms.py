@@ -12,6 +12,7 @@ from django import forms
 from spaces.hours import MIDNIGHT, WEEKDAY_NAMES, WeeklyInterval
 from spaces.localtime import local_today, wall_to_instant
 from spaces.models import Space
+from spaces.services import SPACE_FIELDS
 
 # How far the calendar and the free-space search go either way: far enough for any real booking, near
 # enough that date arithmetic never leaves the calendar.
@@ -211,19 +212,8 @@ class SpaceForm(forms.Form):
         help_text="No opening hours: people can book any hour of any day. Untick to set the hours below.",
     )
 
-    SERVICE_FIELDS = (
-        "name",
-        "kind",
-        "capacity",
-        "location",
-        "description",
-        "amenities",
-        "hourly_rate",
-        "min_duration_minutes",
-        "max_duration_minutes",
-        "max_days_ahead",
-        "requires_approval",
-    )
+    # What space_create/space_update take, but archiving: that has its own page.
+    SERVICE_FIELDS = tuple(name for name in SPACE_FIELDS if name != "is_active")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -2,6 +2,7 @@
 calendar, and (owners and admins) creating, editing, archiving and restoring spaces. Thin: parse, call a
 selector or service, render. The rules live in spaces.services and reservations.services."""
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.contrib import messages
@@ -14,12 +15,14 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import manager_required, member_required, request_membership
+from accounts.models import Membership
 from reservations.selectors import reservation_count_upcoming
 from spacemanager.errors import DomainError, NotFound
 from spacemanager.web import form_add_error
 from spaces import services
 from spaces.calendar import describe_rows, week_calendar, week_start_of, week_window, weekly_rows
 from spaces.forms import SpaceForm, SpaceSearchForm, WeekForm
+from spaces.hours import WeeklyInterval
 from spaces.localtime import in_organization_time, local_today, organization_tz
 from spaces.models import Space
 from spaces.selectors import (
@@ -136,21 +139,11 @@ def space_create(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return render(request, "spaces/space_form.html", {"form": SpaceForm(initial=SpaceForm.initial_for_new())})
     form = SpaceForm(request.POST)
-    if form.is_valid():
-        try:
-            space = services.space_create(
-                actor=request_membership(request),
-                opening_hours=form.cleaned_data["opening_hours"],
-                **form.space_values,
-            )
-        except DomainError as exc:
-            _add_space_error(form, exc)
-        except ValidationError as exc:
-            form_add_error(form, exc)
-        else:
-            messages.success(request, f"{space.name} was created. People can book it now.")
-            return redirect("spaces:detail", pk=space.pk)
-    return render(request, "spaces/space_form.html", {"form": form}, status=400)
+    space = _save_space(form, services.space_create, actor=request_membership(request))
+    if space is None:
+        return render(request, "spaces/space_form.html", {"form": form}, status=400)
+    messages.success(request, f"{space.name} was created. People can book it now.")
+    return redirect("spaces:detail", pk=space.pk)
 
 
 @require_http_methods(["GET", "POST"])
@@ -161,22 +154,28 @@ def space_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = SpaceForm(initial=SpaceForm.initial_for(space, weekly_rows(space)))
         return render(request, "spaces/space_form.html", {"form": form, "space": space})
     form = SpaceForm(request.POST)
-    if form.is_valid():
-        try:
-            services.space_update(
-                actor=request_membership(request),
-                space=space,
-                data=form.space_values,
-                opening_hours=form.cleaned_data["opening_hours"],
-            )
-        except DomainError as exc:
-            _add_space_error(form, exc)
-        except ValidationError as exc:
-            form_add_error(form, exc)
-        else:
-            messages.success(request, f"{form.cleaned_data['name']} was saved.")
-            return redirect("spaces:detail", pk=space.pk)
-    return render(request, "spaces/space_form.html", {"form": form, "space": space}, status=400)
+    saved = _save_space(form, _update, actor=request_membership(request), space=space)
+    if saved is None:
+        return render(request, "spaces/space_form.html", {"form": form, "space": space}, status=400)
+    messages.success(request, f"{saved.name} was saved.")
+    return redirect("spaces:detail", pk=saved.pk)
+
+
+def _update(*, actor: Membership, space: Space, opening_hours: list[WeeklyInterval], **values) -> Space:
+    return services.space_update(actor=actor, space=space, data=values, opening_hours=opening_hours)
+
+
+def _save_space(form: SpaceForm, save: Callable[..., Space], **arguments) -> Space | None:
+    """Call the service with the form's values; None, with the errors on the form, when it refuses."""
+    if not form.is_valid():
+        return None
+    try:
+        return save(opening_hours=form.cleaned_data["opening_hours"], **form.space_values, **arguments)
+    except DomainError as exc:
+        _add_space_error(form, exc)
+    except ValidationError as exc:  # the model's own checks (full_clean), e.g. an amenity tag
+        form_add_error(form, exc)
+    return None
 
 
 def _add_space_error(form: SpaceForm, error: DomainError) -> None:

@@ -1,8 +1,6 @@
 """Booking pages: the booking form, my reservations, a reservation's page, changing and cancelling, everyone's
 reservations with approval (owners and admins), and the dashboard's reservation panels."""
 
-import html
-import re
 from datetime import UTC, datetime, time
 
 import pytest
@@ -11,23 +9,15 @@ from django.test.utils import CaptureQueriesContext
 
 from reservations.models import Reservation
 from reservations.tests.factories import ReservationFactory
+from spacemanager.tests.pages import field_error, text
 from spaces.tests.factories import SpaceFactory, open_every_day
 
 pytestmark = pytest.mark.django_db
 DASH = "\N{EN DASH}"
 
 
-def text(response) -> str:
-    return html.unescape(response.content.decode())
-
-
 def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
-
-
-def field_error(response, name: str) -> str:
-    match = re.search(rf'id="id_{name}_error">(.*?)</div>', text(response), re.S)
-    return " ".join(match.group(1).split()) if match else ""
 
 
 @pytest.fixture

@@ -21,3 +21,9 @@ def minutes(value: int) -> str:
     if hours and rest:
         return f"{hours} h {rest} min"
     return f"{hours} h" if hours else f"{rest} min"
+
+
+@register.filter
+def hourly_price(space: Space, currency: str) -> str:
+    """ "25.00 EUR an hour", or "Free" for a space without a rate."""
+    return f"{space.hourly_rate} {currency} an hour" if space.hourly_rate else "Free"

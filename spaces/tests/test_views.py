@@ -1,6 +1,5 @@
 """Spaces pages: the list and its filters, a space's week calendar, and managing spaces (owners and admins)."""
 
-import html
 import re
 from datetime import UTC, datetime, time
 
@@ -10,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from reservations.models import Reservation
 from reservations.tests.factories import ReservationFactory
+from spacemanager.tests.pages import field_error, text
 from spaces.models import OpeningHours, Space
 from spaces.tests.factories import SpaceFactory, open_every_day
 
@@ -17,18 +17,8 @@ pytestmark = pytest.mark.django_db
 DASH = "\N{EN DASH}"
 
 
-def text(response) -> str:
-    """The page as a person reads it (entities decoded)."""
-    return html.unescape(response.content.decode())
-
-
 def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
-
-
-def field_error(response, name: str) -> str:
-    match = re.search(rf'id="id_{name}_error">(.*?)</div>', text(response), re.S)
-    return " ".join(match.group(1).split()) if match else ""
 
 
 NEW_SPACE = {
