@@ -19,8 +19,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=spacemanager.settings \
     ENVIRONMENT=production \
     PORT=8000
+# /var/lib/celery: beat's schedule file (the app's own files stay read-only to the process).
 RUN groupadd --system --gid 10001 app \
-    && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app
+    && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app \
+    && install -d -o app -g app /var/lib/celery
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 COPY --chown=app:app . .
@@ -29,6 +31,7 @@ COPY --chown=app:app . .
 RUN SECRET_KEY=build-time-placeholder-for-collectstatic-only-000000 \
     DATABASE_URL=postgres://build@127.0.0.1:1/build \
     REDIS_URL=redis://127.0.0.1:1/0 \
+    EMAIL_URL=consolemail:// \
     python manage.py collectstatic --noinput --verbosity 0
 USER 10001:10001
 EXPOSE 8000

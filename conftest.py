@@ -5,12 +5,13 @@ organizations are made once per session (TENANCY.md). Tests run in transactions 
 a `transactional_db` test flushes the public tables, so `org`/`other_org` re-provision them when needed.
 """
 
+import threading
 from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -128,6 +129,29 @@ def api_client():
         return client
 
     return make
+
+
+def _close_worker_connections(**kwargs) -> None:
+    # The worker thread's database connections would outlive the test and block dropping the test database.
+    if threading.current_thread() is not threading.main_thread():
+        connections.close_all()
+
+
+@pytest.fixture
+def live_worker(transactional_db):
+    """A real worker (in a thread) consuming from the real Redis broker of REDIS_URL."""
+    from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+
+    from spacemanager.celery import app
+
+    app.control.purge()
+    task_postrun.connect(_close_worker_connections, weak=False)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+            yield worker
+    finally:
+        task_postrun.disconnect(_close_worker_connections)
 
 
 @pytest.fixture

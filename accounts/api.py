@@ -21,6 +21,7 @@ from accounts.permissions import IsOrganizationManager
 from accounts.selectors import membership_get, membership_list
 from accounts.tokens import ORGANIZATION_CLAIM, tokens_for_membership
 from spacemanager.openapi import ERROR_RESPONSES, error_response
+from spacemanager.ratelimit import LoginAccountThrottle
 from tenants.selectors import organization_url_for_request
 
 
@@ -78,7 +79,8 @@ class LoginView(GenericAPIView):
     authentication_classes = [TokenChallengeOnly]
     permission_classes = [AllowAny]
     serializer_class = LoginInputSerializer
-    throttle_classes = [ScopedRateThrottle]
+    # Per client address (`login`) and per account (`login_account`): both must allow the attempt.
+    throttle_classes = [ScopedRateThrottle, LoginAccountThrottle]
     throttle_scope = "login"
 
     @extend_schema(
@@ -120,8 +122,16 @@ class RefreshView(GenericAPIView):
     authentication_classes = [TokenChallengeOnly]
     permission_classes = [AllowAny]
     serializer_class = OrganizationTokenRefreshSerializer
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "refresh"
 
-    @extend_schema(responses={200: OrganizationTokenRefreshSerializer, 401: error_response("token_not_valid")})
+    @extend_schema(
+        responses={
+            200: OrganizationTokenRefreshSerializer,
+            401: error_response("token_not_valid"),
+            429: error_response("throttled", "Request was throttled. Expected available in 60 seconds."),
+        }
+    )
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

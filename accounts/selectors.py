@@ -1,3 +1,5 @@
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 
 from accounts.models import Membership, User
@@ -15,3 +17,16 @@ def membership_get(*, user: User, organization: Organization) -> Membership | No
 
 def membership_list(*, organization: Organization) -> QuerySet[Membership]:
     return Membership.objects.select_related("user").filter(organization=organization).order_by("created_at", "id")
+
+
+def user_emails(*, user_ids: Iterable[int]) -> dict[int, str]:
+    """Emails by user id, in one query: tenant tables keep bare user ids (no join into the public schema)."""
+    ids = set(user_ids)
+    if not ids:
+        return {}
+    return dict(User.objects.filter(pk__in=ids).values_list("pk", "email"))
+
+
+def user_ids_matching(*, email_contains: str) -> QuerySet[User]:
+    """Ids of people whose email contains the text, as a subquery for tenant tables' `user_id__in`."""
+    return User.objects.filter(email__icontains=email_contains).values("pk")

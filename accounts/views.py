@@ -38,7 +38,8 @@ class LoginPageView(auth_views.LoginView):
         return super().dispatch(request, *args, **kwargs)
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        return rate_limit_refusal(request, scope="login") or super().post(request, *args, **kwargs)
+        refusal = rate_limit_refusal(request, scope="login", email=request.POST.get("email"))
+        return refusal or super().post(request, *args, **kwargs)
 
 
 class LogoutPageView(auth_views.LogoutView):

@@ -1,8 +1,8 @@
 """Reads of reservations: who sees which, and which reservations clash with an interval."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import Membership
 from reservations.models import Reservation, TsTzRange
@@ -42,3 +42,81 @@ def reservation_overlapping(
     if exclude_id is not None:
         queryset = queryset.exclude(pk=exclude_id)
     return queryset
+
+
+def reservation_ids_reminder_due(*, now: datetime, lead: timedelta) -> QuerySet:
+    """Ids of confirmed reservations starting within `lead` from `now`, not reminded yet.
+
+    Not "starting in exactly `lead`": a reservation booked inside the window is still due, and a late sweep
+    still catches what an earlier one missed. Answered from the partial index `reservations_remind_due`.
+    """
+    return (
+        Reservation.objects.filter(
+            status=Reservation.Status.CONFIRMED,
+            reminder_sent_at__isnull=True,
+            starts_at__gt=now,
+            starts_at__lte=now + lead,
+        )
+        .order_by("starts_at")
+        .values_list("pk", flat=True)
+    )
+
+
+def reservation_list_upcoming(*, actor: Membership, now: datetime) -> QuerySet[Reservation]:
+    """The actor's pending or confirmed reservations that have not ended yet, soonest first."""
+    return reservation_list(actor=actor).active().filter(ends_at__gt=now).order_by("starts_at", "id")
+
+
+def reservation_list_past(*, actor: Membership, now: datetime) -> QuerySet[Reservation]:
+    """The actor's other reservations (ended, cancelled, expired), latest first."""
+    upcoming = Q(status__in=Reservation.ACTIVE_STATUSES, ends_at__gt=now)
+    return reservation_list(actor=actor).exclude(upcoming).order_by("-starts_at", "-id")
+
+
+def reservation_list_overlapping(*, actor: Membership, starts_at: datetime, ends_at: datetime) -> QuerySet[Reservation]:
+    """Everyone's pending or confirmed reservations overlapping [starts_at, ends_at), e.g. today's bookings
+    (owners and admins; others get their own)."""
+    return (
+        reservation_list(actor=actor, everyone=True)
+        .active()
+        .alias(period=TsTzRange())
+        .filter(period__overlap=(starts_at, ends_at))
+        .order_by("starts_at", "space__name", "id")
+    )
+
+
+def reservation_list_pending(*, actor: Membership, now: datetime) -> QuerySet[Reservation]:
+    """Reservations waiting for approval that have not ended yet, soonest first (owners and admins; others get
+    their own)."""
+    return (
+        reservation_list(actor=actor, everyone=True)
+        .filter(status=Reservation.Status.PENDING, ends_at__gt=now)
+        .order_by("starts_at", "id")
+    )
+
+
+def reservation_search(
+    *,
+    actor: Membership,
+    space_id: int | None = None,
+    status: str | None = None,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+) -> QuerySet[Reservation]:
+    """Everyone's reservations (owners and admins) filtered like the API's list: by space, status, and those
+    overlapping [starts_at, ends_at) when given; soonest first."""
+    queryset = reservation_list(actor=actor, everyone=True)
+    if space_id is not None:
+        queryset = queryset.filter(space_id=space_id)
+    if status:
+        queryset = queryset.filter(status=status)
+    if starts_at is not None:
+        queryset = queryset.filter(ends_at__gt=starts_at)
+    if ends_at is not None:
+        queryset = queryset.filter(starts_at__lt=ends_at)
+    return queryset.order_by("starts_at", "id")
+
+
+def reservation_count_upcoming(*, space_id: int, now: datetime) -> int:
+    """How many reservations archiving the space would cancel (`reservations_cancel_upcoming`'s rule)."""
+    return Reservation.objects.active().filter(space_id=space_id, starts_at__gt=now).count()

@@ -1,26 +1,35 @@
-"""The booking rules, in one place: creating, changing, cancelling and confirming reservations.
+"""The booking rules, in one place: creating, changing, cancelling and confirming reservations, the sweeps'
+transitions (expiring, completing) and the emails they trigger (sent by workers, reservations.tasks).
 
 Python checks come first and give a person a message about the field to correct. PostgreSQL has the last
 word on overlaps (the exclusion constraint `reservations_no_overlap`): when two requests race for one slot,
 the loser's insert fails with sqlstate 23P01 and is answered with the same 409 as the friendly check.
 """
 
+import logging
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Membership
+from accounts.models import Membership, User
+from reservations import notifications
 from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation
 from reservations.selectors import reservation_overlapping
+from spacemanager.celery import enqueue_on_commit
 from spacemanager.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from spacemanager.mail import send_once
 from spaces.hours import WeeklyInterval, describe_day, isoformat_local, local_pieces, uncovered_pieces
 from spaces.models import OpeningHours, Space
+from tenants.idempotency import OnceKey, keys_done
 
-Event = Literal["created", "confirmed", "changed", "cancelled"]
+logger = logging.getLogger(__name__)
+Event = Literal["created", "confirmed", "changed", "cancelled", "expired"]
 EXCLUSION_VIOLATION = "23P01"
 DEADLOCK_DETECTED = "40P01"
 SAVE_ATTEMPTS = 3
@@ -35,7 +44,14 @@ class ReservationConflict(Conflict):
 
 
 def _after_commit(reservation: Reservation, event: Event) -> None:
-    """Notification hook for created/confirmed/changed/cancelled; the background-work issue fills it."""
+    """Tell the booker, by email from a worker once the change has committed (never inside the request).
+
+    The task carries the reservation's `sequence`: the email of each version is sent once, and one whose
+    reservation has changed again before it ran gives way to the newer one's.
+    """
+    from reservations import tasks  # tasks call the services below
+
+    enqueue_on_commit(tasks.reservation_notice_send, reservation.pk, event, reservation.sequence)
 
 
 def _timezone(actor: Membership) -> ZoneInfo:
@@ -253,8 +269,10 @@ def reservation_update(*, actor: Membership, reservation: Reservation, **changes
     )
     if moved:
         reservation.price = _price(space, reservation.starts_at, reservation.ends_at)
+        reservation.reminder_sent_at = None  # a reminder is for the time it named
         if space.requires_approval and not actor.is_manager:
             reservation.status = Reservation.Status.PENDING
+    reservation.sequence += 1
     reservation.full_clean(exclude=["space", "user"], validate_constraints=False)
     _save_or_conflict(reservation, tz=tz, exclude_id=reservation.pk)
     _after_commit(reservation, "changed")
@@ -274,7 +292,8 @@ def reservation_cancel(*, actor: Membership, reservation: Reservation) -> Reserv
         )
     reservation.status = Reservation.Status.CANCELLED
     reservation.cancelled_at = timezone.now()
-    reservation.save(update_fields=["status", "cancelled_at", "updated_at"])
+    reservation.sequence += 1
+    reservation.save(update_fields=["status", "cancelled_at", "sequence", "updated_at"])
     _after_commit(reservation, "cancelled")
     return reservation
 
@@ -293,7 +312,8 @@ def reservation_confirm(*, actor: Membership, reservation: Reservation) -> Reser
             code="reservation_not_pending",
         )
     reservation.status = Reservation.Status.CONFIRMED
-    reservation.save(update_fields=["status", "updated_at"])
+    reservation.sequence += 1
+    reservation.save(update_fields=["status", "sequence", "updated_at"])
     _after_commit(reservation, "confirmed")
     return reservation
 
@@ -311,8 +331,127 @@ def reservations_cancel_upcoming(*, space: Space) -> int:
     for reservation in upcoming:
         reservation.status = Reservation.Status.CANCELLED
         reservation.cancelled_at = now
+        reservation.sequence += 1
         reservation.updated_at = now  # bulk_update skips auto_now
-    Reservation.objects.bulk_update(upcoming, ["status", "cancelled_at", "updated_at"])
+    Reservation.objects.bulk_update(upcoming, ["status", "cancelled_at", "sequence", "updated_at"])
     for reservation in upcoming:
         _after_commit(reservation, "cancelled")
     return len(upcoming)
+
+
+def _booker(reservation: Reservation) -> User | None:
+    """The booker, if they can still be emailed (users are deactivated, never deleted)."""
+    return User.objects.filter(pk=reservation.user_id, is_active=True).first()
+
+
+def reservation_notify(*, reservation_id: int, event: Event, sequence: int) -> bool:
+    """Email the booker about one version of the reservation, once; True when sent now.
+
+    A notice whose reservation changed again before it ran is dropped: the newer version's notice says it all.
+    Nothing happens for a reservation or booker that is gone.
+    """
+    reservation = Reservation.objects.select_related("space").filter(pk=reservation_id).first()
+    if reservation is None:
+        logger.info("Reservation %s is gone; no %s notice.", reservation_id, event)
+        return False
+    if reservation.sequence != sequence:
+        logger.info("Reservation %s changed since; notice %s/%s superseded.", reservation_id, event, sequence)
+        return False
+    booker = _booker(reservation)
+    if booker is None:
+        logger.info("The booker of reservation %s cannot be emailed; no %s notice.", reservation_id, event)
+        return False
+    message = notifications.notice_message(reservation=reservation, event=event, booker=booker)
+    return send_once(message, key=OnceKey(notifications.NOTICE_KIND, reservation.pk, version=str(sequence)))
+
+
+def reservation_remind(*, reservation_id: int, now: datetime | None = None) -> bool:
+    """Email the booker of a confirmed reservation that starts soon, once per start time; True when sent now.
+
+    Marks the reservation reminded even when another run sent it, so the sweep stops offering it.
+    """
+    now = now or timezone.now()
+    reservation = Reservation.objects.select_related("space").filter(pk=reservation_id).first()
+    if (
+        reservation is None
+        or reservation.status != Reservation.Status.CONFIRMED
+        or reservation.reminder_sent_at is not None
+        or reservation.starts_at <= now
+    ):
+        return False
+    booker = _booker(reservation)
+    sent = False
+    if booker is not None:
+        message = notifications.reminder_message(reservation=reservation, booker=booker, now=now)
+        key = OnceKey(notifications.REMINDER_KIND, reservation.pk, version=reservation.starts_at.isoformat())
+        sent = send_once(message, key=key)
+    # Only if it still starts then: a reservation moved meanwhile gets a reminder for its new time.
+    Reservation.objects.filter(pk=reservation.pk, starts_at=reservation.starts_at, reminder_sent_at=None).update(
+        reminder_sent_at=now
+    )
+    return sent
+
+
+@transaction.atomic
+def reservations_expire_pending(*, now: datetime | None = None) -> int:
+    """Pending reservations nobody approved in time become expired, freeing their slot; each booker is told.
+
+    In time means within PENDING_EXPIRY_MINUTES of the request, and before the reservation starts (an approval
+    after the start would come too late). Rows a manager is confirming right now are left for the next sweep.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(minutes=settings.PENDING_EXPIRY_MINUTES)
+    due = list(
+        Reservation.objects.select_for_update(of=("self",), skip_locked=True)
+        .filter(status=Reservation.Status.PENDING)
+        .filter(Q(created_at__lte=cutoff) | Q(starts_at__lte=now))
+    )
+    for reservation in due:
+        reservation.status = Reservation.Status.EXPIRED
+        reservation.sequence += 1
+        reservation.updated_at = now  # bulk_update skips auto_now
+    Reservation.objects.bulk_update(due, ["status", "sequence", "updated_at"])
+    for reservation in due:
+        _after_commit(reservation, "expired")
+    return len(due)
+
+
+def reservations_complete_ended(*, now: datetime | None = None) -> int:
+    """Confirmed reservations that have ended become completed (no email: nothing changed for the booker)."""
+    now = now or timezone.now()
+    return Reservation.objects.filter(status=Reservation.Status.CONFIRMED, ends_at__lte=now).update(
+        status=Reservation.Status.COMPLETED, updated_at=now
+    )
+
+
+# A notice is normally sent seconds after its change; one still unsent after this was never queued (Redis was
+# down) or its task gave up. Older than a day, the news is stale and is left alone (logged when queuing failed).
+NOTICE_CATCH_UP_AFTER = timedelta(minutes=2)
+NOTICE_CATCH_UP_WITHIN = timedelta(days=1)
+
+
+def reservations_notices_catch_up(*, now: datetime | None = None) -> list[int]:
+    """Queue the notices of recent changes whose email was never sent; returns the reservation ids.
+
+    Safe to repeat and to race with the original task: the notice is sent once per version (send_once).
+    """
+    from reservations import tasks  # tasks call the services of this module
+
+    now = now or timezone.now()
+    candidates = list(
+        Reservation.objects.filter(
+            updated_at__gte=now - NOTICE_CATCH_UP_WITHIN,
+            updated_at__lte=now - NOTICE_CATCH_UP_AFTER,
+            ends_at__gt=now,
+        )
+        .exclude(status=Reservation.Status.COMPLETED)
+        .values_list("pk", "status", "sequence")
+    )
+    done = keys_done(kind=notifications.NOTICE_KIND, object_ids=[pk for pk, _, _ in candidates])
+    missing = [(pk, status, sequence) for pk, status, sequence in candidates if (str(pk), str(sequence)) not in done]
+    for pk, status, sequence in missing:
+        event = notifications.event_for_state(status=status, sequence=sequence)
+        tasks.reservation_notice_send.delay(pk, event, sequence)
+    if missing:
+        logger.warning("Queued %d missed notices: reservations %s.", len(missing), [pk for pk, _, _ in missing])
+    return [pk for pk, _, _ in missing]

@@ -11,6 +11,7 @@ tenant_api_patterns = [
     path("", include("accounts.urls")),
     path("", include("spaces.urls")),
     path("", include("reservations.urls")),
+    path("", include("reports.urls")),
 ]
 
 

@@ -32,8 +32,19 @@ def every_organization(
     }
 
 
-def beat_schedule() -> dict[str, dict[str, Any]]:
+def beat_schedule(*, sweep_seconds: int = 300) -> dict[str, dict[str, Any]]:
+    """`sweep_seconds` is REMINDER_SWEEP_SECONDS: how late a reminder or an expiry may be at most."""
+    sweep = timedelta(seconds=sweep_seconds)
     return {
+        "reservation-reminders": every_organization("reservations.tasks.reservation_reminders_queue", sweep),
+        "reservations-sweep": every_organization("reservations.tasks.reservations_sweep", sweep),
+        # The month ends at a different instant in every time zone (UTC-12 to UTC+14): hourly on the 1st and
+        # 2nd (UTC), each organization's job makes the report once its own month is over, then does nothing.
+        "monthly-reports": every_organization(
+            "reports.tasks.monthly_report_previous_month",
+            crontab(minute=20, day_of_month="1,2"),
+            expires=timedelta(hours=1),
+        ),
         # Public schema: claims are kept long past any retry or redelivery window, then forgotten.
         "idempotency-keys-prune": {
             "task": "tenants.tasks.idempotency_keys_prune",

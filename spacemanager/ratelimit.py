@@ -4,8 +4,13 @@ The API uses DRF's ScopedRateThrottle (`throttle_scope = "login"`); pages call `
 count in the same cache entry per scope and client address, so alternating between the login page and the
 login API gains an attacker nothing. Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
 (THROTTLE_RATE_* variables).
+
+Logins are also counted per account (`login_account`, keyed on the submitted email, normalised and hashed):
+guessing one person's password from many addresses still meets a limit. The API adds `LoginAccountThrottle`;
+login pages (and the admin login) pass the submitted email to `rate_limit_refusal`, which counts both.
 """
 
+import hashlib
 import math
 
 from django.http import HttpRequest, HttpResponse
@@ -13,25 +18,56 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from spacemanager.responses import error_response
 
+LOGIN_ACCOUNT_SCOPE = "login_account"
+
 
 class ScopeThrottle(SimpleRateThrottle):
-    """ScopedRateThrottle's counting for one named scope, keyed by client address (anonymous pages)."""
+    """ScopedRateThrottle's counting for one named scope, keyed by client address (anonymous pages) or `ident`."""
 
-    def __init__(self, scope: str) -> None:
+    def __init__(self, scope: str, ident: str | None = None) -> None:
         self.scope = scope
+        self.ident = ident
         super().__init__()
 
     def get_cache_key(self, request, view) -> str:
-        # The same key ScopedRateThrottle uses for anonymous API requests.
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        # By address: the same key ScopedRateThrottle uses for anonymous API requests.
+        return self.cache_format % {"scope": self.scope, "ident": self.ident or self.get_ident(request)}
 
 
-def rate_limit_check(request: HttpRequest, *, scope: str) -> int | None:
+def account_ident(email: object) -> str | None:
+    """The counter key of an account: the email as the login would match it, hashed (no addresses in Redis)."""
+    if not isinstance(email, str) or not email.strip():
+        return None
+    return "account-" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:40]
+
+
+class LoginAccountThrottle(SimpleRateThrottle):
+    """DRF throttle for the login API: attempts per submitted email, whatever the address."""
+
+    scope = LOGIN_ACCOUNT_SCOPE
+
+    def get_cache_key(self, request, view) -> str | None:
+        data = request.data
+        ident = account_ident(data.get("email")) if hasattr(data, "get") else None
+        # Without an email the request fails validation; the per-address limit still counts it.
+        return None if ident is None else self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def rate_limit_check(request: HttpRequest, *, scope: str, ident: str | None = None) -> int | None:
     """Count one attempt; None when allowed, otherwise the seconds to wait before trying again."""
-    throttle = ScopeThrottle(scope)
+    throttle = ScopeThrottle(scope, ident)
     if throttle.allow_request(request, None):
         return None
     return max(1, math.ceil(throttle.wait() or 1))
+
+
+def login_rate_limit_check(request: HttpRequest, *, email: object) -> int | None:
+    """A login attempt from a page: counted per address (`login`) and per account (`login_account`)."""
+    retry_after = rate_limit_check(request, scope="login")
+    ident = account_ident(email)
+    if retry_after is None and ident is not None:
+        retry_after = rate_limit_check(request, scope=LOGIN_ACCOUNT_SCOPE, ident=ident)
+    return retry_after
 
 
 def rate_limited_response(request: HttpRequest, retry_after: int) -> HttpResponse:
@@ -48,8 +84,12 @@ def rate_limited_response(request: HttpRequest, retry_after: int) -> HttpRespons
     return response
 
 
-def rate_limit_refusal(request: HttpRequest, *, scope: str) -> HttpResponse | None:
+def rate_limit_refusal(request: HttpRequest, *, scope: str, email: object = None) -> HttpResponse | None:
     """For pages that accept credentials (login, sign-up, password reset, admin login): call once, before
-    looking at them. None lets the request through; otherwise a 429 page with Retry-After."""
-    retry_after = rate_limit_check(request, scope=scope)
+    looking at them. None lets the request through; otherwise a 429 page with Retry-After. Login pages pass
+    the submitted email so that the per-account limit counts too."""
+    if scope == "login":
+        retry_after = login_rate_limit_check(request, email=email)
+    else:
+        retry_after = rate_limit_check(request, scope=scope)
     return None if retry_after is None else rate_limited_response(request, retry_after)

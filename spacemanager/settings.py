@@ -82,6 +82,7 @@ SHARED_APPS = [
 TENANT_APPS = [
     "spaces",
     "reservations",
+    "reports",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -173,8 +174,9 @@ CACHES = {
 }
 
 # Development writes every message as a file under .data/mail/; pytest swaps in the in-memory backend.
+# Production needs a real one: confirmations and reminders would otherwise pile up in the container.
 # (django-environ keeps an absolute file path only with four slashes: filemail:////abs/path.)
-_email = env.email_url("EMAIL_URL", default=f"filemail:///{BASE_DIR / '.data' / 'mail'}")
+_email = env.email_url_config(_required_in_production("EMAIL_URL") or f"filemail:///{BASE_DIR / '.data' / 'mail'}")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_FILE_PATH = str(BASE_DIR / _email["EMAIL_FILE_PATH"]) if _email.get("EMAIL_FILE_PATH") else ""
 EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
@@ -212,7 +214,7 @@ if not 10 <= REMINDER_SWEEP_SECONDS <= 300:
     raise ImproperlyConfigured("REMINDER_SWEEP_SECONDS must be between 10 and 300.")
 if REMINDER_LEAD_MINUTES < 1 or PENDING_EXPIRY_MINUTES < 1:
     raise ImproperlyConfigured("REMINDER_LEAD_MINUTES and PENDING_EXPIRY_MINUTES must be positive.")
-CELERY_BEAT_SCHEDULE = beat_schedule()
+CELERY_BEAT_SCHEDULE = beat_schedule(sweep_seconds=REMINDER_SWEEP_SECONDS)
 
 CORS_ALLOWED_ORIGINS = env.list("BACKEND_CORS_ORIGINS", default=[])
 CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
@@ -237,6 +239,9 @@ REST_FRAMEWORK = {
     # shared by every web process. spacemanager.ratelimit applies the same scopes and rates to the pages.
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_RATE_LOGIN", default="10/minute"),
+        # Per account (submitted email), whatever the address: slows a guess spread over many addresses.
+        "login_account": env.str("THROTTLE_RATE_LOGIN_ACCOUNT", default="20/hour"),
+        "refresh": env.str("THROTTLE_RATE_REFRESH", default="60/minute"),
         "register": env.str("THROTTLE_RATE_REGISTER", default="10/hour"),
         "password_reset": env.str("THROTTLE_RATE_PASSWORD_RESET", default="5/hour"),
     },

@@ -50,3 +50,10 @@ def manage_py(
         timeout=timeout,
         check=False,
     )
+
+
+def logged_in_client(client, *, host: str, user):
+    """Django's test client logged in as `user` (a session, as the admin uses) on `host`."""
+    client.force_login(user)
+    client.defaults["HTTP_HOST"] = host
+    return client

@@ -1,7 +1,8 @@
-"""URLs of an organization's site (<slug>.BASE_DOMAIN): its pages and its API."""
+"""URLs of an organization's site (<slug>.BASE_DOMAIN): its pages, its API and its admin (superusers)."""
 
 from django.urls import include, path
 
+from spacemanager.admin import organization_admin_site
 from spacemanager.api_urls import docs_patterns, tenant_api_patterns
 from tenants.page_urls import organization_patterns as organization_page_patterns
 
@@ -9,7 +10,11 @@ urlpatterns = [
     path("api/v1/", include(tenant_api_patterns)),
     *docs_patterns,
     path("", include("accounts.page_urls")),
+    path("spaces/", include("spaces.page_urls")),
+    path("reservations/", include("reservations.page_urls")),
     path("", include(organization_page_patterns)),
+    path("reports/", include("reports.page_urls")),
+    path("admin/", organization_admin_site.urls),
 ]
 
 handler400 = "spacemanager.responses.handler400"

@@ -189,7 +189,7 @@ def seed_reservations(
     per_space = -(-count // max(1, len(spaces)))
     columns = (
         "space_id, user_id, title, notes, attendees, starts_at, ends_at, status, price, created_at, updated_at, "
-        "cancelled_at"
+        "cancelled_at, sequence"
     )
     written = 0
     with connection.cursor() as cursor, cursor.copy(f"COPY reservations_reservation ({columns}) FROM STDIN") as copy:
@@ -209,7 +209,8 @@ def seed_reservations(
                         status = Reservation.Status.PENDING
                     else:
                         status = Reservation.Status.CANCELLED if roll < 0.08 else Reservation.Status.CONFIRMED
-                    created_at = min(now, starts_at - timedelta(days=rng.randint(1, 20)))
+                    # Booked days ago: older than the notice catch-up's window, so no demo emails go out.
+                    created_at = min(now - timedelta(days=2), starts_at - timedelta(days=rng.randint(1, 20)))
                     if status == Reservation.Status.CANCELLED:
                         cancelled_at = created_at + (min(now, starts_at) - created_at) / 2
                     price = (space.hourly_rate * minutes / 60).quantize(Decimal("0.01")) if space.hourly_rate else None
@@ -227,6 +228,7 @@ def seed_reservations(
                             created_at,
                             created_at,
                             cancelled_at,
+                            0,
                         )
                     )
                     written += 1

@@ -11,6 +11,7 @@ retries later instead of dropping the work. The one window left is a crash after
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -83,6 +84,18 @@ def claim_once(key: OnceKey, *, lease: timedelta | None = None) -> bool:
             return True
         raise ClaimBusy(key, lease.total_seconds())
     raise ClaimBusy(key, (expires_at - now).total_seconds())
+
+
+def keys_done(*, kind: str, object_ids: Iterable[str | int], schema_name: str | None = None) -> set[tuple[str, str]]:
+    """The (object id, version) pairs of `kind` already done in the schema (the connection's by default)."""
+    return set(
+        IdempotencyKey.objects.filter(
+            schema_name=schema_name or _current_schema(),
+            kind=kind,
+            object_id__in=[str(object_id) for object_id in object_ids],
+            state=IdempotencyKey.State.DONE,
+        ).values_list("object_id", "version")
+    )
 
 
 def complete(key: OnceKey) -> None:

@@ -149,3 +149,12 @@ def organization_slug_taken(*, slug: str) -> bool:
     """Whether an organization (active or not) already uses this address: a hint for forms; the unique
     constraint and organization_register remain the last word."""
     return Organization.objects.filter(slug=slug).exists()
+
+
+def organization_current() -> Organization:
+    """The organization whose schema the connection is in (a task's, a request's); the worker sets a full
+    tenant, `schema_context` only a stand-in, so then ask the database."""
+    tenant = connection.tenant
+    if isinstance(tenant, Organization):
+        return tenant
+    return Organization.objects.get(schema_name=connection.schema_name)

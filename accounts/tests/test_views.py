@@ -417,3 +417,12 @@ def test_login_page_is_rate_limited_and_says_when_to_retry(web_client, org):
 def test_reading_the_login_form_is_never_limited(web_client, org):
     client = web_client(org)
     assert all(client.get("/login/", REMOTE_ADDR="203.0.113.10").status_code == 200 for _ in range(15))
+
+
+@pytest.mark.django_db
+def test_login_page_also_limits_attempts_per_account_from_many_addresses(web_client, org):
+    client = web_client(org)
+    for attempt in range(20):
+        client.post("/login/", {"email": org.member.email, "password": "wrong"}, REMOTE_ADDR=f"198.51.100.{attempt}")
+    refused = client.post("/login/", {"email": org.member.email, "password": "wrong"}, REMOTE_ADDR="198.51.100.99")
+    assert refused.status_code == 429

@@ -27,3 +27,22 @@ def test_a_per_organization_job_goes_through_the_fan_out_and_expires_with_its_in
     assert entry["schedule"] == timedelta(minutes=5)
     assert entry["args"] == ("reservations.tasks.reminders_send", [], {"expires": 300.0})
     assert entry["options"] == {"expires": 300.0}
+
+
+def test_reminders_and_sweeps_run_every_reminder_sweep_seconds_and_reports_hourly_on_the_first_two_days():
+    schedule = beat_schedule(sweep_seconds=120)
+
+    for name, task in [
+        ("reservation-reminders", "reservations.tasks.reservation_reminders_queue"),
+        ("reservations-sweep", "reservations.tasks.reservations_sweep"),
+    ]:
+        assert schedule[name]["schedule"] == timedelta(seconds=120)
+        assert schedule[name]["args"][0] == task
+    monthly = schedule["monthly-reports"]
+    assert monthly["args"][0] == "reports.tasks.monthly_report_previous_month"
+    assert monthly["schedule"].day_of_month == {1, 2}
+    assert monthly["schedule"].hour == set(range(24))
+    assert monthly["options"] == {"expires": 3600.0}
+    assert settings.CELERY_BEAT_SCHEDULE["reservation-reminders"]["schedule"] == timedelta(
+        seconds=settings.REMINDER_SWEEP_SECONDS
+    )

@@ -1,14 +1,11 @@
 """The Celery wiring: configuration, queuing after commit, and a real worker on the real Redis broker."""
 
 import logging
-import threading
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from celery.signals import task_postrun
 from django.core import mail
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django_tenants.utils import schema_context
 from kombu.exceptions import OperationalError
 
@@ -101,24 +98,6 @@ def probe_tables(transactional_db, org, other_org):
     with connection.cursor() as cursor:
         for schema in schemas:
             cursor.execute(f'DROP TABLE IF EXISTS "{schema}".celery_probe')
-
-
-def _close_worker_connections(**kwargs) -> None:
-    # The worker thread's database connections would outlive the test and block dropping the test database.
-    if threading.current_thread() is not threading.main_thread():
-        connections.close_all()
-
-
-@pytest.fixture
-def live_worker(transactional_db):
-    """A real worker (in a thread) consuming from the real Redis broker of REDIS_URL."""
-    app.control.purge()
-    task_postrun.connect(_close_worker_connections, weak=False)
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
-            yield worker
-    finally:
-        task_postrun.disconnect(_close_worker_connections)
 
 
 def _probe_rows(schemas: list[str]) -> dict[str, list[str]]:

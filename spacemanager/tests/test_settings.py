@@ -8,7 +8,7 @@ from django.conf import settings
 
 from spacemanager.testing import manage_py, subprocess_database_url
 
-REQUIRED = ["SECRET_KEY", "DATABASE_URL", "REDIS_URL"]
+REQUIRED = ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"]
 
 SHOW_SETTINGS = """
 import json
@@ -24,6 +24,7 @@ print(json.dumps({
     "DEBUG": settings.DEBUG,
     "STATICFILES": settings.STORAGES["staticfiles"]["BACKEND"],
     "CACHE": settings.CACHES["default"]["BACKEND"],
+    "EMAIL": [settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS],
 }))
 """
 
@@ -35,6 +36,7 @@ def production_env(db) -> dict[str, str | None]:
         "SECRET_KEY": secrets.token_urlsafe(48)[:50],
         "DATABASE_URL": subprocess_database_url(),
         "REDIS_URL": settings.REDIS_URL,
+        "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587",
         "BASE_DOMAIN": "example.com",
         "SENTRY_DSN": None,
         "USE_HTTPS": None,
@@ -86,6 +88,7 @@ def test_production_derives_hosts_origins_and_https_from_base_domain(production_
     assert values["DEBUG"] is False
     assert values["STATICFILES"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
     assert values["CACHE"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["EMAIL"] == ["django.core.mail.backends.smtp.EmailBackend", "smtp.example.com", 587, True]
 
 
 def test_proxy_header_is_configurable_and_can_be_switched_off(production_env):

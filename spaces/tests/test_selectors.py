@@ -9,7 +9,13 @@ from reservations.models import Reservation
 from reservations.tests.factories import ReservationFactory
 from spacemanager.errors import ValidationFailed
 from spaces.models import OpeningHours
-from spaces.selectors import space_availability, space_list, space_list_available
+from spaces.selectors import (
+    space_amenities,
+    space_availability,
+    space_list,
+    space_list_available,
+    space_list_managed,
+)
 from spaces.tests.factories import SpaceFactory, open_every_day
 
 pytestmark = pytest.mark.django_db
@@ -116,3 +122,25 @@ def test_an_archived_space_has_no_free_time(in_tenant):
         viewer=in_tenant.membership(in_tenant.owner),
     )
     assert result.free == []
+
+
+def test_amenities_in_use_are_those_of_active_spaces_sorted_once(in_tenant):
+    SpaceFactory(amenities=["video", "projector"])
+    SpaceFactory(amenities=["projector"])
+    SpaceFactory(amenities=["stage"], is_active=False)
+    assert space_amenities() == ["projector", "video"]
+
+
+def test_managed_spaces_count_the_bookings_still_to_come_in_one_query(in_tenant):
+    now = utc(2025, 3, 3, 8)
+    room = SpaceFactory(name="B room")
+    SpaceFactory(name="A archived", is_active=False)
+    member = in_tenant.member
+    ReservationFactory(space=room, user=member, starts_at=utc(2025, 3, 4, 9))
+    ReservationFactory(space=room, user=member, starts_at=utc(2025, 3, 5, 9), status=Reservation.Status.PENDING)
+    ReservationFactory(space=room, user=member, starts_at=utc(2025, 3, 6, 9), status=Reservation.Status.CANCELLED)
+    ReservationFactory(space=room, user=member, starts_at=utc(2025, 3, 3, 7, 30))  # under way
+    with CaptureQueriesContext(connection) as queries:
+        spaces = [(space.name, space.upcoming_count) for space in space_list_managed(now=now)]
+    assert spaces == [("B room", 2), ("A archived", 0)]  # bookable first
+    assert len(queries) == 2  # spaces, opening hours

@@ -89,14 +89,27 @@ def page(browser):
     context.close()
 
 
-@pytest.fixture
-def screenshot() -> Callable[..., Path]:
-    """`screenshot(page, "name")` saves docs/screenshots/name.png (the whole page) for README and review."""
+def screenshots_dir() -> Path | None:
+    """Where screenshots go: docs/screenshots with SCREENSHOTS=1, another directory with SCREENSHOTS=<path>,
+    nowhere otherwise (the flows still run; the committed pictures do not change on every test run)."""
+    setting = os.environ.get("SCREENSHOTS", "")
+    if setting in ("", "0"):
+        return None
+    return SCREENSHOTS if setting == "1" else Path(setting)
 
-    def take(page, name: str) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+
+@pytest.fixture
+def screenshot() -> Callable[..., Path | None]:
+    """`screenshot(page, "name")` saves <screenshots_dir()>/name.png (the whole page) for README and review."""
+
+    def take(page, name: str, *, full_page: bool = True) -> Path | None:
+        directory = screenshots_dir()
+        if directory is None:
+            return None
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{name}.png"
+        page.mouse.move(0, 0)  # no button caught hovered
+        page.screenshot(path=str(path), full_page=full_page, animations="disabled")
         return path
 
     return take

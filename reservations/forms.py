@@ -1,0 +1,191 @@
+"""Forms of the booking pages. People type a date and local times; the form turns them into instants in the
+organization's timezone (spaces.localtime) and the booking rules stay in reservations.services."""
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.db.models import QuerySet
+
+from reservations.models import Reservation
+from reservations.services import ReservationConflict
+from spaces.forms import NO_SUCH_TIME, check_year_range
+from spaces.hours import END_OF_DAY, MIDNIGHT
+from spaces.localtime import day_window, local_today, since_midnight, wall_to_instant
+from spaces.models import Space
+
+# The services' field names → the form's.
+FIELD_MAP = {"starts_at": "start", "ends_at": "end", "space_id": "space", "space": "space"}
+
+
+class SpaceChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, space: Space) -> str:
+        label = f"{space.name} ({space.get_kind_display().lower()}, up to {space.capacity})"
+        return label if space.is_active else f"{label}, archived"
+
+
+class ReservationForm(forms.Form):
+    """Book a space, or change a booking: one local day, from `start` to `end` (00:00 ends at midnight)."""
+
+    space = SpaceChoiceField(queryset=Space.objects.none(), empty_label="Choose a space")
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    start = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    end = forms.TimeField(
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="00:00 means midnight at the end of the day.",
+    )
+    title = forms.CharField(
+        max_length=200,
+        required=False,
+        help_text="What it is for. Other members see only that the space is booked.",
+    )
+    attendees = forms.IntegerField(min_value=1, max_value=100_000, initial=1, label="People attending")
+    notes = forms.CharField(
+        max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Only for you and admins."
+    )
+
+    def __init__(self, *args, tz: ZoneInfo, spaces: QuerySet[Space], fixed_space: bool = False, **kwargs) -> None:
+        self.tz = tz
+        super().__init__(*args, **kwargs)
+        self.fields["space"].queryset = spaces
+        if fixed_space:
+            self.fields["space"].widget = forms.HiddenInput()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        day, start, end = cleaned.get("date"), cleaned.get("start"), cleaned.get("end")
+        if day is None:
+            return cleaned
+        try:
+            check_year_range(day, local_today(self.tz))
+        except forms.ValidationError as error:
+            self.add_error("date", error)
+            return cleaned
+        if start is not None:
+            cleaned["starts_at"] = wall_to_instant(day, start, self.tz)
+            if cleaned["starts_at"] is None:
+                self.add_error("start", NO_SUCH_TIME)
+        if end is not None:
+            cleaned["ends_at"] = wall_to_instant(day, END_OF_DAY if end == MIDNIGHT else since_midnight(end), self.tz)
+            if cleaned["ends_at"] is None:
+                self.add_error("end", NO_SUCH_TIME)
+        return cleaned
+
+    @property
+    def when_fields(self) -> list[forms.BoundField]:
+        return [self["date"], self["start"], self["end"]]
+
+    @property
+    def service_arguments(self) -> dict[str, Any]:
+        """What reservation_create / reservation_update take."""
+        data = self.cleaned_data
+        return {
+            "space_id": data["space"].pk,
+            "starts_at": data["starts_at"],
+            "ends_at": data["ends_at"],
+            "title": data["title"],
+            "notes": data["notes"],
+            "attendees": data["attendees"],
+        }
+
+    def add_conflict(self, conflict: ReservationConflict) -> None:
+        """Say which booking is in the way, in local time, next to the time that runs into it."""
+        starts_at = self.cleaned_data["starts_at"]
+        clashes = [
+            (datetime.fromisoformat(item["starts_at"]), datetime.fromisoformat(item["ends_at"]))
+            for item in conflict.extra.get("conflicts", [])
+        ]
+        if not clashes:
+            self.add_error("start", conflict.message)
+            return
+        day = self.cleaned_data["date"]
+        spans = " and ".join(self._span(start, end, day) for start, end in clashes)
+        message = f"{self.cleaned_data['space'].name} is already booked {spans}. Choose a time around it."
+        self.add_error("start" if clashes[0][0] <= starts_at else "end", message)
+
+    def _span(self, start: datetime, end: datetime, day: date) -> str:
+        start, end = start.astimezone(self.tz), end.astimezone(self.tz)
+        day_end = day_window(day, self.tz)[1]
+        if start.date() == day and end <= day_end:
+            return f"from {start:%H:%M} to {'24:00' if end == day_end else f'{end:%H:%M}'}"
+        return f"from {start:%a %d %b %H:%M} to {end:%a %d %b %H:%M}"
+
+
+def reservation_initial(reservation: Reservation, tz: ZoneInfo) -> dict[str, Any]:
+    starts, ends = reservation.starts_at.astimezone(tz), reservation.ends_at.astimezone(tz)
+    return {
+        "space": reservation.space_id,
+        "date": starts.date(),
+        "start": starts.time().replace(tzinfo=None),
+        "end": ends.time().replace(tzinfo=None),
+        "title": reservation.title,
+        "attendees": reservation.attendees,
+        "notes": reservation.notes,
+    }
+
+
+class PrefillForm(forms.Form):
+    """The booking form's query string (`?space=&date=&start=&end=`), from the calendar's free slots."""
+
+    space = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    date = forms.DateField(required=False)
+    start = forms.TimeField(required=False)
+    end = forms.TimeField(required=False)
+
+    def values(self) -> dict[str, Any]:
+        """The valid values only: a bad link still opens an empty form."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {name: value for name, value in data.items() if value is not None and name not in self.errors}
+
+
+class ReservationFilterForm(forms.Form):
+    """Filters of the all-reservations page (GET). Dates are local days, both included."""
+
+    space = SpaceChoiceField(queryset=Space.objects.none(), required=False, empty_label="All spaces")
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Reservation.Status.choices])
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = forms.DateField(
+        required=False, label="Until", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+    def __init__(self, *args, tz: ZoneInfo, spaces: QuerySet[Space], **kwargs) -> None:
+        self.tz = tz
+        super().__init__(*args, **kwargs)
+        self.fields["space"].queryset = spaces
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        today = local_today(self.tz)
+        for name in ("date_from", "date_to"):
+            if cleaned.get(name) is not None:
+                try:
+                    check_year_range(cleaned[name], today)
+                except forms.ValidationError as error:
+                    self.add_error(name, error)
+        first, last = cleaned.get("date_from"), cleaned.get("date_to")
+        if first and last and last < first:
+            self.add_error("date_to", "The last day must be on or after the first.")
+        return cleaned
+
+    @property
+    def filters(self) -> dict[str, Any]:
+        """The arguments of `reservations.selectors.reservation_search`."""
+        data = self.cleaned_data
+        first, last = data.get("date_from"), data.get("date_to")
+        return {
+            "space_id": data["space"].pk if data.get("space") else None,
+            "status": data.get("status") or None,
+            "starts_at": day_window(first, self.tz)[0] if first else None,
+            "ends_at": day_window(last, self.tz)[1] if last else None,
+        }
+
+
+def default_slot(now: datetime, tz: ZoneInfo) -> dict[str, date | time]:
+    """The next full local hour, for an hour: what an empty booking form proposes."""
+    start = now.astimezone(tz).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    end = start + timedelta(hours=1)
+    return {"date": start.date(), "start": start.time().replace(tzinfo=None), "end": end.time().replace(tzinfo=None)}

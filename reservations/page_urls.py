@@ -1,0 +1,17 @@
+"""Booking pages on an organization's site (the reservations API lives in reservations/urls.py)."""
+
+from django.urls import path
+
+from reservations import views
+
+app_name = "reservations"
+
+urlpatterns = [
+    path("", views.reservation_mine, name="mine"),
+    path("new/", views.reservation_create, name="create"),
+    path("all/", views.reservation_all, name="all"),
+    path("<int:pk>/", views.reservation_detail, name="detail"),
+    path("<int:pk>/edit/", views.reservation_edit, name="edit"),
+    path("<int:pk>/cancel/", views.reservation_cancel, name="cancel"),
+    path("<int:pk>/confirm/", views.reservation_confirm, name="confirm"),
+]

@@ -1,0 +1,55 @@
+"""Reservation emails and sweeps, run by the worker inside the organization's schema.
+
+Tasks take ids, call a service and are safe to run twice (docs/background.md). The periodic ones are queued
+once per organization by beat's fan-out (spacemanager/beat.py).
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from reservations import services
+from reservations.selectors import reservation_ids_reminder_due
+from spacemanager.celery import app
+from spacemanager.mail import EmailTask
+
+logger = logging.getLogger(__name__)
+
+
+@app.task(base=EmailTask, bind=True, name="reservations.tasks.reservation_notice_send")
+def reservation_notice_send(self, reservation_id: int, event: str, sequence: int) -> bool:
+    """Tell the booker about a change (queued after the commit of the change, or by the catch-up sweep)."""
+    return services.reservation_notify(reservation_id=reservation_id, event=event, sequence=sequence)
+
+
+@app.task(base=EmailTask, bind=True, name="reservations.tasks.reservation_reminder_send")
+def reservation_reminder_send(self, reservation_id: int) -> bool:
+    return services.reservation_remind(reservation_id=reservation_id)
+
+
+@app.task(name="reservations.tasks.reservation_reminders_queue")
+def reservation_reminders_queue() -> int:
+    """Periodic, per organization: queue one reminder task per confirmed reservation starting within the lead.
+
+    Two overlapping runs may queue the same reservation twice; the email still goes out once (send_once).
+    """
+    ids = list(reservation_ids_reminder_due(now=timezone.now(), lead=timedelta(minutes=settings.REMINDER_LEAD_MINUTES)))
+    for reservation_id in ids:
+        reservation_reminder_send.delay(reservation_id)
+    return len(ids)
+
+
+@app.task(name="reservations.tasks.reservations_sweep")
+def reservations_sweep() -> dict[str, int]:
+    """Periodic, per organization: expire unapproved requests, complete ended bookings, catch up on notices."""
+    now = timezone.now()
+    result = {
+        "expired": services.reservations_expire_pending(now=now),
+        "completed": services.reservations_complete_ended(now=now),
+        "notices_caught_up": len(services.reservations_notices_catch_up(now=now)),
+    }
+    if any(result.values()):
+        logger.info("Reservations sweep: %s", result)
+    return result

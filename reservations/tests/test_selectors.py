@@ -1,0 +1,89 @@
+"""Reads behind the booking pages: whose reservations, which ones, in what order."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from reservations.models import Reservation
+from reservations.selectors import (
+    reservation_count_upcoming,
+    reservation_list_overlapping,
+    reservation_list_past,
+    reservation_list_pending,
+    reservation_list_upcoming,
+    reservation_search,
+)
+from reservations.tests.factories import ReservationFactory
+from spaces.tests.factories import SpaceFactory
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2025, 3, 3, 8, tzinfo=UTC)
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def titles(queryset) -> list[str]:
+    return list(queryset.values_list("title", flat=True))
+
+
+@pytest.fixture
+def scene(in_tenant):
+    org = in_tenant
+    room, hall = SpaceFactory(name="Room"), SpaceFactory(name="Hall")
+    rows = [
+        (room, org.member, "running", utc(2025, 3, 3, 7, 30), "confirmed"),
+        (room, org.member, "next", utc(2025, 3, 4, 9), "confirmed"),
+        (hall, org.member, "pending", utc(2025, 3, 5, 9), "pending"),
+        (room, org.member, "cancelled", utc(2025, 3, 6, 9), "cancelled"),
+        (room, org.member, "ended", utc(2025, 2, 20, 9), "confirmed"),
+        (hall, org.owner, "owner's", utc(2025, 3, 4, 12), "pending"),
+    ]
+    for space, user, title, starts_at, status in rows:
+        ReservationFactory(space=space, user=user, title=title, starts_at=starts_at, status=status)
+    return org, room, hall
+
+
+def test_upcoming_are_mine_active_and_not_ended_soonest_first(scene):
+    org, _, _ = scene
+    assert titles(reservation_list_upcoming(actor=org.membership(org.member), now=NOW)) == [
+        "running",
+        "next",
+        "pending",
+    ]
+
+
+def test_past_are_my_ended_or_no_longer_active_ones_latest_first(scene):
+    org, _, _ = scene
+    assert titles(reservation_list_past(actor=org.membership(org.member), now=NOW)) == ["cancelled", "ended"]
+
+
+def test_overlapping_lists_everyones_active_bookings_for_managers_only(scene):
+    org, _, _ = scene
+    day = (utc(2025, 3, 4), utc(2025, 3, 5))
+    admin, member = org.membership(org.admin), org.membership(org.member)
+    assert titles(reservation_list_overlapping(actor=admin, starts_at=day[0], ends_at=day[1])) == ["next", "owner's"]
+    assert titles(reservation_list_overlapping(actor=member, starts_at=day[0], ends_at=day[1])) == ["next"]
+
+
+def test_pending_lists_what_waits_for_approval(scene):
+    org, _, _ = scene
+    assert titles(reservation_list_pending(actor=org.membership(org.admin), now=NOW)) == ["owner's", "pending"]
+
+
+def test_search_filters_by_space_status_and_window(scene):
+    org, _, hall = scene
+    admin = org.membership(org.admin)
+    assert titles(reservation_search(actor=admin, space_id=hall.pk)) == ["owner's", "pending"]
+    assert titles(reservation_search(actor=admin, status=Reservation.Status.CANCELLED)) == ["cancelled"]
+    window = reservation_search(actor=admin, starts_at=utc(2025, 3, 4, 9, 30), ends_at=utc(2025, 3, 5, 9, 30))
+    assert titles(window) == ["next", "owner's", "pending"]
+
+
+def test_upcoming_count_matches_what_archiving_cancels(scene):
+    _, room, hall = scene
+    assert (
+        reservation_count_upcoming(space_id=room.pk, now=NOW) == 1
+    )  # "running" has started; "cancelled" is not active
+    assert reservation_count_upcoming(space_id=hall.pk, now=NOW) == 2

@@ -1,0 +1,240 @@
+"""Booking pages: book a space, see, change and cancel my reservations, and (owners and admins) everyone's
+reservations with approval. Thin: parse, call a selector or service, render. The rules live in
+reservations.services; times are shown and typed in the organization's timezone."""
+
+from datetime import date
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import dateformat, timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.access import manager_required, member_required, request_membership
+from reservations import services
+from reservations.forms import (
+    FIELD_MAP,
+    PrefillForm,
+    ReservationFilterForm,
+    ReservationForm,
+    default_slot,
+    reservation_initial,
+)
+from reservations.models import Reservation
+from reservations.selectors import (
+    reservation_get,
+    reservation_list_past,
+    reservation_list_upcoming,
+    reservation_search,
+)
+from reservations.services import ReservationConflict
+from spacemanager.errors import DomainError, NotFound
+from spacemanager.web import form_add_error
+from spaces.calendar import EN_DASH
+from spaces.localtime import in_organization_time, local_today, organization_tz
+from spaces.models import Space
+from spaces.selectors import space_list
+
+PER_PAGE = 20
+
+
+def _reservation_or_404(request: HttpRequest, pk: int) -> Reservation:
+    """Someone else's reservation is "not found" to a member, as in the API."""
+    try:
+        return reservation_get(actor=request_membership(request), reservation_id=pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+def _next_or(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target and safe else fallback
+
+
+def _bookable_spaces(*, including: int | None = None) -> QuerySet[Space]:
+    """Active spaces for the form's list, plus the reservation's own space when it has been archived since."""
+    spaces = space_list()
+    return spaces.filter(Q(is_active=True) | Q(pk=including)) if including else spaces.filter(is_active=True)
+
+
+def _form_page(request: HttpRequest, form: ReservationForm, context: dict, *, status: int = 200) -> HttpResponse:
+    reservation = context.get("reservation")
+    side_space = context.get("fixed_space") or (reservation.space if reservation else None)
+    context = {**context, "form": form, "week": _form_day(form), "side_space": side_space}
+    return render(request, "reservations/reservation_form.html", context, status=status)
+
+
+def _form_day(form: ReservationForm) -> date | None:
+    """The day the form is about, when it reads as one (for the link to the space's calendar)."""
+    value = form["date"].value()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value or "")
+    except ValueError:
+        return None
+
+
+def _when(reservation: Reservation) -> str:
+    """ "Monday 10 March, 09:00-10:00" (with an en dash) in the active, the organization's, timezone."""
+    starts = timezone.localtime(reservation.starts_at)
+    ends = timezone.localtime(reservation.ends_at)
+    end = dateformat.format(ends, "H:i" if ends.date() == starts.date() else "l j F, H:i")
+    return f"{dateformat.format(starts, 'l j F, H:i')}{EN_DASH}{end}"
+
+
+@require_GET
+@member_required
+@in_organization_time
+def reservation_mine(request: HttpRequest) -> HttpResponse:
+    """My upcoming reservations (soonest first), or my past and cancelled ones (latest first)."""
+    actor, now = request_membership(request), timezone.now()
+    past = request.GET.get("show") == "past"
+    queryset = reservation_list_past(actor=actor, now=now) if past else reservation_list_upcoming(actor=actor, now=now)
+    page = Paginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "reservations/reservation_mine.html", {"page": page, "past": past})
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+@in_organization_time
+def reservation_create(request: HttpRequest) -> HttpResponse:
+    """The booking form. `?space=&date=&start=&end=` prefill it (the calendar's free slots link here); with a
+    space in the address the space is fixed and the page is about it."""
+    tz, actor = organization_tz(request), request_membership(request)
+    prefill = PrefillForm(request.GET).values()
+    spaces = _bookable_spaces()
+    fixed = spaces.filter(pk=prefill["space"]).first() if "space" in prefill else None
+    context = {"fixed_space": fixed}
+    if request.method == "GET":
+        initial = {**default_slot(timezone.now(), tz), **prefill}
+        form = ReservationForm(initial=initial, tz=tz, spaces=spaces, fixed_space=fixed is not None)
+        return _form_page(request, form, context)
+    form = ReservationForm(request.POST, tz=tz, spaces=spaces, fixed_space=fixed is not None)
+    if form.is_valid():
+        try:
+            reservation = services.reservation_create(actor=actor, **form.service_arguments)
+        except ReservationConflict as exc:
+            form.add_conflict(exc)
+        except DomainError as exc:
+            form_add_error(form, exc, field_map=FIELD_MAP)
+        else:
+            if reservation.status == Reservation.Status.PENDING:
+                messages.success(
+                    request,
+                    f"Requested {reservation.space.name}, {_when(reservation)}. An owner or admin will approve it; "
+                    "until then the slot is held for you.",
+                )
+            else:
+                messages.success(request, f"Booked {reservation.space.name}, {_when(reservation)}.")
+            return redirect("reservations:detail", pk=reservation.pk)
+    return _form_page(request, form, context, status=400)
+
+
+@require_GET
+@member_required
+@in_organization_time
+def reservation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    reservation = _reservation_or_404(request, pk)
+    context = {"reservation": reservation, "is_mine": reservation.user_id == request.user.pk}
+    return render(request, "reservations/reservation_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+@in_organization_time
+def reservation_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The booking form again, over `reservation_update` (every booking rule applies to the change)."""
+    reservation = _reservation_or_404(request, pk)
+    if not reservation.is_active:
+        messages.info(request, f"This reservation is {reservation.get_status_display().lower()}; it cannot be changed.")
+        return redirect("reservations:detail", pk=reservation.pk)
+    tz = organization_tz(request)
+    spaces = _bookable_spaces(including=reservation.space_id)
+    context = {"reservation": reservation}
+    if request.method == "GET":
+        form = ReservationForm(initial=reservation_initial(reservation, tz), tz=tz, spaces=spaces)
+        return _form_page(request, form, context)
+    form = ReservationForm(request.POST, tz=tz, spaces=spaces)
+    if form.is_valid():
+        try:
+            reservation = services.reservation_update(
+                actor=request_membership(request), reservation=reservation, **form.service_arguments
+            )
+        except ReservationConflict as exc:
+            form.add_conflict(exc)
+        except DomainError as exc:
+            form_add_error(form, exc, field_map=FIELD_MAP)
+        else:
+            pending = reservation.status == Reservation.Status.PENDING
+            messages.success(
+                request, "Your changes were saved." + (" The new time waits for approval." if pending else "")
+            )
+            return redirect("reservations:detail", pk=reservation.pk)
+    return _form_page(request, form, context, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+@in_organization_time
+def reservation_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation (works without JavaScript); POST cancels."""
+    reservation = _reservation_or_404(request, pk)
+    back = _next_or(request, "")
+    if request.method == "GET":
+        if not reservation.is_active:
+            messages.info(request, f"This reservation is already {reservation.get_status_display().lower()}.")
+            return redirect("reservations:detail", pk=reservation.pk)
+        context = {"reservation": reservation, "next": back, "when": _when(reservation)}
+        return render(request, "reservations/reservation_confirm_cancel.html", context)
+    try:
+        services.reservation_cancel(actor=request_membership(request), reservation=reservation)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("reservations:detail", pk=reservation.pk)
+    messages.success(request, f"Cancelled {reservation.space.name}, {_when(reservation)}. The slot is free again.")
+    return redirect(back or "reservations:mine")
+
+
+@require_POST
+@manager_required
+@in_organization_time
+def reservation_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approve a pending reservation (a button on the pages that list them)."""
+    reservation = _reservation_or_404(request, pk)
+    try:
+        services.reservation_confirm(actor=request_membership(request), reservation=reservation)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Approved {reservation.user.get_full_name()}'s booking of {reservation.space.name}, {_when(reservation)}.",
+        )
+    return redirect(_next_or(request, "reservations:all"))
+
+
+@require_GET
+@manager_required
+@in_organization_time
+def reservation_all(request: HttpRequest) -> HttpResponse:
+    """Everyone's reservations, filtered by space, status and days (owners and admins)."""
+    tz = organization_tz(request)
+    # Without filters: from today on, the list an admin needs first.
+    data = request.GET if request.GET else {"date_from": local_today(tz).isoformat()}
+    form = ReservationFilterForm(data, tz=tz, spaces=space_list())
+    if form.is_valid():
+        queryset, status = reservation_search(actor=request_membership(request), **form.filters), 200
+    else:
+        queryset, status = Reservation.objects.none(), 400
+    page = Paginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "query": query.urlencode(), "here": request.get_full_path()}
+    return render(request, "reservations/reservation_all.html", context, status=status)

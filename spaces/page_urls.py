@@ -1,0 +1,17 @@
+"""Pages about spaces on an organization's site (the spaces API lives in spaces/urls.py)."""
+
+from django.urls import path
+
+from spaces import views
+
+app_name = "spaces"
+
+urlpatterns = [
+    path("", views.space_list_page, name="list"),
+    path("manage/", views.space_manage, name="manage"),
+    path("new/", views.space_create, name="create"),
+    path("<int:pk>/", views.space_detail, name="detail"),
+    path("<int:pk>/edit/", views.space_edit, name="edit"),
+    path("<int:pk>/archive/", views.space_archive, name="archive"),
+    path("<int:pk>/restore/", views.space_restore, name="restore"),
+]

@@ -1,0 +1,29 @@
+"""Template helpers of the spaces pages."""
+
+from django import template
+
+from spaces.calendar import summarize_hours, weekly_rows
+from spaces.models import Space
+
+register = template.Library()
+
+
+@register.filter
+def hours_summary(space: Space) -> str:
+    """ "Mon-Fri 08:00-18:00" for a space whose opening hours were prefetched (no query)."""
+    return summarize_hours(weekly_rows(space))
+
+
+@register.filter
+def minutes(value: int) -> str:
+    """90 → "1 h 30 min"; 45 → "45 min"; 1440 → "24 h"."""
+    hours, rest = divmod(int(value), 60)
+    if hours and rest:
+        return f"{hours} h {rest} min"
+    return f"{hours} h" if hours else f"{rest} min"
+
+
+@register.filter
+def hourly_price(space: Space, currency: str) -> str:
+    """ "25.00 EUR an hour", or "Free" for a space without a rate."""
+    return f"{space.hourly_rate} {currency} an hour" if space.hourly_rate else "Free"

@@ -1,0 +1,219 @@
+"""Pages about spaces: the list with its filters and the free-space search, a space's page with its week
+calendar, and (owners and admins) creating, editing, archiving and restoring spaces. Thin: parse, call a
+selector or service, render. The rules live in spaces.services and reservations.services."""
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.access import manager_required, member_required, request_membership
+from accounts.models import Membership
+from reservations.selectors import reservation_count_upcoming
+from spacemanager.errors import DomainError, NotFound
+from spacemanager.web import form_add_error
+from spaces import services
+from spaces.calendar import describe_rows, week_calendar, week_start_of, week_window, weekly_rows
+from spaces.forms import SpaceForm, SpaceSearchForm, WeekForm
+from spaces.hours import WeeklyInterval
+from spaces.localtime import in_organization_time, local_today, organization_tz
+from spaces.models import Space
+from spaces.selectors import (
+    space_amenities,
+    space_availability,
+    space_get,
+    space_list,
+    space_list_available,
+    space_list_managed,
+)
+
+SPACES_PER_PAGE = 24
+
+
+def _space_or_404(pk: int) -> Space:
+    try:
+        return space_get(space_id=pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+@require_GET
+@member_required
+@in_organization_time
+def space_list_page(request: HttpRequest) -> HttpResponse:
+    """Active spaces, filtered like the API; with "free from … until …", only those free the whole time."""
+    tz = organization_tz(request)
+    form = SpaceSearchForm(request.GET or None, tz=tz, amenities=space_amenities())
+    spaces = space_list(filters={})
+    free_window = None
+    if form.is_bound and form.is_valid():
+        try:
+            spaces = space_list(filters=form.filters)
+            starts_at, ends_at = form.cleaned_data["starts_at"], form.cleaned_data["ends_at"]
+            if starts_at is not None and ends_at is not None:
+                spaces = space_list_available(starts_at=starts_at, ends_at=ends_at, tz=tz, queryset=spaces)
+                free_window = (starts_at, ends_at)
+        except DomainError as exc:
+            form_add_error(form, exc)
+    status = 400 if form.errors else 200
+    page = Paginator(spaces if not form.errors else spaces.none(), SPACES_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "free_window": free_window,
+        "booking_query": _booking_query(free_window, tz),
+        "query": _query_without_page(request),
+    }
+    return render(request, "spaces/space_list.html", context, status=status)
+
+
+def _booking_query(window, tz) -> str:
+    """The booking form's prefill for the free-space search's interval, when it fits in one local day."""
+    if window is None:
+        return ""
+    starts, ends = (instant.astimezone(tz) for instant in window)
+    midnight_after = ends.hour == 0 and ends.minute == 0 and ends.date() == starts.date() + timedelta(days=1)
+    if starts.date() != ends.date() and not midnight_after:
+        return ""
+    return f"&date={starts:%Y-%m-%d}&start={starts:%H:%M}&end={ends:%H:%M}"
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@require_GET
+@member_required
+@in_organization_time
+def space_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The space's details and its week calendar (`?week=` any day of the week to show). htmx asks for the
+    calendar alone when switching weeks; browsers without JavaScript get the whole page."""
+    space = _space_or_404(pk)
+    tz = organization_tz(request)
+    now = timezone.now()
+    today = local_today(tz, now)
+    week_form = WeekForm(request.GET, today=today)
+    status = 200
+    if week_form.is_valid():
+        week_start = week_start_of(week_form.cleaned_data["week"])
+    else:
+        week_start, status = week_start_of(today), 400
+        messages.error(request, "That is not a week we can show; here is this week.")
+    starts_at, ends_at = week_window(week_start, tz)
+    rows = weekly_rows(space)
+    availability = space_availability(
+        space=space, starts_at=starts_at, ends_at=ends_at, tz=tz, viewer=request_membership(request)
+    )
+    calendar = week_calendar(availability=availability, rows=rows, week_start=week_start, tz=tz, now=now)
+    context = {"space": space, "calendar": calendar, "hours": describe_rows(rows), "today": today}
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "spaces/_calendar.html" if partial else "spaces/space_detail.html"
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@require_GET
+@manager_required
+@in_organization_time
+def space_manage(request: HttpRequest) -> HttpResponse:
+    """Every space, archived ones too, with what managers act on: hours, upcoming bookings, state."""
+    spaces = list(space_list_managed(now=timezone.now()))
+    active = sum(1 for space in spaces if space.is_active)
+    context = {"spaces": spaces, "active_count": active, "archived_count": len(spaces) - active}
+    return render(request, "spaces/space_manage.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def space_create(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return render(request, "spaces/space_form.html", {"form": SpaceForm(initial=SpaceForm.initial_for_new())})
+    form = SpaceForm(request.POST)
+    space = _save_space(form, services.space_create, actor=request_membership(request))
+    if space is None:
+        return render(request, "spaces/space_form.html", {"form": form}, status=400)
+    messages.success(request, f"{space.name} was created. People can book it now.")
+    return redirect("spaces:detail", pk=space.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def space_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    space = _space_or_404(pk)
+    if request.method == "GET":
+        form = SpaceForm(initial=SpaceForm.initial_for(space, weekly_rows(space)))
+        return render(request, "spaces/space_form.html", {"form": form, "space": space})
+    form = SpaceForm(request.POST)
+    saved = _save_space(form, _update, actor=request_membership(request), space=space)
+    if saved is None:
+        return render(request, "spaces/space_form.html", {"form": form, "space": space}, status=400)
+    messages.success(request, f"{saved.name} was saved.")
+    return redirect("spaces:detail", pk=saved.pk)
+
+
+def _update(*, actor: Membership, space: Space, opening_hours: list[WeeklyInterval], **values) -> Space:
+    return services.space_update(actor=actor, space=space, data=values, opening_hours=opening_hours)
+
+
+def _save_space(form: SpaceForm, save: Callable[..., Space], **arguments) -> Space | None:
+    """Call the service with the form's values; None, with the errors on the form, when it refuses."""
+    if not form.is_valid():
+        return None
+    try:
+        return save(opening_hours=form.cleaned_data["opening_hours"], **form.space_values, **arguments)
+    except DomainError as exc:
+        _add_space_error(form, exc)
+    except ValidationError as exc:  # the model's own checks (full_clean), e.g. an amenity tag
+        form_add_error(form, exc)
+    return None
+
+
+def _add_space_error(form: SpaceForm, error: DomainError) -> None:
+    if error.field == "opening_hours":
+        form.add_error(form.hours_field_for(error.message), error.message)
+    else:
+        form_add_error(form, error)
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+@in_organization_time
+def space_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET says what archiving does (how many bookings it cancels); POST archives."""
+    space = _space_or_404(pk)
+    if request.method == "GET":
+        upcoming = reservation_count_upcoming(space_id=space.pk, now=timezone.now())
+        return render(request, "spaces/space_confirm_archive.html", {"space": space, "upcoming": upcoming})
+    result = services.space_archive(actor=request_membership(request), space=space)
+    cancelled = result.cancelled_reservations
+    messages.success(
+        request,
+        f"{space.name} was archived. "
+        + (
+            f"{cancelled} upcoming reservation{'s were' if cancelled != 1 else ' was'} cancelled."
+            if cancelled
+            else "It had no upcoming reservations."
+        ),
+    )
+    return redirect("spaces:manage")
+
+
+@require_POST
+@manager_required
+def space_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    space = _space_or_404(pk)
+    services.space_update(actor=request_membership(request), space=space, data={"is_active": True})
+    messages.success(
+        request, f"{space.name} is bookable again. Reservations cancelled when it was archived stay cancelled."
+    )
+    return redirect("spaces:detail", pk=space.pk)
