@@ -165,8 +165,8 @@ async def create_reservation(request: Request) -> Response:
                 async with conn.transaction():
                     row = await conn.fetchrow(
                         """INSERT INTO reservations_reservation (space_id, user_id, title, notes, attendees, starts_at,
-                           ends_at, status, price, created_at, updated_at)
-                           VALUES ($1, $2, $3, '', $4, $5, $6, 'confirmed', $7, now(), now()) RETURNING id""",
+                           ends_at, status, price, sequence, created_at, updated_at)
+                           VALUES ($1, $2, $3, '', $4, $5, $6, 'confirmed', $7, 0, now(), now()) RETURNING id""",
                         space["id"],
                         user_id,
                         str(payload.get("title") or ""),
