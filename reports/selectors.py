@@ -16,6 +16,7 @@ month in its time zone (so March in Paris lasts 743 hours and October 745). Rule
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -184,10 +185,28 @@ def _csv_ratio(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
+class _SpreadsheetSafeWriter:
+    """csv.writer that defuses text cells a spreadsheet would run as a formula (a member named "=HYPERLINK(…)")."""
+
+    FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out, lineterminator="\n")
+
+    def writerow(self, row: list[Any]) -> None:
+        self._writer.writerow(
+            [f"'{cell}" if isinstance(cell, str) and cell.startswith(self.FORMULA_STARTS) else cell for cell in row]
+        )
+
+    def writerows(self, rows: Iterable[list[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
 def monthly_report_csv(data: dict[str, Any]) -> str:
     """The report as CSV: a summary, then one table per section, separated by blank lines."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = _SpreadsheetSafeWriter(out)
     totals = data["totals"]
     writer.writerow(["report", data["organization"], data["month"], data["timezone"], data["currency"]])
     writer.writerow([])

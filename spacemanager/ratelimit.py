@@ -34,11 +34,15 @@ class ScopeThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.ident or self.get_ident(request)}
 
 
-def account_ident(email: object) -> str | None:
-    """The counter key of an account: the email as the login would match it, hashed (no addresses in Redis)."""
+def account_ident(email: object, request: HttpRequest) -> str | None:
+    """The counter key of an account on this host: the email as the login would match it, with the host's
+    organization, hashed (no addresses in Redis). Per organization, so that failing logins for someone on
+    another organization's host can't lock them out of their own."""
     if not isinstance(email, str) or not email.strip():
         return None
-    return "account-" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:40]
+    tenant = getattr(request, "tenant", None)
+    scope = tenant.schema_name if tenant is not None else ""
+    return "account-" + hashlib.sha256(f"{scope}:{email.strip().lower()}".encode()).hexdigest()[:40]
 
 
 class LoginAccountThrottle(SimpleRateThrottle):
@@ -48,7 +52,7 @@ class LoginAccountThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request, view) -> str | None:
         data = request.data
-        ident = account_ident(data.get("email")) if hasattr(data, "get") else None
+        ident = account_ident(data.get("email"), request._request) if hasattr(data, "get") else None
         # Without an email the request fails validation; the per-address limit still counts it.
         return None if ident is None else self.cache_format % {"scope": self.scope, "ident": ident}
 
@@ -64,7 +68,7 @@ def rate_limit_check(request: HttpRequest, *, scope: str, ident: str | None = No
 def login_rate_limit_check(request: HttpRequest, *, email: object) -> int | None:
     """A login attempt from a page: counted per address (`login`) and per account (`login_account`)."""
     retry_after = rate_limit_check(request, scope="login")
-    ident = account_ident(email)
+    ident = account_ident(email, request)
     if retry_after is None and ident is not None:
         retry_after = rate_limit_check(request, scope=LOGIN_ACCOUNT_SCOPE, ident=ident)
     return retry_after

@@ -245,8 +245,9 @@ REST_FRAMEWORK = {
         "register": env.str("THROTTLE_RATE_REGISTER", default="10/hour"),
         "password_reset": env.str("THROTTLE_RATE_PASSWORD_RESET", default="5/hour"),
     },
-    # Behind N proxies the client address is the Nth from the right of X-Forwarded-For; unset, REMOTE_ADDR.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
+    # Behind N proxies the client address is the Nth from the right of X-Forwarded-For; 0 (the default) means
+    # REMOTE_ADDR. Never None: DRF would then trust the whole X-Forwarded-For header, which clients write.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")

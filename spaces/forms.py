@@ -12,11 +12,11 @@ from django import forms
 from spaces.hours import MIDNIGHT, WEEKDAY_NAMES, WeeklyInterval
 from spaces.localtime import local_today, wall_to_instant
 from spaces.models import Space
+from spaces.selectors import MAX_YEARS
 from spaces.services import SPACE_FIELDS
 
 # How far the calendar and the free-space search go either way: far enough for any real booking, near
 # enough that date arithmetic never leaves the calendar.
-MAX_YEARS = 10
 NO_SUCH_TIME = "This time does not exist on that day: the clocks skip it (daylight saving time). Choose another."
 
 

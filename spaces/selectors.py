@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import Membership, User
 from reservations.models import Reservation, TsTzRange
@@ -17,6 +18,8 @@ from spaces.hours import MIDNIGHT, WeeklyInterval, local_pieces, open_intervals,
 from spaces.models import OpeningHours, Space
 
 MAX_WINDOW = timedelta(days=31)
+# Windows are refused this far from today: local-time arithmetic near year 1 or 9999 would overflow.
+MAX_YEARS = 10
 # What managers see of who booked: a User with these fields loaded (the others deferred), in model order.
 _BOOKER_FIELDS = ["id", "email", "full_name"]
 _BOOKER_COLUMNS = ["user__email", "user__full_name"]
@@ -47,6 +50,12 @@ def space_get(*, space_id: int) -> Space:
 
 
 def _check_window(starts_at: datetime, ends_at: datetime, *, end_field: str) -> None:
+    this_year = timezone.now().year
+    for instant in (starts_at, ends_at):
+        if abs(instant.year - this_year) > MAX_YEARS:
+            raise ValidationFailed(
+                f"Choose dates within {MAX_YEARS} years of today.", field=end_field, code="out_of_range"
+            )
     if ends_at <= starts_at:
         raise ValidationFailed("The end must be after the start.", field=end_field)
     if ends_at - starts_at > MAX_WINDOW:

@@ -205,3 +205,13 @@ def test_the_csv_has_a_summary_and_a_table_per_section(paris, march):
     assert "Monday,3" in sections[3]
     assert "10:00,2" in sections[4]
     assert sections[5].splitlines()[1] == "member@alpha.test,Alpha Member,3,5.0"
+
+
+def test_the_csv_defuses_names_a_spreadsheet_would_run_as_formulas(paris, march):
+    from accounts.models import User
+
+    User.objects.filter(email="member@alpha.test").update(full_name='=HYPERLINK("http://evil.example","x")')
+    text = monthly_report_csv(monthly_report_data(organization=paris.organization, month=date(2025, 3, 1)))
+
+    assert 'member@alpha.test,"\'=HYPERLINK(""http://evil.example"",""x"")",3,5.0' in text
+    assert ",=HYPERLINK" not in text

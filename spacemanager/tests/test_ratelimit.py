@@ -195,3 +195,34 @@ def test_rates_come_from_the_environment():
     assert "'register': '2/day'" in result.stdout
     assert "'login_account': '5/hour'" in result.stdout
     assert "'refresh': '100/minute'" in result.stdout
+
+
+@pytest.mark.django_db
+def test_a_forged_x_forwarded_for_does_not_escape_the_login_limit(client, org):
+    statuses = [
+        client.post(
+            LOGIN_URL,
+            {"email": f"nobody{attempt}@example.com", "password": "wrong"},
+            content_type="application/json",
+            HTTP_HOST=org.host,
+            REMOTE_ADDR="203.0.113.50",
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{attempt}",
+        ).status_code
+        for attempt in range(LOGIN_LIMIT + 1)
+    ]
+    assert statuses[-1] == 429
+
+
+@pytest.mark.django_db
+def test_failed_logins_on_another_organizations_host_do_not_lock_the_account_out_here(client, org, other_org):
+    for attempt in range(ACCOUNT_LIMIT):
+        api_login(client, other_org.host, address=f"198.51.100.{attempt}", email=org.owner.email)
+
+    response = client.post(
+        LOGIN_URL,
+        {"email": org.owner.email, "password": TEST_PASSWORD},
+        content_type="application/json",
+        HTTP_HOST=org.host,
+        REMOTE_ADDR="192.0.2.77",
+    )
+    assert response.status_code == 200

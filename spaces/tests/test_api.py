@@ -290,3 +290,30 @@ def test_availability_runs_a_fixed_number_of_queries(api_client, org, in_tenant,
     # Routing (SET public, domain; cached in production), SET tenant, membership, space, opening hours,
     # reservations with their bookers: whatever the number of reservations.
     assert len(queries) == 7
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "query",
+    [
+        "available_from=9999-12-31T00:00:00Z&available_to=9999-12-31T23:00:00Z",
+        "available_from=0001-01-01T00:00:00%2B05:00&available_to=0001-01-01T10:00:00%2B05:00",
+    ],
+)
+def test_free_space_search_far_from_today_is_a_400_not_a_500(api_client, org, query):
+    response = api_client(org, org.member).get(f"/api/v1/spaces?{query}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "out_of_range"
+
+
+@pytest.mark.django_db
+def test_availability_far_from_today_is_a_400_not_a_500(api_client, org, in_tenant):
+    from spaces.models import OpeningHours, Space
+
+    space = Space.objects.create(name="Edge", capacity=2)
+    OpeningHours.objects.create(space=space, weekday=0, opens_at="08:00", closes_at="18:00")
+    response = api_client(org, org.member).get(
+        f"/api/v1/spaces/{space.pk}/availability?start=9999-12-30T00:00:00Z&end=9999-12-31T00:00:00Z"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "out_of_range"
