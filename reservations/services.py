@@ -67,6 +67,12 @@ def _space_for_booking(space_id: int | None) -> Space:
     return space
 
 
+def booking_window(*, space: Space, now: datetime) -> tuple[datetime, datetime]:
+    """When a booking of `space` may start: not in the past, at most `max_days_ahead` days ahead. The rules
+    below and the calendar's offered slots both read it."""
+    return now, now + timedelta(days=space.max_days_ahead)
+
+
 def _check_rules(
     *, space: Space, starts_at: datetime, ends_at: datetime, attendees: int, tz: ZoneInfo, now: datetime
 ) -> None:
@@ -77,7 +83,8 @@ def _check_rules(
             raise ValidationFailed("Give the time with its UTC offset, e.g. +01:00 or Z.", field=field, code="naive")
     if ends_at <= starts_at:
         raise ValidationFailed("The end must be after the start.", field="ends_at", code="ends_before_start")
-    if starts_at < now:
+    earliest, latest = booking_window(space=space, now=now)
+    if starts_at < earliest:
         raise ValidationFailed("This start time is in the past.", field="starts_at", code="in_the_past")
     duration = ends_at - starts_at
     if duration < timedelta(minutes=space.min_duration_minutes):
@@ -92,7 +99,7 @@ def _check_rules(
             field="ends_at",
             code="too_long",
         )
-    if starts_at > now + timedelta(days=space.max_days_ahead):
+    if starts_at > latest:
         raise ValidationFailed(
             f"{space.name} can be booked at most {space.max_days_ahead} days ahead.",
             field="starts_at",

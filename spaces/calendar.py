@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from reservations.services import booking_window
 from spaces.hours import MIDNIGHT, WEEKDAY_NAMES, WeeklyInterval, clip, open_intervals
 from spaces.localtime import day_window, wall_minutes, wall_to_instant
 from spaces.models import Space
@@ -262,8 +263,8 @@ def week_calendar(
     window_start, window_end = week_window(week_start, tz)
     opened = open_intervals(rows, window_start, window_end, tz)
     busy_intervals = [(busy.starts_at, busy.ends_at) for busy in availability.busy]
-    # Free time a person can still book: from now on, and not beyond the space's advance-booking window.
-    bookable = clip(availability.free, now, now + timedelta(days=space.max_days_ahead))
+    # Free time a person can still book: the booking rules' own window (from now, up to the days ahead).
+    bookable = clip(availability.free, *booking_window(space=space, now=now))
     today = now.astimezone(tz).date()
 
     laid_out = []
