@@ -199,3 +199,17 @@ def web_client():
         return client
 
     return make
+
+
+@pytest.fixture
+def platform_superuser(db):
+    """A superuser of the platform admin (BASE_DOMAIN/admin/)."""
+    return User.objects.create_superuser(email="root@platform.test", password="root-password-42")
+
+
+@pytest.fixture
+def platform_admin_client(client, platform_superuser):
+    """The test client logged into the platform admin on the public host."""
+    client.force_login(platform_superuser)
+    client.defaults["HTTP_HOST"] = "localhost"
+    return client

@@ -6,20 +6,8 @@ from django.core.management import call_command
 from accounts.models import Membership, User
 
 
-@pytest.fixture
-def superuser(db):
-    return User.objects.create_superuser(email="root@platform.test", password="root-password-42")
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    client.defaults["HTTP_HOST"] = "localhost"
-    return client
-
-
 @pytest.mark.django_db
-def test_superuser_logs_into_the_admin_with_email_and_password(client, superuser):
+def test_superuser_logs_into_the_admin_with_email_and_password(client, platform_superuser):
     response = client.post(
         "/admin/login/?next=/admin/",
         {"username": "Root@Platform.test", "password": "root-password-42", "next": "/admin/"},
@@ -42,8 +30,8 @@ def test_staff_who_are_not_superusers_are_sent_to_the_login_page(client, org):
 
 
 @pytest.mark.django_db
-def test_user_list_and_search(admin_client, org):
-    response = admin_client.get("/admin/accounts/user/", {"q": "alpha.test"})
+def test_user_list_and_search(platform_admin_client, org):
+    response = platform_admin_client.get("/admin/accounts/user/", {"q": "alpha.test"})
 
     assert response.status_code == 200
     assert {user.email for user in response.context["cl"].result_list} == {
@@ -54,16 +42,16 @@ def test_user_list_and_search(admin_client, org):
 
 
 @pytest.mark.django_db
-def test_user_change_page_shows_memberships(admin_client, org):
-    response = admin_client.get(f"/admin/accounts/user/{org.member.pk}/change/")
+def test_user_change_page_shows_memberships(platform_admin_client, org):
+    response = platform_admin_client.get(f"/admin/accounts/user/{org.member.pk}/change/")
 
     assert response.status_code == 200
     assert "Alpha" in response.content.decode()
 
 
 @pytest.mark.django_db
-def test_adding_a_user_with_email_and_password(admin_client):
-    response = admin_client.post(
+def test_adding_a_user_with_email_and_password(platform_admin_client):
+    response = platform_admin_client.post(
         "/admin/accounts/user/add/",
         {
             "email": "New.Person@Example.com",
@@ -80,8 +68,8 @@ def test_adding_a_user_with_email_and_password(admin_client):
 
 
 @pytest.mark.django_db
-def test_adding_a_user_with_an_existing_email_in_other_case_is_refused(admin_client, org):
-    response = admin_client.post(
+def test_adding_a_user_with_an_existing_email_in_other_case_is_refused(platform_admin_client, org):
+    response = platform_admin_client.post(
         "/admin/accounts/user/add/",
         {"email": "MEMBER@alpha.test", "usable_password": "false"},
     )
@@ -92,24 +80,24 @@ def test_adding_a_user_with_an_existing_email_in_other_case_is_refused(admin_cli
 
 
 @pytest.mark.django_db
-def test_users_are_deactivated_not_deleted(admin_client, org):
-    response = admin_client.post(
+def test_users_are_deactivated_not_deleted(platform_admin_client, org):
+    response = platform_admin_client.post(
         "/admin/accounts/user/", {"action": "deactivate", "_selected_action": [org.member.pk]}, follow=True
     )
 
     assert "Deactivated 1 account(s)." in response.content.decode()
     assert User.objects.get(pk=org.member.pk).is_active is False
     assert "delete_selected" not in response.content.decode()
-    assert admin_client.get(f"/admin/accounts/user/{org.member.pk}/delete/").status_code == 403
+    assert platform_admin_client.get(f"/admin/accounts/user/{org.member.pk}/delete/").status_code == 403
 
 
 @pytest.mark.django_db
-def test_memberships_can_be_listed_and_added_but_not_changed(admin_client, org, other_org):
-    listing = admin_client.get("/admin/accounts/membership/", {"q": "alpha"})
+def test_memberships_can_be_listed_and_added_but_not_changed(platform_admin_client, org, other_org):
+    listing = platform_admin_client.get("/admin/accounts/membership/", {"q": "alpha"})
     assert listing.status_code == 200
     assert len(listing.context["cl"].result_list) == 3
 
-    response = admin_client.post(
+    response = platform_admin_client.post(
         "/admin/accounts/membership/add/",
         {"user": org.member.pk, "organization": other_org.organization.pk, "role": "owner"},
     )
@@ -117,7 +105,7 @@ def test_memberships_can_be_listed_and_added_but_not_changed(admin_client, org, 
     assert Membership.objects.filter(user=org.member, organization=other_org.organization, role="owner").exists()
 
     membership = org.membership(org.owner)
-    admin_client.post(f"/admin/accounts/membership/{membership.pk}/change/", {"role": "member"})
+    platform_admin_client.post(f"/admin/accounts/membership/{membership.pk}/change/", {"role": "member"})
     assert Membership.objects.get(pk=membership.pk).role == "owner"
 
 
@@ -155,7 +143,7 @@ def test_createsuperuser_interactive_asks_for_email_and_password(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_admin_login_is_rate_limited(client, superuser):
+def test_admin_login_is_rate_limited(client, platform_superuser):
     def attempt():
         return client.post(
             "/admin/login/", {"username": "root@platform.test", "password": "wrong"}, HTTP_HOST="localhost"

@@ -9,21 +9,9 @@ CHANGELIST = "/admin/tenants/organization/"
 ADD = "/admin/tenants/organization/add/"
 
 
-@pytest.fixture
-def superuser(db):
-    return User.objects.create_superuser(email="root@platform.test", password="root-password-42")
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    client.defaults["HTTP_HOST"] = "localhost"
-    return client
-
-
 @pytest.mark.django_db
-def test_organization_list_shows_counts_domain_and_state(admin_client, org, other_org):
-    response = admin_client.get(CHANGELIST)
+def test_organization_list_shows_counts_domain_and_state(platform_admin_client, org, other_org):
+    response = platform_admin_client.get(CHANGELIST)
 
     assert response.status_code == 200
     rows = {row.slug: row for row in response.context["cl"].result_list}
@@ -36,48 +24,48 @@ def test_organization_list_shows_counts_domain_and_state(admin_client, org, othe
 
 
 @pytest.mark.django_db
-def test_organization_list_costs_no_query_per_row(admin_client, org, other_org):
+def test_organization_list_costs_no_query_per_row(platform_admin_client, org, other_org):
     with CaptureQueriesContext(connection) as two:
-        admin_client.get(CHANGELIST)
+        platform_admin_client.get(CHANGELIST)
     for slug in ("gamma", "delta", "epsilon"):
         Organization.objects.create(name=slug.title(), slug=slug, schema_name=f"org_{slug}")
 
     with CaptureQueriesContext(connection) as five:
-        response = admin_client.get(CHANGELIST)
+        response = platform_admin_client.get(CHANGELIST)
 
     assert len(response.context["cl"].result_list) == 5
     assert len(five) == len(two)
 
 
 @pytest.mark.django_db
-def test_organization_search_finds_by_domain(admin_client, org, other_org):
-    response = admin_client.get(CHANGELIST, {"q": "beta.localhost"})
+def test_organization_search_finds_by_domain(platform_admin_client, org, other_org):
+    response = platform_admin_client.get(CHANGELIST, {"q": "beta.localhost"})
 
     assert [row.slug for row in response.context["cl"].result_list] == ["beta"]
 
 
 @pytest.mark.django_db
-def test_deactivate_and_reactivate_actions(admin_client, org, other_org):
+def test_deactivate_and_reactivate_actions(platform_admin_client, org, other_org):
     ids = [org.organization.pk, other_org.organization.pk]
 
-    response = admin_client.post(CHANGELIST, {"action": "deactivate", "_selected_action": ids}, follow=True)
+    response = platform_admin_client.post(CHANGELIST, {"action": "deactivate", "_selected_action": ids}, follow=True)
     assert "Deactivated 2 organization(s)." in response.content.decode()
     assert not Organization.objects.filter(pk__in=ids, is_active=True).exists()
 
-    admin_client.post(CHANGELIST, {"action": "reactivate", "_selected_action": ids})
+    platform_admin_client.post(CHANGELIST, {"action": "reactivate", "_selected_action": ids})
     assert Organization.objects.filter(pk__in=ids, is_active=True).count() == 2
 
 
 @pytest.mark.django_db
-def test_bulk_delete_is_not_offered(admin_client, org):
-    response = admin_client.get(CHANGELIST)
+def test_bulk_delete_is_not_offered(platform_admin_client, org):
+    response = platform_admin_client.get(CHANGELIST)
 
     assert "delete_selected" not in response.content.decode()
 
 
 @pytest.mark.django_db
-def test_adding_an_organization_provisions_schema_domain_and_owner(admin_client, org):
-    response = admin_client.post(
+def test_adding_an_organization_provisions_schema_domain_and_owner(platform_admin_client, org):
+    response = platform_admin_client.post(
         ADD,
         {
             "name": "Gamma Rooms",
@@ -102,8 +90,8 @@ def test_adding_an_organization_provisions_schema_domain_and_owner(admin_client,
 
 
 @pytest.mark.django_db
-def test_adding_an_organization_makes_an_existing_person_owner(admin_client, org):
-    admin_client.post(
+def test_adding_an_organization_makes_an_existing_person_owner(platform_admin_client, org):
+    platform_admin_client.post(
         ADD,
         {"name": "Gamma", "slug": "gamma", "timezone": "UTC", "currency": "EUR", "owner_email": "member@alpha.test"},
     )
@@ -122,10 +110,10 @@ def test_adding_an_organization_makes_an_existing_person_owner(admin_client, org
         ("timezone", "Mars/Olympus", "not a known time zone"),
     ],
 )
-def test_adding_an_organization_with_bad_input_shows_the_form_again(admin_client, org, field, value, message):
+def test_adding_an_organization_with_bad_input_shows_the_form_again(platform_admin_client, org, field, value, message):
     data = {"name": "Gamma", "slug": "gamma", "timezone": "UTC", "currency": "EUR", "owner_email": "o@gamma.test"}
 
-    response = admin_client.post(ADD, {**data, field: value})
+    response = platform_admin_client.post(ADD, {**data, field: value})
 
     assert response.status_code == 200
     assert message in str(response.context["adminform"].form.errors[field])
@@ -134,18 +122,20 @@ def test_adding_an_organization_with_bad_input_shows_the_form_again(admin_client
 
 
 @pytest.mark.django_db
-def test_add_form_renders(admin_client):
-    response = admin_client.get(ADD)
+def test_add_form_renders(platform_admin_client):
+    response = platform_admin_client.get(ADD)
 
     assert response.status_code == 200
     assert 'name="owner_email"' in response.content.decode()
 
 
 @pytest.mark.django_db
-def test_editing_keeps_the_slug_and_changes_the_name(admin_client, org):
+def test_editing_keeps_the_slug_and_changes_the_name(platform_admin_client, org):
     url = f"/admin/tenants/organization/{org.organization.pk}/change/"
 
-    response = admin_client.post(url, {"name": "Alpha Renamed", "timezone": "UTC", "currency": "USD", "slug": "hacked"})
+    response = platform_admin_client.post(
+        url, {"name": "Alpha Renamed", "timezone": "UTC", "currency": "USD", "slug": "hacked"}
+    )
 
     assert response.status_code == 302
     organization = Organization.objects.get(pk=org.organization.pk)
@@ -153,10 +143,10 @@ def test_editing_keeps_the_slug_and_changes_the_name(admin_client, org):
 
 
 @pytest.mark.django_db
-def test_deleting_one_organization_drops_its_schema(admin_client, org, other_org):
+def test_deleting_one_organization_drops_its_schema(platform_admin_client, org, other_org):
     url = f"/admin/tenants/organization/{other_org.organization.pk}/delete/"
 
-    response = admin_client.post(url, {"post": "yes"})
+    response = platform_admin_client.post(url, {"post": "yes"})
 
     assert response.status_code == 302
     assert not Organization.objects.filter(slug="beta").exists()
@@ -166,8 +156,11 @@ def test_deleting_one_organization_drops_its_schema(admin_client, org, other_org
 
 
 @pytest.mark.django_db
-def test_public_site_domain_is_read_only(admin_client, org):
+def test_public_site_domain_is_read_only(platform_admin_client, org):
     public_domain = Domain.objects.get(domain="localhost")
 
-    assert admin_client.get(f"/admin/tenants/domain/{public_domain.pk}/delete/").status_code == 403
-    assert admin_client.get(f"/admin/tenants/domain/{org.organization.domains.get().pk}/change/").status_code == 200
+    assert platform_admin_client.get(f"/admin/tenants/domain/{public_domain.pk}/delete/").status_code == 403
+    assert (
+        platform_admin_client.get(f"/admin/tenants/domain/{org.organization.domains.get().pk}/change/").status_code
+        == 200
+    )
