@@ -203,12 +203,26 @@ class MemberCreateSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     full_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
     role = serializers.ChoiceField(choices=Membership.Role.choices, default=Membership.Role.MEMBER)
-    password = serializers.CharField(
-        max_length=128,
-        required=False,
-        trim_whitespace=False,
-        help_text="Only for a new account; without it the person sets a password through password reset.",
-    )
+
+    def validate(self, attrs):
+        if "password" in self.initial_data:
+            raise serializers.ValidationError(
+                {"password": ["Only the person sets their password: they choose it with the emailed reset link."]}
+            )
+        return attrs
+
+
+class MemberAddedSerializer(serializers.ModelSerializer):
+    """The answer to adding someone: the same for a new address and for an existing account, so it reveals
+    nothing about a person who has not joined (no name, no account state)."""
+
+    user_id = serializers.IntegerField(source="user.id", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    joined_at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "user_id", "email", "role", "joined_at"]
 
 
 class MemberUpdateSerializer(serializers.Serializer):
@@ -235,7 +249,7 @@ class MemberListView(GenericAPIView):
     @extend_schema(
         request=MemberCreateSerializer,
         responses={
-            201: MemberSerializer,
+            201: MemberAddedSerializer,
             **ERROR_RESPONSES.for_codes(400, 401, 403),
             409: error_response("already_member"),
         },
@@ -251,7 +265,7 @@ class MemberListView(GenericAPIView):
         membership = services.member_add(
             actor=request_membership(request._request), organization=request.tenant, **data.validated_data
         )
-        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+        return Response(MemberAddedSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["members"])

@@ -62,13 +62,17 @@ def member_add(
     email: str,
     role: str = Role.MEMBER,
     full_name: str = "",
-    password: str | None = None,
 ) -> Membership:
-    """Add a person to the organization, creating the account first when the email is new."""
+    """Add a person to the organization, creating the account first when the email is new.
+
+    Nobody but the person sets their password: a new account gets an unusable one, and the person chooses
+    it through the emailed reset link. An admin-chosen password would let that admin into every other
+    organization that later adds the same address (an account pre-hijack).
+    """
     _require_can_manage(actor, target_role=role)
     user = User.objects.filter(email__iexact=email.strip()).first()
     if user is None:
-        user = user_create(email=email, password=password, full_name=full_name)
+        user = user_create(email=email, password=None, full_name=full_name)
     elif Membership.objects.filter(user=user, organization=organization).exists():
         raise Conflict(f"{user.email} is already a member of {organization.name}.", code="already_member")
     try:

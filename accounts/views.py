@@ -134,10 +134,11 @@ class MembersView(ManagerRequiredMixin, TemplateView):
 
 
 def _added_message(membership: Membership) -> str:
-    added = f"{membership.user.get_full_name()} was added as {membership.get_role_display()}."
-    if membership.user.has_usable_password():
-        return f"{added} They log in with the password they already have."
-    return f"{added} They choose a password with “Forgot your password?” on the login page."
+    """The same words for a new address and an existing account: nothing about the person is revealed."""
+    return (
+        f"{membership.user.email} was added as {membership.get_role_display()}. Without a password yet, they "
+        "choose one with “Forgot your password?” on the login page."
+    )
 
 
 def _member_or_404(request: HttpRequest, pk: int) -> Membership:
