@@ -31,11 +31,21 @@ def _required_in_production(name: str) -> str:
     return value
 
 
+DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-key-never-used-in-production"  # noqa: S105
+# Keys that were ever published (this file, docker-compose.yml, the Dockerfile): anyone could sign tokens
+# and sessions with them. Production refuses them, and Django's "django-insecure-" ones, however long.
+PUBLISHED_SECRET_KEYS = {
+    DEVELOPMENT_SECRET_KEY,
+    "compose-local-trial-only-secret-key-set-your-own-in-dotenv",
+    "build-time-placeholder-for-collectstatic-only-000000",
+}
 SECRET_KEY = _required_in_production("SECRET_KEY")
 if IS_PRODUCTION and len(SECRET_KEY) < 32:
     raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long when ENVIRONMENT=production.")
+if IS_PRODUCTION and (SECRET_KEY in PUBLISHED_SECRET_KEYS or SECRET_KEY.startswith("django-insecure")):
+    raise ImproperlyConfigured("SECRET_KEY is a published example key; set your own random one in production.")
 if not SECRET_KEY:
-    SECRET_KEY = "django-insecure-development-only-key-never-used-in-production"  # noqa: S105
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 
 DEBUG = False if IS_PRODUCTION else env.bool("DEBUG", default=not TESTING)
 

@@ -75,6 +75,24 @@ def test_a_short_secret_key_is_refused_in_one_line(production_env):
     )
 
 
+@pytest.mark.parametrize(
+    "key",
+    [
+        "compose-local-trial-only-secret-key-set-your-own-in-dotenv",
+        "build-time-placeholder-for-collectstatic-only-000000",
+        "django-insecure-development-only-key-never-used-in-production",
+        "django-insecure-" + "x" * 50,
+    ],
+)
+def test_a_published_secret_key_is_refused_in_production_however_long(production_env, key):
+    result = manage_py("check", env={**production_env, "SECRET_KEY": key})
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "ImproperlyConfigured: SECRET_KEY is a published example key; set your own random one in production."
+    )
+
+
 def test_production_derives_hosts_origins_and_https_from_base_domain(production_env):
     values = show_settings({**production_env, "BACKEND_CORS_ORIGINS": "https://app.example.org,https://x.example.net"})
 
