@@ -3,6 +3,7 @@
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -349,6 +350,19 @@ if USE_HTTPS:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True  # every organization is a subdomain
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+# Absolute links in emails (password reset, booking notices, reports) come from SITE_URL and the organization's
+# host, never from a request's Host header, which the client writes (tenants.models.Organization.url).
+# The public site's address with its scheme and, if not the default, port: https://rooms.example.com.
+SITE_URL = env.str("SITE_URL", default=f"{'https' if USE_HTTPS else 'http'}://{BASE_DOMAIN}").rstrip("/")
+try:
+    _site = urlsplit(SITE_URL)
+    _site_ok = _site.scheme in {"http", "https"} and _site.hostname == BASE_DOMAIN and not _site.path
+    _site_ok = _site_ok and not (_site.query or _site.fragment or _site.username) and (_site.port or 1) > 0
+except ValueError:  # e.g. a port that is not a number
+    _site_ok = False
+if not _site_ok:
+    raise ImproperlyConfigured(f"SITE_URL must be http(s)://{BASE_DOMAIN} with an optional :port, not {SITE_URL!r}.")
+
 # TLS usually ends at a proxy (load balancer, PaaS router) that forwards plain HTTP and says so in a header.
 # Trust it only when that proxy always sets (or strips) the header; empty disables it.
 _proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", default="X-Forwarded-Proto" if IS_PRODUCTION else "")

@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
@@ -41,10 +43,21 @@ class Organization(TenantMixin):
     def host(self) -> str:
         return f"{self.slug}.{settings.BASE_DOMAIN}"
 
-    def url(self, *, scheme: str = "http", port: str | int | None = None) -> str:
-        """The organization's site; pass the port of the current request to keep links working locally."""
+    def url(self, *, scheme: str | None = None, port: str | int | None = None) -> str:
+        """The organization's site. By default with SITE_URL's scheme and port: what emails and commands link to.
+
+        Only answers to the caller's own request (the API's `url`, redirects) pass the request's scheme and port.
+        """
+        if scheme is None or port is None:
+            site = urlsplit(settings.SITE_URL)
+            scheme = scheme or site.scheme
+            port = site.port if port is None else port
         suffix = f":{port}" if port and str(port) not in {"80", "443"} else ""
         return f"{scheme}://{self.host}{suffix}/"
+
+    def link(self, path: str) -> str:
+        """An absolute link to `path` on the organization's site, for emails (see `url`)."""
+        return self.url().rstrip("/") + path
 
 
 class Domain(DomainMixin):

@@ -24,6 +24,7 @@ print(json.dumps({
     "DEBUG": settings.DEBUG,
     "STATICFILES": settings.STORAGES["staticfiles"]["BACKEND"],
     "CACHE": settings.CACHES["default"]["BACKEND"],
+    "SITE_URL": settings.SITE_URL,
     "EMAIL": [settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS],
 }))
 """
@@ -91,6 +92,18 @@ def test_a_published_secret_key_is_refused_in_production_however_long(production
     assert result.stderr.strip() == (
         "ImproperlyConfigured: SECRET_KEY is a published example key; set your own random one in production."
     )
+
+
+@pytest.mark.parametrize("site_url", ["https://evil.example.net", "ftp://example.com", "https://example.com/app"])
+def test_a_site_url_off_the_base_domain_is_refused_in_one_line(production_env, site_url):
+    result = manage_py("check", env={**production_env, "SITE_URL": site_url})
+
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("ImproperlyConfigured: SITE_URL must be http(s)://example.com")
+
+
+def test_links_default_to_https_on_the_base_domain_in_production(production_env):
+    assert show_settings(production_env)["SITE_URL"] == "https://example.com"
 
 
 def test_production_derives_hosts_origins_and_https_from_base_domain(production_env):

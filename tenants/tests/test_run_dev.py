@@ -62,3 +62,17 @@ def test_the_development_procfile_serves_on_the_address_run_dev_hands_over():
 
     assert "runserver $BIND_ADDRESS:$PORT" in procfile
     assert "0.0.0.0" not in procfile  # noqa: S104
+
+
+def test_run_dev_points_email_links_at_its_own_port_unless_site_url_is_set(
+    tmp_path, monkeypatch, capsys, keep_signal_handlers
+):
+    monkeypatch.setattr("tenants.management.commands.run_dev.call_command", lambda name, **options: None)
+    monkeypatch.delenv("SITE_URL", raising=False)
+    procfile = tmp_path / "Procfile.dev"
+    procfile.write_text("web: python -c \"import os; print('site', os.environ['SITE_URL'])\"\n")
+
+    with pytest.raises(SystemExit):
+        call_command("run_dev", port="8123", procfile=str(procfile))
+
+    assert "web    | site http://localhost:8123" in capsys.readouterr().out

@@ -66,6 +66,8 @@ class Command(BaseCommand):
             "REDIS_URL": settings.REDIS_URL,
             "PORT": port,
             "BIND_ADDRESS": bind,
+            # Links in emails point at this server unless SITE_URL is configured (environment or .env).
+            "SITE_URL": os.environ.get("SITE_URL") or f"http://{settings.BASE_DOMAIN}:{port}",
             "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),
             "PYTHONUNBUFFERED": "1",
         }
