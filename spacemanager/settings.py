@@ -121,6 +121,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "spacemanager.logging.RequestContextMiddleware",
+    # After routing and authentication (it keys by organization and person): Idempotency-Key and form tokens.
+    "spacemanager.idempotent_requests.IdempotentRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

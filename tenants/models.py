@@ -73,6 +73,10 @@ class IdempotencyKey(models.Model):
 
     Lives in the public schema so one unique constraint covers every organization and one job prunes it.
     `tenants.idempotency` claims a row before the side effect and marks it done afterwards.
+
+    Requests use the same ledger (spacemanager.idempotent_requests): an API POST with an `Idempotency-Key`
+    or a page form's one-time token is a row per (schema, kind, principal, hashed key) that remembers a
+    hash of the request and, once done, the answer to replay.
     """
 
     class State(models.TextChoices):
@@ -86,6 +90,10 @@ class IdempotencyKey(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.CLAIMED)
     claimed_at = models.DateTimeField()
     done_at = models.DateTimeField(null=True, blank=True)
+    request_hash = models.CharField(max_length=64, blank=True, default="")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    response_body = models.BinaryField(null=True, blank=True)
 
     class Meta:
         constraints = [
