@@ -30,6 +30,8 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from spacemanager.responses import error_response, wants_json
 from tenants.idempotency import (
+    API_REQUEST_KIND,
+    FORM_REQUEST_KIND,
     OnceKey,
     RequestInProgress,
     RequestMismatch,
@@ -123,7 +125,7 @@ class IdempotentRequestMiddleware:
             request_hash = _request_hash(request)
         except RequestDataTooBig:
             return self.get_response(request)  # the API answers it with its 413
-        key = _ledger_key(request, "api_post", client_key)
+        key = _ledger_key(request, API_REQUEST_KIND, client_key)
         try:
             stored = request_claim(key, request_hash=request_hash, lease=REQUEST_LEASE)
         except RequestMismatch:
@@ -151,7 +153,7 @@ class IdempotentRequestMiddleware:
     def _form(self, request: HttpRequest, token: str) -> HttpResponse:
         if len(token) > MAX_KEY_LENGTH:
             return self.get_response(request)
-        key = _ledger_key(request, "form_post", token)
+        key = _ledger_key(request, FORM_REQUEST_KIND, token)
         deadline = time.monotonic() + FORM_WAIT_SECONDS
         while True:
             try:

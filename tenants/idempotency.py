@@ -111,14 +111,24 @@ def release(key: OnceKey) -> None:
 
 
 def idempotency_keys_prune(*, older_than: timedelta) -> int:
-    """Forget keys claimed longer ago than any retry or duplicate delivery could arrive; returns how many."""
-    deleted, _ = IdempotencyKey.objects.filter(claimed_at__lt=timezone.now() - older_than).delete()
-    return deleted
+    """Forget keys claimed longer ago than any retry or duplicate delivery could arrive; returns how many.
+
+    Requests' keys go after their 24-hour replay window: the answers they keep may carry tokens.
+    """
+    now = timezone.now()
+    deleted, _ = IdempotencyKey.objects.filter(claimed_at__lt=now - older_than).delete()
+    replays, _ = IdempotencyKey.objects.filter(
+        kind__in=REQUEST_KINDS, claimed_at__lt=now - REQUEST_REPLAY_WINDOW
+    ).delete()
+    return deleted + replays
 
 
 # Requests: an API POST with an `Idempotency-Key`, a page form's one-time token (spacemanager.idempotent_requests).
 
 REQUEST_REPLAY_WINDOW = timedelta(hours=24)
+API_REQUEST_KIND = "api_post"
+FORM_REQUEST_KIND = "form_post"
+REQUEST_KINDS = (API_REQUEST_KIND, FORM_REQUEST_KIND)
 
 
 @dataclass(frozen=True)
