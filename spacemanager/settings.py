@@ -114,6 +114,7 @@ MIDDLEWARE = [
     "spacemanager.health.HealthCheckMiddleware",
     "tenants.middleware.OrganizationMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -364,6 +365,28 @@ except ValueError:  # e.g. a port that is not a number
     _site_ok = False
 if not _site_ok:
     raise ImproperlyConfigured(f"SITE_URL must be http(s)://{BASE_DOMAIN} with an optional :port, not {SITE_URL!r}.")
+
+# Content-Security-Policy (django-csp): scripts and styles only from our static files, no inline code at all.
+# Enforced in production; development sends it report-only (the browser console lists violations), as DRF's
+# browsable API there has inline script. Forms may post to the public site and every organization's site
+# (sign-up and "find my organization" redirect there). The API docs relax styles (spacemanager.api_urls).
+_site_scheme = urlsplit(SITE_URL).scheme
+CONTENT_SECURITY_POLICY_DIRECTIVES = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],  # Bootstrap's form controls draw their icons from data: SVGs
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'", f"{_site_scheme}://{BASE_DOMAIN}:*", f"{_site_scheme}://*.{BASE_DOMAIN}:*"],
+}
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": CONTENT_SECURITY_POLICY_DIRECTIVES} if IS_PRODUCTION else None
+CONTENT_SECURITY_POLICY_REPORT_ONLY = (
+    None if IS_PRODUCTION or TESTING else {"DIRECTIVES": CONTENT_SECURITY_POLICY_DIRECTIVES}
+)
 
 # TLS usually ends at a proxy (load balancer, PaaS router) that forwards plain HTTP and says so in a header.
 # Trust it only when that proxy always sets (or strips) the header; empty disables it.

@@ -25,6 +25,8 @@ print(json.dumps({
     "STATICFILES": settings.STORAGES["staticfiles"]["BACKEND"],
     "CACHE": settings.CACHES["default"]["BACKEND"],
     "SITE_URL": settings.SITE_URL,
+    "CSP": settings.CONTENT_SECURITY_POLICY,
+    "CSP_REPORT_ONLY": settings.CONTENT_SECURITY_POLICY_REPORT_ONLY,
     "EMAIL": [settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS],
 }))
 """
@@ -104,6 +106,14 @@ def test_a_site_url_off_the_base_domain_is_refused_in_one_line(production_env, s
 
 def test_links_default_to_https_on_the_base_domain_in_production(production_env):
     assert show_settings(production_env)["SITE_URL"] == "https://example.com"
+
+
+def test_production_enforces_the_content_security_policy(production_env):
+    values = show_settings(production_env)
+
+    assert values["CSP"]["DIRECTIVES"]["script-src"] == ["'self'"]
+    assert values["CSP"]["DIRECTIVES"]["form-action"] == ["'self'", "https://example.com:*", "https://*.example.com:*"]
+    assert values["CSP_REPORT_ONLY"] is None
 
 
 def test_production_derives_hosts_origins_and_https_from_base_domain(production_env):
