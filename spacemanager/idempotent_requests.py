@@ -47,8 +47,8 @@ MAX_KEY_LENGTH = 255
 # Longer than any request may run (gunicorn's timeout is 30 s): a claim older than this lost its holder.
 REQUEST_LEASE = timedelta(minutes=2)
 # A double-submitted form waits this long for the first submission before saying it is still being sent.
-FORM_WAIT_SECONDS = 3.0
-FORM_POLL_SECONDS = 0.05
+FORM_WAIT_SECONDS = 10.0
+FORM_POLL_SECONDS = 0.1
 API_REPLAYED_HEADERS = ("Content-Type", "Location", "Content-Disposition")
 NOT_KEPT = {401, 403, 429}
 
