@@ -28,7 +28,7 @@ COPY --from=build /opt/venv /opt/venv
 COPY --chown=app:app . .
 # Static files are collected (hashed and compressed for whitenoise) at build time. Settings need these
 # variables in production; the values here are placeholders that exist only during this step.
-RUN SECRET_KEY=build-time-placeholder-for-collectstatic-only-000000 \
+RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     DATABASE_URL=postgres://build@127.0.0.1:1/build \
     REDIS_URL=redis://127.0.0.1:1/0 \
     EMAIL_URL=consolemail:// \

@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# `make run` listens on loopback only (DEBUG is on); BIND=0.0.0.0 make run exposes it to the network.
+BIND ?= 127.0.0.1
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: bench run test lint format install migrate demo clean-data help validate-containers
@@ -32,7 +34,7 @@ demo: migrate
 
 # One process holds the embedded servers (if any) while it migrates, creates the demo and runs Procfile.dev.
 run: install
-	$(BIN)/python manage.py run_dev --port $(PORT)
+	$(BIN)/python manage.py run_dev --port $(PORT) --bind $(BIND)
 
 test: install
 	$(BIN)/pytest

@@ -88,7 +88,8 @@ class PasswordResetPageView(auth_views.PasswordResetView):
         return rate_limit_refusal(request, scope="password_reset") or super().post(request, *args, **kwargs)
 
     def form_valid(self, form: OrganizationPasswordResetForm) -> HttpResponse:
-        self.extra_email_context = {"organization": self.request.tenant}
+        # The link's scheme, host and port come from configuration, never from this request's Host header.
+        self.extra_email_context = {"organization": self.request.tenant, "site_url": self.request.tenant.link("")}
         return super().form_valid(form)
 
 

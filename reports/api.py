@@ -73,8 +73,10 @@ class ReportAPIView(GenericAPIView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        # Errors stay JSON whatever was asked for: CSV has no shape for {"detail": ..., "code": ...}.
-        if getattr(response, "exception", False) and isinstance(response.accepted_renderer, CSVRenderer):
+        # Only text the view wrote as CSV goes out as CSV. Errors ({"detail": ..., "code": ...}) and OPTIONS'
+        # metadata have no CSV shape, so they stay JSON whatever was asked for.
+        not_csv_text = getattr(response, "exception", False) or not isinstance(getattr(response, "data", None), str)
+        if not_csv_text and isinstance(getattr(response, "accepted_renderer", None), CSVRenderer):
             response.accepted_renderer = JSONRenderer()
             response.accepted_media_type = JSONRenderer.media_type
         return response

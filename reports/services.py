@@ -4,7 +4,9 @@ import logging
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership
@@ -73,6 +75,7 @@ def monthly_report_send(*, report_id: int) -> int:
     )
     totals = report.data["totals"]
     month_name = f"{report.month:%B %Y}"
+    report_url = organization.link(reverse("reports:detail", kwargs={"pk": report.pk}, urlconf=settings.ROOT_URLCONF))
     sent = 0
     for membership in managers:
         user = membership.user
@@ -88,6 +91,7 @@ def monthly_report_send(*, report_id: int) -> int:
                 "currency": report.data["currency"],
                 "busiest_weekday": report.data["busiest_weekday"],
                 "busiest_hour": report.data["busiest_hour"],
+                "report_url": report_url,
             },
             attachments=[Attachment(report.csv_filename, report.csv.encode(), "text/csv")],
         )

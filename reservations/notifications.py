@@ -9,6 +9,7 @@ from email.mime.base import MIMEBase
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.urls import reverse
 
 from accounts.models import User
 from reservations.models import Reservation
@@ -110,6 +111,9 @@ def _message(
             "heading": heading,
             "details": _details(reservation, organization),
             "lines": lines,
+            "action_url": organization.link(
+                reverse("reservations:detail", kwargs={"pk": reservation.pk}, urlconf=settings.ROOT_URLCONF)
+            ),
         },
         attachments=attachments or [],
     )

@@ -1,7 +1,8 @@
 """The API's URL lists, one per host kind; the OpenAPI schema documents both together."""
 
+from csp.decorators import csp_update
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 public_api_patterns = [
     path("", include("tenants.urls")),
@@ -21,8 +22,18 @@ class FullSchemaView(SpectacularAPIView):
     urlconf = "spacemanager.urls_schema"
 
 
+# The docs pages' bundles set inline styles and ReDoc runs a worker from a blob: and loads Google's fonts;
+# scripts stay our own files (Swagger UI's start-up script is served from a URL, not inline).
+docs_csp = csp_update(
+    {
+        "style-src": ["'unsafe-inline'", "https://fonts.googleapis.com"],
+        "font-src": ["https://fonts.gstatic.com"],
+        "worker-src": ["'self'", "blob:"],
+    }
+)
+
 docs_patterns = [
     path("api/schema/", FullSchemaView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/docs/", docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="swagger-ui"),
+    path("api/redoc/", docs_csp(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
 ]

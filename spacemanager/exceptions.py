@@ -2,12 +2,14 @@
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from spacemanager.errors import DomainError
+from spacemanager.parsers import RequestBodyTooLarge
 
 
 def django_validation_error_payload(error: DjangoValidationError) -> dict[str, list[str]]:
@@ -24,6 +26,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(exc.as_payload(), status=exc.http_status)
     if isinstance(exc, DjangoValidationError):
         return Response({**django_validation_error_payload(exc), "code": "invalid"}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestBodyTooLarge()
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.APIException) and isinstance(response.data, dict):
         # A stable machine-readable code next to DRF's message, so clients never parse English.

@@ -3,6 +3,7 @@
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -31,11 +32,21 @@ def _required_in_production(name: str) -> str:
     return value
 
 
+DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-key-never-used-in-production"  # noqa: S105
+# Keys that were ever published (this file, docker-compose.yml, the Dockerfile): anyone could sign tokens
+# and sessions with them. Production refuses them, and Django's "django-insecure-" ones, however long.
+PUBLISHED_SECRET_KEYS = {
+    DEVELOPMENT_SECRET_KEY,
+    "compose-local-trial-only-secret-key-set-your-own-in-dotenv",
+    "build-time-placeholder-for-collectstatic-only-000000",
+}
 SECRET_KEY = _required_in_production("SECRET_KEY")
 if IS_PRODUCTION and len(SECRET_KEY) < 32:
     raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long when ENVIRONMENT=production.")
+if IS_PRODUCTION and (SECRET_KEY in PUBLISHED_SECRET_KEYS or SECRET_KEY.startswith("django-insecure")):
+    raise ImproperlyConfigured("SECRET_KEY is a published example key; set your own random one in production.")
 if not SECRET_KEY:
-    SECRET_KEY = "django-insecure-development-only-key-never-used-in-production"  # noqa: S105
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 
 DEBUG = False if IS_PRODUCTION else env.bool("DEBUG", default=not TESTING)
 
@@ -103,6 +114,7 @@ MIDDLEWARE = [
     "spacemanager.health.HealthCheckMiddleware",
     "tenants.middleware.OrganizationMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -110,6 +122,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "spacemanager.logging.RequestContextMiddleware",
+    # After routing and authentication (it keys by organization and person): Idempotency-Key and form tokens.
+    "spacemanager.idempotent_requests.IdempotentRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -226,7 +240,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsOrganizationMember"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["spacemanager.parsers.BoundedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "spacemanager.pagination.DefaultPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -339,6 +353,41 @@ if USE_HTTPS:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True  # every organization is a subdomain
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+# Absolute links in emails (password reset, booking notices, reports) come from SITE_URL and the organization's
+# host, never from a request's Host header, which the client writes (tenants.models.Organization.url).
+# The public site's address with its scheme and, if not the default, port: https://rooms.example.com.
+SITE_URL = env.str("SITE_URL", default=f"{'https' if USE_HTTPS else 'http'}://{BASE_DOMAIN}").rstrip("/")
+try:
+    _site = urlsplit(SITE_URL)
+    _site_ok = _site.scheme in {"http", "https"} and _site.hostname == BASE_DOMAIN and not _site.path
+    _site_ok = _site_ok and not (_site.query or _site.fragment or _site.username) and (_site.port or 1) > 0
+except ValueError:  # e.g. a port that is not a number
+    _site_ok = False
+if not _site_ok:
+    raise ImproperlyConfigured(f"SITE_URL must be http(s)://{BASE_DOMAIN} with an optional :port, not {SITE_URL!r}.")
+
+# Content-Security-Policy (django-csp): scripts and styles only from our static files, no inline code at all.
+# Enforced in production; development sends it report-only (the browser console lists violations), as DRF's
+# browsable API there has inline script. Forms may post to the public site and every organization's site
+# (sign-up and "find my organization" redirect there). The API docs relax styles (spacemanager.api_urls).
+_site_scheme = urlsplit(SITE_URL).scheme
+CONTENT_SECURITY_POLICY_DIRECTIVES = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],  # Bootstrap's form controls draw their icons from data: SVGs
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'", f"{_site_scheme}://{BASE_DOMAIN}:*", f"{_site_scheme}://*.{BASE_DOMAIN}:*"],
+}
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": CONTENT_SECURITY_POLICY_DIRECTIVES} if IS_PRODUCTION else None
+CONTENT_SECURITY_POLICY_REPORT_ONLY = (
+    None if IS_PRODUCTION or TESTING else {"DIRECTIVES": CONTENT_SECURITY_POLICY_DIRECTIVES}
+)
+
 # TLS usually ends at a proxy (load balancer, PaaS router) that forwards plain HTTP and says so in a header.
 # Trust it only when that proxy always sets (or strips) the header; empty disables it.
 _proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", default="X-Forwarded-Proto" if IS_PRODUCTION else "")

@@ -22,7 +22,8 @@ def form_add_error(
         return name if name in form.fields else None
 
     if isinstance(error, DomainError):
-        form.add_error(target(error.field), error.message)
+        # Keep the service's code (e.g. `slug_taken`): pages, API and commands name a condition alike.
+        form.add_error(target(error.field), ValidationError(error.message, code=error.code))
         return
     if hasattr(error, "error_dict"):
         for field, messages in error.message_dict.items():

@@ -1,6 +1,7 @@
 """Datetime inputs that refuse naive times: a time without an offset is ambiguous in a multi-timezone API."""
 
 import re
+from datetime import datetime, timedelta
 
 import django_filters
 from django import forms
@@ -11,6 +12,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 NAIVE_MESSAGE = "Give the time with its UTC offset, e.g. 2025-03-01T09:00:00+01:00 or 2025-03-01T08:00:00Z."
+# PostgreSQL stores offsets up to 15:59 either way ("time zone displacement out of range" beyond), Python
+# parses up to 23:59: the difference would be a 500 on every filter that reaches the database.
+MAX_UTC_OFFSET = timedelta(hours=15, minutes=59)
+OFFSET_MESSAGE = "The UTC offset must be between -15:59 and +15:59."
 # In a query string an unencoded "+" arrives as a space: "09:00:00 01:00" can only mean "+01:00".
 _PLUS_AS_SPACE = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
 
@@ -19,10 +24,22 @@ def _restore_plus(value: str) -> str:
     return _PLUS_AS_SPACE.sub(r"\1+\2", value.strip())
 
 
+def storable_problem(value: datetime) -> str | None:
+    """Why an aware datetime's offset cannot reach PostgreSQL, as an error code; None when it can.
+
+    The one rule for every date-time input with an offset: API bodies, API filters and forms. (Dates too far
+    from today are the selectors' and services' `out_of_range`; the pages take local wall times, no offset.)
+    """
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        return "offset_out_of_range"
+    return None
+
+
 class AwareDateTimeField(serializers.DateTimeField):
     """ISO 8601 with an offset in, the organization's time with its offset out (the view activates it)."""
 
-    default_error_messages = {"naive": NAIVE_MESSAGE}
+    default_error_messages = {"naive": NAIVE_MESSAGE, "offset_out_of_range": OFFSET_MESSAGE}
 
     def to_internal_value(self, value):
         if isinstance(value, str):
@@ -32,11 +49,18 @@ class AwareDateTimeField(serializers.DateTimeField):
     def enforce_timezone(self, value):
         if timezone.is_naive(value):
             self.fail("naive")
+        problem = storable_problem(value)
+        if problem:
+            self.fail(problem)
         return super().enforce_timezone(value)
 
 
 class AwareIsoDateTimeFormField(forms.DateTimeField):
-    default_error_messages = {"invalid": "Enter an ISO 8601 date and time with its offset.", "naive": NAIVE_MESSAGE}
+    default_error_messages = {
+        "invalid": "Enter an ISO 8601 date and time with its offset.",
+        "naive": NAIVE_MESSAGE,
+        "offset_out_of_range": OFFSET_MESSAGE,
+    }
 
     def to_python(self, value):
         if value in self.empty_values:
@@ -49,6 +73,9 @@ class AwareIsoDateTimeFormField(forms.DateTimeField):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         if timezone.is_naive(parsed):
             raise forms.ValidationError(self.error_messages["naive"], code="naive")
+        problem = storable_problem(parsed)
+        if problem:
+            raise forms.ValidationError(self.error_messages[problem], code=problem)
         return parsed
 
 

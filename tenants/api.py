@@ -9,11 +9,9 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.api import OrganizationSummarySerializer, UserSerializer
 from accounts.authentication import TokenChallengeOnly
-from accounts.models import User
 from accounts.tokens import tokens_for_membership
 from spacemanager.openapi import ERROR_RESPONSES, error_response
 from tenants import services
-from tenants.models import Organization
 from tenants.validators import validate_currency_code, validate_organization_slug, validate_timezone_name
 
 
@@ -30,15 +28,10 @@ class RegisterInputSerializer(serializers.Serializer):
     timezone = serializers.CharField(max_length=64, default="UTC", validators=[validate_timezone_name])
     currency = serializers.CharField(max_length=3, default="EUR", validators=[validate_currency_code])
 
-    def validate_email(self, value: str) -> str:
-        if User.objects.filter(email__iexact=value).exists():
-            raise serializers.ValidationError("An account with this email already exists; log in instead.")
-        return value.lower()
+    # A taken slug or email is the service's to say (`slug_taken`, `email_taken`): one code per condition.
 
-    def validate_organization_slug(self, value: str) -> str:
-        if Organization.objects.filter(slug=value).exists():
-            raise serializers.ValidationError("This address is already taken; please choose another.")
-        return value
+    def validate_email(self, value: str) -> str:
+        return value.lower()
 
 
 class RegistrationSerializer(serializers.Serializer):

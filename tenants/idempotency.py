@@ -111,6 +111,83 @@ def release(key: OnceKey) -> None:
 
 
 def idempotency_keys_prune(*, older_than: timedelta) -> int:
-    """Forget keys claimed longer ago than any retry or duplicate delivery could arrive; returns how many."""
-    deleted, _ = IdempotencyKey.objects.filter(claimed_at__lt=timezone.now() - older_than).delete()
-    return deleted
+    """Forget keys claimed longer ago than any retry or duplicate delivery could arrive; returns how many.
+
+    Requests' keys go after their 24-hour replay window: the answers they keep may carry tokens.
+    """
+    now = timezone.now()
+    deleted, _ = IdempotencyKey.objects.filter(claimed_at__lt=now - older_than).delete()
+    replays, _ = IdempotencyKey.objects.filter(
+        kind__in=REQUEST_KINDS, claimed_at__lt=now - REQUEST_REPLAY_WINDOW
+    ).delete()
+    return deleted + replays
+
+
+# Requests: an API POST with an `Idempotency-Key`, a page form's one-time token (spacemanager.idempotent_requests).
+
+REQUEST_REPLAY_WINDOW = timedelta(hours=24)
+API_REQUEST_KIND = "api_post"
+FORM_REQUEST_KIND = "form_post"
+REQUEST_KINDS = (API_REQUEST_KIND, FORM_REQUEST_KIND)
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class RequestInProgress(Exception):
+    """The same key is held by a request that is still running."""
+
+
+class RequestMismatch(Exception):
+    """The key was first used for another request (another body, path or query)."""
+
+
+def request_claim(key: OnceKey, *, request_hash: str, lease: timedelta) -> StoredAnswer | None:
+    """None: the caller runs the request and must `request_complete()` or `release()` the key.
+
+    A StoredAnswer: the request was done within REQUEST_REPLAY_WINDOW; answer that again and do nothing.
+    Raises RequestMismatch for a key first used with another request, RequestInProgress while the first
+    holder runs. An older entry, or a claim whose holder died (its lease ran out), starts afresh.
+    """
+    now = timezone.now()
+    entry, created = IdempotencyKey.objects.get_or_create(
+        **key.lookup(), defaults={"claimed_at": now, "request_hash": request_hash}
+    )
+    if created:
+        return None
+    if entry.claimed_at <= now - REQUEST_REPLAY_WINDOW or (
+        entry.state == IdempotencyKey.State.CLAIMED and entry.claimed_at + lease <= now
+    ):
+        # Forgotten or abandoned: the conditional update lets exactly one contender start over.
+        restarted = IdempotencyKey.objects.filter(pk=entry.pk, claimed_at=entry.claimed_at).update(
+            state=IdempotencyKey.State.CLAIMED,
+            claimed_at=now,
+            done_at=None,
+            request_hash=request_hash,
+            response_status=None,
+            response_headers={},
+            response_body=None,
+        )
+        if restarted:
+            return None
+        raise RequestInProgress
+    if entry.request_hash != request_hash:
+        raise RequestMismatch
+    if entry.state == IdempotencyKey.State.CLAIMED:
+        raise RequestInProgress
+    return StoredAnswer(entry.response_status, entry.response_headers, bytes(entry.response_body or b""))
+
+
+def request_complete(key: OnceKey, answer: StoredAnswer) -> None:
+    """The request ran to an answer worth replaying: remember it."""
+    IdempotencyKey.objects.filter(**key.lookup(), state=IdempotencyKey.State.CLAIMED).update(
+        state=IdempotencyKey.State.DONE,
+        done_at=timezone.now(),
+        response_status=answer.status,
+        response_headers=answer.headers,
+        response_body=answer.body,
+    )

@@ -3,7 +3,9 @@ import time
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.request import split_domain_port
 from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import remove_www
 
 from spacemanager.responses import not_found_response
 from tenants.models import Domain, Organization
@@ -12,6 +14,16 @@ from tenants.models import Domain, Organization
 # organization's host needs it, and looking it up costs a query plus a `SET search_path` round trip.
 _organizations_by_host: dict[str, tuple[float, Organization]] = {}
 _clock = time.monotonic
+
+
+def host_normalise(host: str) -> str:
+    """`Alpha.LocalHost.:8000` -> `alpha.localhost`: the form Domain rows are stored in.
+
+    Django's ALLOWED_HOSTS check already accepts any case and a trailing dot (RFC 1034 absolute names), so
+    routing must too, or those hosts would get the "no organization here" 404. IPv6 literals keep brackets.
+    """
+    domain, _port = split_domain_port(host)
+    return remove_www(domain)
 
 
 def organization_for_host(hostname: str) -> Organization:
@@ -43,6 +55,10 @@ def forget_organization_hosts() -> None:
 
 class OrganizationMiddleware(TenantMainMiddleware):
     """Route by host; an unknown or deactivated organization's host gets a clean 404 (JSON under /api/)."""
+
+    @staticmethod
+    def hostname_from_request(request: HttpRequest) -> str:
+        return host_normalise(request.get_host())
 
     def get_tenant(self, domain_model, hostname):
         return organization_for_host(hostname)

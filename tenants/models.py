@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
@@ -41,10 +43,21 @@ class Organization(TenantMixin):
     def host(self) -> str:
         return f"{self.slug}.{settings.BASE_DOMAIN}"
 
-    def url(self, *, scheme: str = "http", port: str | int | None = None) -> str:
-        """The organization's site; pass the port of the current request to keep links working locally."""
+    def url(self, *, scheme: str | None = None, port: str | int | None = None) -> str:
+        """The organization's site. By default with SITE_URL's scheme and port: what emails and commands link to.
+
+        Only answers to the caller's own request (the API's `url`, redirects) pass the request's scheme and port.
+        """
+        if scheme is None or port is None:
+            site = urlsplit(settings.SITE_URL)
+            scheme = scheme or site.scheme
+            port = site.port if port is None else port
         suffix = f":{port}" if port and str(port) not in {"80", "443"} else ""
         return f"{scheme}://{self.host}{suffix}/"
+
+    def link(self, path: str) -> str:
+        """An absolute link to `path` on the organization's site, for emails (see `url`)."""
+        return self.url().rstrip("/") + path
 
 
 class Domain(DomainMixin):
@@ -60,6 +73,10 @@ class IdempotencyKey(models.Model):
 
     Lives in the public schema so one unique constraint covers every organization and one job prunes it.
     `tenants.idempotency` claims a row before the side effect and marks it done afterwards.
+
+    Requests use the same ledger (spacemanager.idempotent_requests): an API POST with an `Idempotency-Key`
+    or a page form's one-time token is a row per (schema, kind, principal, hashed key) that remembers a
+    hash of the request and, once done, the answer to replay.
     """
 
     class State(models.TextChoices):
@@ -73,6 +90,10 @@ class IdempotencyKey(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.CLAIMED)
     claimed_at = models.DateTimeField()
     done_at = models.DateTimeField(null=True, blank=True)
+    request_hash = models.CharField(max_length=64, blank=True, default="")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    response_body = models.BinaryField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -18,7 +18,7 @@ def organization_url_for_request(organization: Organization, request: HttpReques
     if request is None:
         return organization.url()
     host = request.get_host()
-    port = host.rpartition(":")[2] if ":" in host else None
+    port = host.rpartition(":")[2] if ":" in host else ""
     return organization.url(scheme=request.scheme, port=port)
 
 

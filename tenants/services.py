@@ -15,6 +15,13 @@ from tenants.models import Domain, Organization, schema_name_for_slug
 from tenants.schema import tenant_schema_create
 from tenants.validators import validate_currency_code, validate_timezone_name
 
+SLUG_TAKEN_MESSAGE = "This address is already taken; please choose another."
+
+
+def slug_taken_error() -> ValidationFailed:
+    """The one answer to a taken address: sign-up API and page, inline check and create_organization."""
+    return ValidationFailed(SLUG_TAKEN_MESSAGE, field="organization_slug", code="slug_taken")
+
 
 @dataclass(frozen=True)
 class Registration:
@@ -58,9 +65,7 @@ def organization_provision(*, name: str, slug: str, timezone: str = "UTC", curre
             Domain.objects.create(domain=organization.host, tenant=organization, is_primary=True)
     except IntegrityError as exc:
         # Lost a race with a concurrent registration of the same slug.
-        raise ValidationFailed(
-            "This address is already taken; please choose another.", field="organization_slug", code="slug_taken"
-        ) from exc
+        raise slug_taken_error() from exc
     tenant_schema_create(organization.schema_name)
     return organization
 
@@ -83,9 +88,7 @@ def organization_register(
     make an existing person the owner of a further organization.
     """
     if Organization.objects.filter(slug=organization_slug).exists():
-        raise ValidationFailed(
-            "This address is already taken; please choose another.", field="organization_slug", code="slug_taken"
-        )
+        raise slug_taken_error()
     owner = User.objects.filter(email__iexact=owner_email.strip()).first()
     if owner is not None and not allow_existing_owner:
         raise ValidationFailed(

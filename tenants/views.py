@@ -74,7 +74,7 @@ def signup_field(request: HttpRequest, form: SignupForm, name: str) -> HttpRespo
     form.is_valid()
     field = form[name]
     if name == "organization_slug" and not field.errors and organization_slug_taken(slug=field.value().lower()):
-        form.add_error(name, "This address is already taken; please choose another.")
+        form_add_error(form, services.slug_taken_error(), field_map=SIGNUP_FIELD_MAP)
     suffix = address_suffix(request) if name == "organization_slug" else ""
     return render(request, "_field.html", {"field": form[name], "suffix": suffix})
 

@@ -426,3 +426,22 @@ def test_login_page_also_limits_attempts_per_account_from_many_addresses(web_cli
         client.post("/login/", {"email": org.member.email, "password": "wrong"}, REMOTE_ADDR=f"198.51.100.{attempt}")
     refused = client.post("/login/", {"email": org.member.email, "password": "wrong"}, REMOTE_ADDR="198.51.100.99")
     assert refused.status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("site_url", "expected"),
+    [
+        ("http://localhost", "http://alpha.localhost/password-reset/"),
+        ("https://localhost:8443", "https://alpha.localhost:8443/password-reset/"),
+    ],
+)
+def test_the_reset_link_comes_from_site_url_never_from_the_requests_host(web_client, org, settings, site_url, expected):
+    settings.SITE_URL = site_url
+    client = web_client(org)
+    client.defaults["HTTP_HOST"] = f"{org.host}:6666"
+
+    client.post("/password-reset/", {"email": org.member.email})
+
+    link = re.search(r"https?://\S+/password-reset/\S+/\S+/", mail.outbox[0].body).group(0)
+    assert link.startswith(expected)
+    assert "6666" not in mail.outbox[0].body

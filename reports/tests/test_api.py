@@ -99,3 +99,17 @@ def test_another_organizations_reports_are_invisible(paris, other_org, api_clien
 
     assert client.get(URL).json()["count"] == 0
     assert client.get(f"{URL}/{reports[0].pk}").status_code == 404
+
+
+@pytest.mark.parametrize("how", [{"query": "?format=csv"}, {"HTTP_ACCEPT": "text/csv"}])
+@pytest.mark.parametrize("which", ["list", "detail"])
+def test_options_with_csv_asked_for_describes_the_endpoint_in_json(paris, api_client, reports, how, which):
+    client = api_client(paris, paris.owner)
+    path = URL if which == "list" else f"{URL}/{reports[0].pk}"
+    headers = {key: value for key, value in how.items() if key != "query"}
+
+    response = client.options(path + how.get("query", ""), **headers)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert "text/csv" in response.json()["renders"]

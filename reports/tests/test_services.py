@@ -112,3 +112,12 @@ def test_the_report_of_one_organization_holds_none_of_anothers_bookings(paris, o
 
     assert beta.data["totals"]["reservations"] == 0
     assert beta.data["organization"] == "Beta"
+
+
+def test_the_report_email_links_to_the_report_on_the_configured_site(paris, in_tenant, settings):
+    settings.SITE_URL = "https://localhost:8443"
+    report = generate(date(2025, 3, 1))
+
+    monthly_report_send(report_id=report.pk)
+
+    assert f"Open the report: https://alpha.localhost:8443/reports/{report.pk}/" in mail.outbox[0].body

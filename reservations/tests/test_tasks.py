@@ -445,3 +445,16 @@ def test_a_cancellation_whose_email_was_lost_is_caught_up_with_the_cancel_invita
     assert len(mail.outbox) == 1
     assert mail.outbox[0].subject.startswith("Booking cancelled")
     assert calendar_of(mail.outbox[0])["METHOD"] == "CANCEL"
+
+
+def test_a_notice_links_to_the_booking_on_the_configured_site(
+    member, space, settings, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "https://localhost:8443"
+    with django_capture_on_commit_callbacks(execute=True):
+        reservation = book(member, space)
+
+    message = mail.outbox[0]
+    link = f"https://alpha.localhost:8443/reservations/{reservation.pk}/"
+    assert f"See your booking: {link}" in message.body
+    assert f'href="{link}"' in message.alternatives[0][0]

@@ -1,8 +1,11 @@
 """Template helpers shared by every page (registered as the `ui` library in settings.TEMPLATES)."""
 
+import secrets
+
 from django import forms, template
 from django.forms import BoundField
 from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
@@ -47,3 +50,9 @@ def widget(field: BoundField) -> SafeString:
         css += " is-invalid"
     existing = kind.attrs.get("class", "")
     return field.as_widget(attrs={"class": f"{existing} {css}".strip()})
+
+
+@register.simple_tag
+def form_token() -> SafeString:
+    """A one-time token per rendering of a form: sent twice, done once (spacemanager.idempotent_requests)."""
+    return format_html('<input type="hidden" name="form_token" value="{}">', secrets.token_urlsafe(24))

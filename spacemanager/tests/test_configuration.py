@@ -49,3 +49,11 @@ def test_compose_runs_the_celery_app_the_project_defines():
     assert schedule.startswith("/var/lib/celery/")
     assert "beat-data:/var/lib/celery" in compose["services"]["beat"]["volumes"]
     assert "install -d -o app -g app /var/lib/celery" in (BASE_DIR / "Dockerfile").read_text()
+
+
+def test_compose_has_no_default_secret_key_and_asks_the_operator_for_one():
+    compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+    secret_key = compose["x-app"]["environment"]["SECRET_KEY"]
+
+    assert secret_key.startswith("${SECRET_KEY:?")
+    assert secret_key.endswith("}")

@@ -24,6 +24,9 @@ print(json.dumps({
     "DEBUG": settings.DEBUG,
     "STATICFILES": settings.STORAGES["staticfiles"]["BACKEND"],
     "CACHE": settings.CACHES["default"]["BACKEND"],
+    "SITE_URL": settings.SITE_URL,
+    "CSP": settings.CONTENT_SECURITY_POLICY,
+    "CSP_REPORT_ONLY": settings.CONTENT_SECURITY_POLICY_REPORT_ONLY,
     "EMAIL": [settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS],
 }))
 """
@@ -73,6 +76,44 @@ def test_a_short_secret_key_is_refused_in_one_line(production_env):
     assert result.stderr.strip() == (
         "ImproperlyConfigured: SECRET_KEY must be at least 32 characters long when ENVIRONMENT=production."
     )
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "compose-local-trial-only-secret-key-set-your-own-in-dotenv",
+        "build-time-placeholder-for-collectstatic-only-000000",
+        "django-insecure-development-only-key-never-used-in-production",
+        "django-insecure-" + "x" * 50,
+    ],
+)
+def test_a_published_secret_key_is_refused_in_production_however_long(production_env, key):
+    result = manage_py("check", env={**production_env, "SECRET_KEY": key})
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "ImproperlyConfigured: SECRET_KEY is a published example key; set your own random one in production."
+    )
+
+
+@pytest.mark.parametrize("site_url", ["https://evil.example.net", "ftp://example.com", "https://example.com/app"])
+def test_a_site_url_off_the_base_domain_is_refused_in_one_line(production_env, site_url):
+    result = manage_py("check", env={**production_env, "SITE_URL": site_url})
+
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("ImproperlyConfigured: SITE_URL must be http(s)://example.com")
+
+
+def test_links_default_to_https_on_the_base_domain_in_production(production_env):
+    assert show_settings(production_env)["SITE_URL"] == "https://example.com"
+
+
+def test_production_enforces_the_content_security_policy(production_env):
+    values = show_settings(production_env)
+
+    assert values["CSP"]["DIRECTIVES"]["script-src"] == ["'self'"]
+    assert values["CSP"]["DIRECTIVES"]["form-action"] == ["'self'", "https://example.com:*", "https://*.example.com:*"]
+    assert values["CSP_REPORT_ONLY"] is None
 
 
 def test_production_derives_hosts_origins_and_https_from_base_domain(production_env):

@@ -27,3 +27,13 @@ def minutes(value: int) -> str:
 def hourly_price(space: Space, currency: str) -> str:
     """ "25.00 EUR an hour", or "Free" for a space without a rate."""
     return f"{space.hourly_rate} {currency} an hour" if space.hourly_rate else "Free"
+
+
+# The week calendar's ruler is cut in rows of this many minutes; static/css/calendar.css has a class per row.
+RULER_ROW_MINUTES = 5
+
+
+@register.filter
+def ruler_rows(percent: float, ruler_hours: int) -> int:
+    """A position on the ruler (a percentage, spaces.calendar) as whole rows: the `t-N`/`h-N` classes."""
+    return round(float(percent) * ruler_hours * (60 // RULER_ROW_MINUTES) / 100)

@@ -223,7 +223,7 @@ def test_members_see_when_others_are_busy_but_not_who_or_why(web_client, org, in
     assert "My planning" in page and f"10:00{DASH}12:00" in page
     assert "Board meeting" not in page and "Alpha Owner" not in page
     assert f"14:00{DASH}15:00" in page and "Booked" in page
-    assert re.search(r'class="busy-block is-mine"\s+href="/reservations/\d+/"', page)
+    assert re.search(r'class="busy-block is-mine t-\d+ h-\d+"\s+href="/reservations/\d+/"', page)
 
 
 def test_managers_see_titles_and_names_in_the_calendar(web_client, org, in_tenant, booking_now):
@@ -483,3 +483,15 @@ def test_restoring_makes_a_space_bookable_again(web_client, org, in_tenant):
     assert "Blue room is bookable again." in text(response)
     room.refresh_from_db()
     assert room.is_active
+
+
+def test_the_calendar_places_blocks_by_class_without_inline_styles(web_client, org, in_tenant, booking_now):
+    room = open_every_day(SpaceFactory(name="Room"))
+    ReservationFactory(space=room, user=org.member, starts_at=utc(2025, 3, 4, 9), ends_at=utc(2025, 3, 4, 10))
+
+    page = text(web_client(org, org.member).get(f"/spaces/{room.pk}/"))
+
+    assert "style=" not in page
+    assert 'class="week-grid ruler-10"' in page  # 08:00-18:00
+    # 09:00-10:00 on a ruler from 08:00: 12 rows of five minutes down, 12 rows high.
+    assert re.search(r'class="busy-block is-mine t-12 h-12"', page)

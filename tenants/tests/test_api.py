@@ -217,3 +217,19 @@ def test_inactive_organization_host_answers_404(api_client, org):
 def test_host_outside_base_domain_is_refused(client):
     response = client.get("/api/v1/auth/me", HTTP_HOST="evil.example.com")
     assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_taken_slug_has_the_code_slug_taken(api_client, org):
+    response = api_client().post(REGISTER_URL, registration(organization_slug="alpha"), format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "slug_taken"
+
+
+@pytest.mark.django_db
+def test_an_existing_email_has_the_code_email_taken(api_client, org):
+    response = api_client().post(REGISTER_URL, registration(email="OWNER@alpha.test"), format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "email_taken"

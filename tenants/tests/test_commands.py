@@ -251,3 +251,11 @@ def test_manage_py_deactivate_unknown_slug_exits_1():
 
     assert result.returncode == 1
     assert result.stderr.strip() == "CommandError: slug: No organization has the slug “nobody”."
+
+
+@pytest.mark.django_db
+def test_create_organization_with_a_taken_slug_fails_with_slug_taken(org):
+    with pytest.raises(CommandError) as error:
+        run("create_organization", "--name=X", "--slug=alpha", "--owner-email=new@x.test", "--owner-password=a b c d 4")
+
+    assert error.value.__cause__.code == "slug_taken"

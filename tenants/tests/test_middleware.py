@@ -85,3 +85,17 @@ def test_unknown_and_inactive_hosts_are_refused(org, host_cache):
     Organization.objects.filter(pk=org.organization.pk).update(is_active=False)
     with pytest.raises(Domain.DoesNotExist):
         organization_for_host(org.host)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "variant", ["ALPHA.LOCALHOST", "Alpha.Localhost.", "alpha.localhost.:8000", "www.alpha.localhost"]
+)
+def test_hosts_are_normalised_before_routing(api_client, org, variant):
+    client = api_client(org, org.member)
+    client.defaults["HTTP_HOST"] = variant
+
+    response = client.get("/api/v1/auth/me")
+
+    assert response.status_code == 200
+    assert response.json()["organization"]["slug"] == "alpha"

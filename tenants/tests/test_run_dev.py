@@ -1,6 +1,7 @@
 import signal
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
 
@@ -40,3 +41,38 @@ def test_run_dev_refuses_production(settings):
 
     with pytest.raises(CommandError, match="development"):
         call_command("run_dev")
+
+
+@pytest.mark.parametrize(("options", "expected"), [({}, "127.0.0.1"), ({"bind": "0.0.0.0"}, "0.0.0.0")])  # noqa: S104
+def test_run_dev_serves_on_loopback_unless_told_otherwise(
+    tmp_path, monkeypatch, capsys, keep_signal_handlers, options, expected
+):
+    monkeypatch.setattr("tenants.management.commands.run_dev.call_command", lambda name, **options: None)
+    procfile = tmp_path / "Procfile.dev"
+    procfile.write_text("web: python -c \"import os; print('bind', os.environ['BIND_ADDRESS'])\"\n")
+
+    with pytest.raises(SystemExit):
+        call_command("run_dev", port="8123", procfile=str(procfile), **options)
+
+    assert f"web    | bind {expected}" in capsys.readouterr().out
+
+
+def test_the_development_procfile_serves_on_the_address_run_dev_hands_over():
+    procfile = (settings.BASE_DIR / "Procfile.dev").read_text()
+
+    assert "runserver $BIND_ADDRESS:$PORT" in procfile
+    assert "0.0.0.0" not in procfile  # noqa: S104
+
+
+def test_run_dev_points_email_links_at_its_own_port_unless_site_url_is_set(
+    tmp_path, monkeypatch, capsys, keep_signal_handlers
+):
+    monkeypatch.setattr("tenants.management.commands.run_dev.call_command", lambda name, **options: None)
+    monkeypatch.delenv("SITE_URL", raising=False)
+    procfile = tmp_path / "Procfile.dev"
+    procfile.write_text("web: python -c \"import os; print('site', os.environ['SITE_URL'])\"\n")
+
+    with pytest.raises(SystemExit):
+        call_command("run_dev", port="8123", procfile=str(procfile))
+
+    assert "web    | site http://localhost:8123" in capsys.readouterr().out

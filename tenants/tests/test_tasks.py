@@ -1,9 +1,11 @@
+from datetime import timedelta
+
 import pytest
 import time_machine
 from django.db import connection
 
 from spacemanager.celery import app
-from tenants.idempotency import OnceKey, claim_once, complete
+from tenants.idempotency import OnceKey, claim_once, complete, request_claim
 from tenants.models import IdempotencyKey, Organization
 from tenants.tasks import for_each_active_organization, idempotency_keys_prune, organizations_fan_out
 
@@ -77,6 +79,20 @@ def test_prune_forgets_only_keys_older_than_the_retention(org):
 
     assert deleted == 1
     assert list(IdempotencyKey.objects.values_list("object_id", flat=True)) == ["2"]
+
+
+def test_prune_forgets_requests_answers_after_their_24_hour_window(org):
+    with time_machine.travel("2026-01-01 00:00Z"):
+        request_claim(OnceKey("api_post", "user:1", "k", schema_name="org_alpha"), request_hash="h", lease=timedelta(1))
+    with time_machine.travel("2026-01-01 20:00Z"):
+        request_claim(
+            OnceKey("api_post", "user:1", "k2", schema_name="org_alpha"), request_hash="h", lease=timedelta(1)
+        )
+
+    with time_machine.travel("2026-01-02 01:00Z"):
+        assert idempotency_keys_prune() == 1
+
+    assert list(IdempotencyKey.objects.values_list("version", flat=True)) == ["k2"]
 
 
 def test_fan_out_messages_carry_the_organization_schema_and_the_expiry(org, other_org, monkeypatch):

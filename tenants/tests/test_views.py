@@ -274,3 +274,15 @@ def test_sign_up_page_shares_the_registration_api_limit(web_client, client):
     response = web_client().post("/signup/", {"organization_slug": "late"})
     assert response.status_code == 429
     assert response["Retry-After"]
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_a_taken_address_on_the_sign_up_page_has_the_code_slug_taken(web_client, org, inline):
+    data = signup_data(organization_slug="alpha")
+    headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TRIGGER_NAME": "organization_slug"} if inline else {}
+
+    response = web_client().post("/signup/", data, **headers)
+
+    form = response.context["field"].form if inline else response.context["form"]
+    codes = [error.code for error in form.errors.as_data()["organization_slug"]]
+    assert codes == ["slug_taken"]

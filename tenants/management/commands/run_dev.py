@@ -18,6 +18,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--port", default="8000")
+        # Loopback unless asked: development runs with DEBUG on and a published SECRET_KEY.
+        parser.add_argument(
+            "--bind", default="127.0.0.1", help="Address the web server listens on (0.0.0.0 exposes it to the network)."
+        )
         parser.add_argument("--procfile", default=str(settings.BASE_DIR / "Procfile.dev"))
 
     def handle(self, *args, **options):
@@ -45,13 +49,15 @@ class Command(BaseCommand):
 
         manager = Manager()
         for name, command in parse_procfile(procfile.read_text()).processes.items():
-            manager.add_process(name, command, env=self._child_environment(port), cwd=str(settings.BASE_DIR))
+            manager.add_process(
+                name, command, env=self._child_environment(port, options["bind"]), cwd=str(settings.BASE_DIR)
+            )
         manager.loop()
         # Ctrl-C is how a developer stops it, not a failure.
         sys.exit(0 if manager.returncode == INTERRUPTED else manager.returncode)
 
     @staticmethod
-    def _child_environment(port: str) -> dict[str, str]:
+    def _child_environment(port: str, bind: str) -> dict[str, str]:
         """The resolved URLs, so children use the servers held here instead of starting their own."""
         bin_dir = str(Path(sys.executable).parent)
         return {
@@ -59,6 +65,9 @@ class Command(BaseCommand):
             "DATABASE_URL": settings.DATABASE_URL,
             "REDIS_URL": settings.REDIS_URL,
             "PORT": port,
+            "BIND_ADDRESS": bind,
+            # Links in emails point at this server unless SITE_URL is configured (environment or .env).
+            "SITE_URL": os.environ.get("SITE_URL") or f"http://{settings.BASE_DOMAIN}:{port}",
             "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),
             "PYTHONUNBUFFERED": "1",
         }

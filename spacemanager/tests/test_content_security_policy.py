@@ -1,0 +1,54 @@
+"""The Content-Security-Policy production sends: no inline script or style anywhere, docs pages excepted for styles."""
+
+import re
+
+import pytest
+from django.conf import settings
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def production_policy(settings):
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": settings.CONTENT_SECURITY_POLICY_DIRECTIVES}
+
+
+def test_pages_carry_a_policy_without_unsafe_inline(web_client, org, production_policy):
+    header = web_client(org, org.member).get("/spaces/")["Content-Security-Policy"]
+
+    assert "script-src 'self'" in header
+    assert "style-src 'self'" in header
+    assert "unsafe-inline" not in header
+    assert "frame-ancestors 'none'" in header
+    assert "form-action 'self' http://localhost:* http://*.localhost:*" in header
+
+
+def test_the_api_docs_relax_styles_but_never_scripts(web_client, org, production_policy):
+    header = web_client(org).get("/api/redoc/")["Content-Security-Policy"]
+
+    assert "style-src 'self' 'unsafe-inline'" in header
+    assert "script-src 'self';" in header
+
+
+def test_swagger_ui_starts_from_a_script_file_not_an_inline_script(web_client, org):
+    page = web_client(org).get("/api/docs/").content.decode()
+
+    assert re.search(r'<script src="/api/docs/\?script=[^"]*"></script>', page)
+    assert "<script>" not in page
+
+
+# Emails are not pages: mail clients want inline styles and no policy applies to them.
+PAGE_TEMPLATES = sorted(
+    path
+    for path in (settings.BASE_DIR / "templates").rglob("*.html")
+    if "email" not in path.relative_to(settings.BASE_DIR / "templates").parts
+)
+
+
+@pytest.mark.parametrize("path", PAGE_TEMPLATES, ids=lambda path: path.name)
+def test_page_templates_have_no_inline_script_style_or_event_handlers(path):
+    source = path.read_text()
+
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", source)
+    assert not re.search(r"<style\b", source)
+    assert not re.search(r"\s(style|on[a-z]+)=", source)

@@ -1,0 +1,62 @@
+"""Every date-time input refuses what PostgreSQL cannot store (offsets beyond ±15:59) with a 400, not a 500."""
+
+import pytest
+
+from spaces.tests.factories import SpaceFactory
+
+pytestmark = pytest.mark.django_db
+
+TOO_FAR_EAST = "2027-01-01T00:00:00+20:00"
+TOO_FAR_WEST = "2027-01-01T00:00:00-16:00"
+EDGE = "2027-01-01T00:00:00+15:59"
+
+
+@pytest.mark.parametrize("value", [TOO_FAR_EAST, TOO_FAR_WEST])
+@pytest.mark.parametrize("name", ["from", "to"])
+def test_reservation_filters_refuse_offsets_postgresql_cannot_store(api_client, org, name, value):
+    response = api_client(org, org.member).get("/api/v1/reservations", {name: value})
+
+    assert response.status_code == 400
+    assert response.json()[name] == ["The UTC offset must be between -15:59 and +15:59."]
+
+
+def test_an_unencoded_plus_in_the_query_string_is_judged_the_same(api_client, org):
+    response = api_client(org, org.member).get("/api/v1/reservations?from=2027-01-01T00:00:00+20:00")
+
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("name", ["available_from", "available_to"])
+def test_free_space_search_refuses_offsets_postgresql_cannot_store(api_client, org, name):
+    other = "available_to" if name == "available_from" else "available_from"
+    query = {name: TOO_FAR_EAST, other: "2027-01-01T10:00:00Z"}
+
+    response = api_client(org, org.member).get("/api/v1/spaces", query)
+
+    assert response.status_code == 400
+    assert "between -15:59 and +15:59" in response.json()[name][0]
+
+
+def test_availability_refuses_offsets_postgresql_cannot_store(api_client, org, in_tenant):
+    space = SpaceFactory()
+
+    response = api_client(org, org.member).get(
+        f"/api/v1/spaces/{space.pk}/availability", {"start": TOO_FAR_EAST, "end": "2027-01-02T00:00:00Z"}
+    )
+
+    assert response.status_code == 400
+    assert "between -15:59 and +15:59" in response.json()["start"][0]
+
+
+def test_a_booking_body_refuses_offsets_postgresql_cannot_store(api_client, org, in_tenant):
+    space = SpaceFactory()
+    body = {"space": space.pk, "starts_at": TOO_FAR_WEST, "ends_at": "2027-01-01T20:00:00Z"}
+
+    response = api_client(org, org.member).post("/api/v1/reservations", body, format="json")
+
+    assert response.status_code == 400
+    assert "between -15:59 and +15:59" in response.json()["starts_at"][0]
+
+
+def test_the_largest_storable_offset_is_accepted(api_client, org):
+    assert api_client(org, org.member).get("/api/v1/reservations", {"from": EDGE}).status_code == 200
