@@ -11,6 +11,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
@@ -19,7 +20,12 @@ from accounts.authentication import TokenChallengeOnly, membership_for_token
 from accounts.models import Membership, User
 from accounts.permissions import IsOrganizationManager
 from accounts.selectors import membership_get, membership_list
-from accounts.tokens import ORGANIZATION_CLAIM, tokens_for_membership
+from accounts.tokens import (
+    ORGANIZATION_CLAIM,
+    OrganizationRefreshToken,
+    refresh_token_rotate,
+    tokens_for_membership,
+)
 from spacemanager.openapi import ERROR_RESPONSES, error_response
 from spacemanager.ratelimit import LoginAccountThrottle
 from tenants.selectors import organization_url_for_request
@@ -108,11 +114,11 @@ class LoginView(GenericAPIView):
 class OrganizationTokenRefreshSerializer(TokenRefreshSerializer):
     def validate(self, attrs):
         try:
-            refresh = RefreshToken(attrs["refresh"])
-        except TokenError as exc:
+            refresh = OrganizationRefreshToken(attrs["refresh"])
+            membership = membership_for_token(refresh, getattr(self.context["request"], "tenant", None))
+            return refresh_token_rotate(refresh=refresh, membership=membership)
+        except TokenError as exc:  # expired, forged, or spent (by an earlier or a racing refresh)
             raise InvalidToken(exc.args[0]) from exc
-        membership_for_token(refresh, getattr(self.context["request"], "tenant", None))
-        return super().validate(attrs)
 
 
 @extend_schema(tags=["auth"])
@@ -144,7 +150,8 @@ class LogoutInputSerializer(serializers.Serializer):
 
 @extend_schema(tags=["auth"])
 class LogoutView(GenericAPIView):
-    """Blacklist a refresh token. Logging out twice is harmless."""
+    """End the session: the refresh token is spent and every token the person holds stops working (on every
+    device: the end time is per person). Logging out twice is harmless."""
 
     authentication_classes = [TokenChallengeOnly]
     permission_classes = [AllowAny]
@@ -163,6 +170,7 @@ class LogoutView(GenericAPIView):
         if refresh.get(ORGANIZATION_CLAIM) != request.tenant.pk:
             raise InvalidToken("This token belongs to another organization.")
         refresh.blacklist()
+        services.user_tokens_end(user_id=refresh[api_settings.USER_ID_CLAIM])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
