@@ -53,12 +53,11 @@ class PlatformAdminSite(admin.AdminSite):
     site_header = "SpaceManager platform admin"
     site_title = "SpaceManager admin"
     index_title = "Organizations, people and domains"
+    login_form = LimitedAdminAuthenticationForm
 
     def has_permission(self, request: HttpRequest) -> bool:
         # Staff flags and model permissions are not enough: the admin crosses organizations.
         return request.user.is_active and request.user.is_superuser
-
-    login_form = LimitedAdminAuthenticationForm
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         # Superuser passwords are the most valuable ones: the same login limits as the API and the pages.
