@@ -66,6 +66,11 @@ class UserAdmin(DjangoUserAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         return False
 
+    def save_model(self, request: HttpRequest, obj: User, form, change: bool) -> None:
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            services.user_deactivate(user=obj)  # ends their API tokens too
+        super().save_model(request, obj, form, change)
+
     @admin.action(description="Deactivate selected people (they can no longer log in anywhere)")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for user in queryset.filter(is_active=True):

@@ -1,6 +1,5 @@
 """Auth and members API (thin: parse, call a service or selector, render)."""
 
-from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -11,17 +10,24 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
 from accounts.access import request_membership
 from accounts.authentication import TokenChallengeOnly, membership_for_token
+from accounts.login_limits import LoginThrottled, login_authenticate
 from accounts.models import Membership, User
 from accounts.permissions import IsOrganizationManager
 from accounts.selectors import membership_get, membership_list
-from accounts.tokens import ORGANIZATION_CLAIM, tokens_for_membership
+from accounts.tokens import (
+    ORGANIZATION_CLAIM,
+    OrganizationRefreshToken,
+    refresh_token_rotate,
+    tokens_for_membership,
+)
 from spacemanager.openapi import ERROR_RESPONSES, error_response
-from spacemanager.ratelimit import LoginAccountThrottle
+from spacemanager.ratelimit import wait_in_words
 from tenants.selectors import organization_url_for_request
 
 
@@ -72,6 +78,15 @@ class InvalidCredentials(exceptions.AuthenticationFailed):
     default_code = "invalid_credentials"
 
 
+class LoginRefused(exceptions.Throttled):
+    def __init__(self, retry_after: int) -> None:
+        # Retry-After comes from `wait`; the message says it in words (DRF would append its own sentence).
+        super().__init__(wait=retry_after)
+        self.detail = exceptions.ErrorDetail(
+            f"Too many failed logins. Please try again in {wait_in_words(retry_after)}.", code="throttled"
+        )
+
+
 @extend_schema(tags=["auth"])
 class LoginView(GenericAPIView):
     """Log in on an organization's host and receive a token pair bound to that organization."""
@@ -79,9 +94,8 @@ class LoginView(GenericAPIView):
     authentication_classes = [TokenChallengeOnly]
     permission_classes = [AllowAny]
     serializer_class = LoginInputSerializer
-    # Per client address (`login`) and per account (`login_account`): both must allow the attempt.
-    throttle_classes = [ScopedRateThrottle, LoginAccountThrottle]
-    throttle_scope = "login"
+    # Failed logins are limited per account and address, per address and per account (accounts.login_limits).
+    throttle_classes: list = []
 
     @extend_schema(
         request=LoginInputSerializer,
@@ -89,17 +103,22 @@ class LoginView(GenericAPIView):
             200: SessionSerializer,
             400: ERROR_RESPONSES[400],
             401: error_response("invalid_credentials"),
-            429: error_response("throttled", "Request was throttled. Expected available in 60 seconds."),
+            429: error_response("throttled", "Too many failed logins. Please try again in 8 seconds."),
         },
     )
     def post(self, request):
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(
-            request._request, username=data.validated_data["email"], password=data.validated_data["password"]
-        )
-        # Wrong password, unknown email and "not a member here" must be indistinguishable.
-        membership = membership_get(user=user, organization=request.tenant) if user is not None else None
+        try:
+            # Wrong password, unknown email and "not a member here" must be indistinguishable.
+            membership = login_authenticate(
+                request._request,
+                email=data.validated_data["email"],
+                password=data.validated_data["password"],
+                accept=lambda user: membership_get(user=user, organization=request.tenant),
+            )
+        except LoginThrottled as exc:
+            raise LoginRefused(exc.retry_after) from exc
         if membership is None:
             raise InvalidCredentials()
         return Response(session_payload(membership, request))
@@ -108,11 +127,11 @@ class LoginView(GenericAPIView):
 class OrganizationTokenRefreshSerializer(TokenRefreshSerializer):
     def validate(self, attrs):
         try:
-            refresh = RefreshToken(attrs["refresh"])
-        except TokenError as exc:
+            refresh = OrganizationRefreshToken(attrs["refresh"])
+            membership = membership_for_token(refresh, getattr(self.context["request"], "tenant", None))
+            return refresh_token_rotate(refresh=refresh, membership=membership)
+        except TokenError as exc:  # expired, forged, or spent (by an earlier or a racing refresh)
             raise InvalidToken(exc.args[0]) from exc
-        membership_for_token(refresh, getattr(self.context["request"], "tenant", None))
-        return super().validate(attrs)
 
 
 @extend_schema(tags=["auth"])
@@ -144,7 +163,8 @@ class LogoutInputSerializer(serializers.Serializer):
 
 @extend_schema(tags=["auth"])
 class LogoutView(GenericAPIView):
-    """Blacklist a refresh token. Logging out twice is harmless."""
+    """End the session: the refresh token is spent and every token the person holds stops working (on every
+    device: the end time is per person). Logging out twice is harmless."""
 
     authentication_classes = [TokenChallengeOnly]
     permission_classes = [AllowAny]
@@ -163,6 +183,7 @@ class LogoutView(GenericAPIView):
         if refresh.get(ORGANIZATION_CLAIM) != request.tenant.pk:
             raise InvalidToken("This token belongs to another organization.")
         refresh.blacklist()
+        services.user_tokens_end(user_id=refresh[api_settings.USER_ID_CLAIM])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

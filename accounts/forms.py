@@ -4,9 +4,9 @@ import unicodedata
 from collections.abc import Iterator
 
 from django import forms
-from django.contrib.auth import authenticate
 from django.contrib.auth.forms import PasswordResetForm
 
+from accounts.login_limits import login_authenticate
 from accounts.models import Membership, User
 from accounts.selectors import membership_get
 from tenants.models import Organization
@@ -35,11 +35,17 @@ class LoginForm(forms.Form):
         cleaned = super().clean()
         email, password = cleaned.get("email"), cleaned.get("password")
         if email and password:
-            user = authenticate(self.request, username=email, password=password)
             organization = getattr(self.request, "tenant", None)
-            if user is None or organization is None or membership_get(user=user, organization=organization) is None:
+            # Raises LoginThrottled, which the view answers with the 429 page.
+            membership = login_authenticate(
+                self.request,
+                email=email,
+                password=password,
+                accept=lambda user: membership_get(user=user, organization=organization) if organization else None,
+            )
+            if membership is None:
                 raise forms.ValidationError(self.invalid_login, code="invalid_login")
-            self.user_cache = user
+            self.user_cache = membership.user
         return cleaned
 
     def get_user(self) -> User | None:

@@ -44,6 +44,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Can log into the platform's Django admin.")
     date_joined = models.DateTimeField(default=timezone.now)
+    # API tokens issued before this moment are refused (accounts.authentication): set by logging out, a new
+    # password and deactivation. Read by the membership lookup every API request already makes.
+    tokens_valid_after = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -57,6 +60,15 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def save(self, *args, **kwargs) -> None:
+        # set_password() on an existing account is a password change (Django's own test, which hash upgrades
+        # on login skip): it ends every API token issued before it, on every interface (reset, admin, shell).
+        if self._password is not None and self.pk is not None:
+            self.tokens_valid_after = timezone.now()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "tokens_valid_after"}
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         super().clean()

@@ -5,6 +5,7 @@ from concurrent.futures import Future
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.models import Membership, User
 from spacemanager.errors import Conflict, PermissionDenied, ValidationFailed
@@ -44,6 +45,14 @@ def user_create(
             return user
     except IntegrityError as exc:
         raise ValidationFailed("An account with this email already exists.", field="email", code="email_taken") from exc
+    except ValidationError as exc:
+        # full_clean checks the case-insensitive email constraint too: another request created the account
+        # between our check above and this one (two identical sign-ups or adds at once).
+        if User.objects.filter(email__iexact=email).exists():
+            raise ValidationFailed(
+                "An account with this email already exists.", field="email", code="email_taken"
+            ) from exc
+        raise ValidationFailed(" ".join(exc.messages), field="email") from exc
 
 
 def _require_can_manage(actor: Membership, *, target_role: str, new_role: str | None = None) -> None:
@@ -72,8 +81,15 @@ def member_add(
     _require_can_manage(actor, target_role=role)
     user = User.objects.filter(email__iexact=email.strip()).first()
     if user is None:
-        user = user_create(email=email, password=None, full_name=full_name)
-    elif Membership.objects.filter(user=user, organization=organization).exists():
+        try:
+            user = user_create(email=email, password=None, full_name=full_name)
+        except ValidationFailed as exc:
+            if exc.code != "email_taken":
+                raise
+            # An identical add (or a sign-up) created the account a moment ago: carry on with it, so the
+            # loser of the race gets the answer a second add would get (409), never a 400 or a 500.
+            user = User.objects.get(email__iexact=email.strip())
+    if Membership.objects.filter(user=user, organization=organization).exists():
         raise Conflict(f"{user.email} is already a member of {organization.name}.", code="already_member")
     try:
         with transaction.atomic():
@@ -109,7 +125,15 @@ def member_remove(*, actor: Membership, membership: Membership) -> None:
 
 
 def user_deactivate(*, user: User) -> User:
-    """People are deactivated, never deleted: tenant tables keep pointing at them (see TENANCY.md)."""
+    """People are deactivated, never deleted: tenant tables keep pointing at them (see TENANCY.md). Their API
+    tokens end too, so that reactivating them later does not bring old tokens back."""
     user.is_active = False
-    user.save(update_fields=["is_active"])
+    user.tokens_valid_after = timezone.now()
+    user.save(update_fields=["is_active", "tokens_valid_after"])
     return user
+
+
+def user_tokens_end(*, user_id: int) -> None:
+    """Logging out of the API: every access and refresh token the person holds stops working now, on every
+    device (one per-person time, checked on the membership lookup each request makes anyway)."""
+    User.objects.filter(pk=user_id).update(tokens_valid_after=timezone.now())

@@ -19,11 +19,12 @@ from accounts.access import (
     request_membership,
 )
 from accounts.forms import LoginForm, MemberAddForm, MemberRoleForm, OrganizationPasswordResetForm
+from accounts.login_limits import LoginThrottled
 from accounts.login_links import login_link_token_use
 from accounts.models import Membership
 from accounts.selectors import membership_list
 from spacemanager.errors import DomainError
-from spacemanager.ratelimit import rate_limit_refusal
+from spacemanager.ratelimit import rate_limit_refusal, rate_limited_response
 from spacemanager.web import form_add_error
 
 
@@ -38,8 +39,10 @@ class LoginPageView(auth_views.LoginView):
         return super().dispatch(request, *args, **kwargs)
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        refusal = rate_limit_refusal(request, scope="login", email=request.POST.get("email"))
-        return refusal or super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except LoginThrottled as exc:  # from the form's password check (accounts.login_limits)
+            return rate_limited_response(request, exc.retry_after, what="failed logins")
 
 
 class LogoutPageView(auth_views.LogoutView):

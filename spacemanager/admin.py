@@ -18,6 +18,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.models import LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
@@ -27,15 +28,32 @@ from django.template.response import SimpleTemplateResponse
 from django.utils import timezone
 
 from accounts.access import request_membership
+from accounts.login_limits import LoginThrottled, login_authenticate
 from accounts.models import Membership
 from spacemanager.errors import DomainError
-from spacemanager.ratelimit import rate_limit_refusal
+from spacemanager.ratelimit import rate_limited_response
+
+
+class LimitedAdminAuthenticationForm(AdminAuthenticationForm):
+    """The admin's login form, checking the password behind the login limits (accounts.login_limits)."""
+
+    def clean(self) -> dict:
+        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if username is not None and password:
+            self.user_cache = login_authenticate(
+                self.request, email=username, password=password, accept=lambda user: user if user.is_staff else None
+            )
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
 
 
 class PlatformAdminSite(admin.AdminSite):
     site_header = "SpaceManager platform admin"
     site_title = "SpaceManager admin"
     index_title = "Organizations, people and domains"
+    login_form = LimitedAdminAuthenticationForm
 
     def has_permission(self, request: HttpRequest) -> bool:
         # Staff flags and model permissions are not enough: the admin crosses organizations.
@@ -43,11 +61,10 @@ class PlatformAdminSite(admin.AdminSite):
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         # Superuser passwords are the most valuable ones: the same login limits as the API and the pages.
-        if request.method == "POST":
-            refusal = rate_limit_refusal(request, scope="login", email=request.POST.get("username"))
-            if refusal is not None:
-                return refusal
-        return super().login(request, extra_context)
+        try:
+            return super().login(request, extra_context)
+        except LoginThrottled as exc:
+            return rate_limited_response(request, exc.retry_after, what="failed logins")
 
 
 def admin_actor(request: HttpRequest) -> Membership | None:

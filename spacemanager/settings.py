@@ -181,11 +181,9 @@ STORAGES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    if TESTING
-    else {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-}
+# Redis, failing open (spacemanager/cache.py): with Redis down, logins and pages keep working.
+REDIS_CACHE = {"BACKEND": "spacemanager.cache.FailOpenRedisCache", "LOCATION": REDIS_URL}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"} if TESTING else REDIS_CACHE}
 
 # Development writes every message as a file under .data/mail/; pytest swaps in the in-memory backend.
 # Production needs a real one: confirmations and reminders would otherwise pile up in the container.
@@ -252,9 +250,10 @@ REST_FRAMEWORK = {
     # Scoped throttles (login, register, password reset) count in the default cache: Redis outside tests,
     # shared by every web process. spacemanager.ratelimit applies the same scopes and rates to the pages.
     "DEFAULT_THROTTLE_RATES": {
+        # Logins count failures only (accounts/login_limits.py): per address, whatever the account ...
         "login": env.str("THROTTLE_RATE_LOGIN", default="10/minute"),
-        # Per account (submitted email), whatever the address: slows a guess spread over many addresses.
-        "login_account": env.str("THROTTLE_RATE_LOGIN_ACCOUNT", default="20/hour"),
+        # ... and per account at one address, tightly ("<n>/<k><unit>", e.g. 5/15m, is accepted here).
+        "login_account_address": env.str("THROTTLE_RATE_LOGIN_ACCOUNT_ADDRESS", default="5/15m"),
         "refresh": env.str("THROTTLE_RATE_REFRESH", default="60/minute"),
         "register": env.str("THROTTLE_RATE_REGISTER", default="10/hour"),
         "password_reset": env.str("THROTTLE_RATE_PASSWORD_RESET", default="5/hour"),
@@ -265,6 +264,12 @@ REST_FRAMEWORK = {
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+
+# Per account, whatever the address: after this many failures in a day each further one doubles the wait, up to
+# the maximum; not at an address the account logged in from successfully in the last LOGIN_TRUSTED_ADDRESS_DAYS.
+LOGIN_BACKOFF_AFTER_FAILURES = env.int("LOGIN_BACKOFF_AFTER_FAILURES", default=10)
+LOGIN_BACKOFF_MAX_SECONDS = env.int("LOGIN_BACKOFF_MAX_SECONDS", default=900)
+LOGIN_TRUSTED_ADDRESS_DAYS = env.int("LOGIN_TRUSTED_ADDRESS_DAYS", default=30)
 
 SIMPLE_JWT = {
     "ALGORITHM": env.str("ALGORITHM", default="HS256"),

@@ -1,6 +1,9 @@
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import Membership, User
 from accounts.tests.factories import TEST_PASSWORD, UserFactory
@@ -339,3 +342,116 @@ def test_another_organizations_member_is_not_found(api_client, org, other_org):
     assert client.get(f"/api/v1/members/{foreign.pk}").status_code == 404
     assert client.delete(f"/api/v1/members/{foreign.pk}").status_code == 404
     assert Membership.objects.filter(pk=foreign.pk).exists()
+
+
+# Ending tokens: logout, a new password and deactivation end every token issued before them
+
+
+def me_status(client, access: str) -> int:
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    return client.get(ME_URL).status_code
+
+
+@pytest.mark.django_db
+def test_logging_out_ends_the_sessions_access_token_at_once(api_client, org):
+    client = api_client(org)
+    tokens = login(client, "member@alpha.test").json()
+    assert me_status(client, tokens["access"]) == 200
+
+    client.credentials()
+    assert client.post("/api/v1/auth/logout", {"refresh": tokens["refresh"]}, format="json").status_code == 204
+
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    response = client.get(ME_URL)
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_ended"
+
+
+@pytest.mark.django_db
+def test_logging_in_again_right_after_a_logout_gives_working_tokens(api_client, org):
+    client = api_client(org)
+    old = login(client, "member@alpha.test").json()
+    client.post("/api/v1/auth/logout", {"refresh": old["refresh"]}, format="json")
+
+    new = login(client, "member@alpha.test").json()
+
+    assert me_status(client, new["access"]) == 200
+    client.credentials()
+    assert client.post("/api/v1/auth/refresh", {"refresh": new["refresh"]}, format="json").status_code == 200
+    assert me_status(client, old["access"]) == 401
+
+
+@pytest.mark.django_db
+def test_a_new_password_ends_every_token_issued_before_it(api_client, org):
+    client = api_client(org)
+    tokens = login(client, "member@alpha.test").json()
+
+    org.member.set_password("a brand new passphrase 9")
+    org.member.save()
+
+    assert me_status(client, tokens["access"]) == 401
+    client.credentials()
+    refreshed = client.post("/api/v1/auth/refresh", {"refresh": tokens["refresh"]}, format="json")
+    assert refreshed.status_code == 401
+    assert refreshed.json()["code"] == "token_ended"
+    assert me_status(client, login(client, "member@alpha.test", "a brand new passphrase 9").json()["access"]) == 200
+
+
+@pytest.mark.django_db
+def test_a_password_reset_by_email_ends_the_tokens(api_client, web_client, org):
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    api = api_client(org)
+    tokens = login(api, "member@alpha.test").json()
+    page = web_client(org)
+    uid = urlsafe_base64_encode(force_bytes(org.member.pk))
+    form = page.get(f"/password-reset/{uid}/{default_token_generator.make_token(org.member)}/", follow=True)
+    done = page.post(
+        form.redirect_chain[-1][0], {"new_password1": "reset passphrase 42", "new_password2": "reset passphrase 42"}
+    )
+
+    assert done.headers["Location"] == "/password-reset/complete/"
+    assert me_status(api, tokens["access"]) == 401
+
+
+@pytest.mark.django_db
+def test_a_hash_upgrade_at_login_is_not_a_password_change(api_client, org, settings):
+    client = api_client(org)
+    tokens = login(client, "member@alpha.test").json()
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher", *settings.PASSWORD_HASHERS]
+
+    assert login(client, "member@alpha.test").status_code == 200  # rehashes the MD5 hash with PBKDF2
+
+    org.member.refresh_from_db()
+    assert org.member.password.startswith("pbkdf2_")
+    assert me_status(client, tokens["access"]) == 200
+
+
+@pytest.mark.django_db
+def test_deactivation_ends_the_tokens_even_after_reactivation(api_client, org):
+    from accounts.services import user_deactivate
+
+    client = api_client(org)
+    tokens = login(client, "member@alpha.test").json()
+
+    user_deactivate(user=org.member)
+    User.objects.filter(pk=org.member.pk).update(is_active=True)
+
+    assert me_status(client, tokens["access"]) == 401
+    assert me_status(client, login(client, "member@alpha.test").json()["access"]) == 200
+
+
+@pytest.mark.django_db
+def test_checking_the_token_end_time_costs_no_query(api_client, org):
+    client = api_client(org)
+    tokens = login(client, "member@alpha.test").json()
+    User.objects.filter(pk=org.member.pk).update(tokens_valid_after=timezone.now() - timedelta(days=1))
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(ME_URL).status_code == 200
+
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(selects) == 2, selects  # the same two as test_authenticating_a_request_costs_one_query

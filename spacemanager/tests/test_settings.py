@@ -128,7 +128,7 @@ def test_production_derives_hosts_origins_and_https_from_base_domain(production_
     assert values["SECURE_HSTS_SECONDS"] == 31536000
     assert values["DEBUG"] is False
     assert values["STATICFILES"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
-    assert values["CACHE"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["CACHE"] == "spacemanager.cache.FailOpenRedisCache"
     assert values["EMAIL"] == ["django.core.mail.backends.smtp.EmailBackend", "smtp.example.com", 587, True]
 
 
