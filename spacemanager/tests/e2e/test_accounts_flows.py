@@ -103,7 +103,7 @@ def test_admin_adds_a_member_from_the_members_page(page, site, org, screenshot, 
     page.get_by_label("Role", exact=True).select_option("admin")
     page.get_by_role("button", name="Add member").click()
 
-    expect(page.get_by_role("status")).to_contain_text("Grace Hopper was added as Admin.")
+    expect(page.get_by_role("status")).to_contain_text("grace@example.com was added as Admin.")
     row = page.locator("tr", has_text="grace@example.com")
     expect(row.get_by_role("combobox")).to_have_value("admin")
     assert Membership.objects.get(user__email="grace@example.com", organization=org.organization).role == "admin"
