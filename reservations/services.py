@@ -4,6 +4,12 @@ transitions (expiring, completing) and the emails they trigger (sent by workers,
 Python checks come first and give a person a message about the field to correct. PostgreSQL has the last
 word on overlaps (the exclusion constraint `reservations_no_overlap`): when two requests race for one slot,
 the loser's insert fails with sqlstate 23P01 and is answered with the same 409 as the friendly check.
+
+Writers of a space's slots take the space row FOR NO KEY UPDATE first (`_space_for_booking`), so they take
+turns per space. Without that, PostgreSQL's exclusion check deadlocks racing inserts: each inserts its index
+entry, then finds the other's uncommitted row and waits for that transaction to end (seen in the server log
+as two INSERTs each waiting "for ShareLock on transaction" of the other, "while checking exclusion
+constraint"). Taking turns, the loser meets the winner's committed row and fails at once with the 409.
 """
 
 import logging
@@ -13,7 +19,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -31,8 +37,6 @@ from tenants.idempotency import OnceKey, keys_done
 logger = logging.getLogger(__name__)
 Event = Literal["created", "confirmed", "changed", "cancelled", "expired"]
 EXCLUSION_VIOLATION = "23P01"
-DEADLOCK_DETECTED = "40P01"
-SAVE_ATTEMPTS = 3
 _INSTANT = timedelta(microseconds=1)
 CHANGEABLE_FIELDS = ("space_id", "starts_at", "ends_at", "title", "notes", "attendees")
 
@@ -59,9 +63,12 @@ def _timezone(actor: Membership) -> ZoneInfo:
 
 
 def _space_for_booking(space_id: int | None) -> Space:
-    """The space, held FOR SHARE until commit: bookings run side by side, while archiving or editing the
-    space (FOR NO KEY UPDATE) waits for them, so no booking slips into a space being archived."""
-    space = next(iter(Space.objects.raw("SELECT * FROM spaces_space WHERE id = %s FOR SHARE", [space_id])), None)
+    """The space, locked until commit: writers of one space's slots take turns (see the module's docstring for
+    the deadlock this prevents), and archiving or editing the space waits for them, so no booking slips into
+    a space being archived. FOR NO KEY UPDATE still lets other spaces' inserts check their foreign key."""
+    space = next(
+        iter(Space.objects.raw("SELECT * FROM spaces_space WHERE id = %s FOR NO KEY UPDATE", [space_id])), None
+    )
     if space is None:
         raise ValidationFailed("No such space here.", field="space", code="unknown_space")
     return space
@@ -167,34 +174,23 @@ def _is_overlap_violation(error: IntegrityError) -> bool:
     )
 
 
-def _is_deadlock(error: OperationalError) -> bool:
-    return getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
-
-
 def _save_or_conflict(reservation: Reservation, *, tz: ZoneInfo, exclude_id: int | None) -> None:
     """Write, and answer an overlap with a 409 naming the clashes. The exclusion constraint is the overlap
-    check, for sequential and racing requests alike: no separate query before the write."""
-    for attempt in range(1, SAVE_ATTEMPTS + 1):
-        try:
-            with transaction.atomic():
-                reservation.save()
-            return
-        except IntegrityError as exc:
-            if not _is_overlap_violation(exc):
-                raise
-            raise _conflict(
-                space_id=reservation.space_id,
-                starts_at=reservation.starts_at,
-                ends_at=reservation.ends_at,
-                exclude_id=exclude_id,
-                tz=tz,
-            ) from exc
-        except OperationalError as exc:
-            # Two requests writing clashing rows at the same instant each wait for the other's row and
-            # PostgreSQL aborts one of them (measured: ~2% of the losers of an 8-way race). Writing again waits
-            # for the survivor instead, and then meets its row: the usual 409.
-            if not _is_deadlock(exc) or attempt == SAVE_ATTEMPTS:
-                raise
+    check, for sequential and racing requests alike: no separate query before the write. The caller holds the
+    space (`_space_for_booking`), so a racing writer of the same space has committed or rolled back by now."""
+    try:
+        with transaction.atomic():
+            reservation.save()
+    except IntegrityError as exc:
+        if not _is_overlap_violation(exc):
+            raise
+        raise _conflict(
+            space_id=reservation.space_id,
+            starts_at=reservation.starts_at,
+            ends_at=reservation.ends_at,
+            exclude_id=exclude_id,
+            tz=tz,
+        ) from exc
 
 
 @transaction.atomic
@@ -310,6 +306,9 @@ def reservation_confirm(*, actor: Membership, reservation: Reservation) -> Reser
     """Approve a pending reservation (owners and admins). Confirming a confirmed one changes nothing."""
     if not actor.is_manager:
         raise PermissionDenied("Only owners and admins confirm reservations.")
+    # The space first, as booking does: confirming writes the row again, and its exclusion check would
+    # otherwise wait on a racing booking's row while that booking waits on this one.
+    _space_for_booking(reservation.space_id)
     reservation = _locked(reservation)
     if reservation.status == Reservation.Status.CONFIRMED:
         return reservation

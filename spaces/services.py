@@ -110,7 +110,7 @@ def space_update(
     unknown = set(data) - set(SPACE_FIELDS)
     if unknown:
         raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
-    # Waits for bookings in flight on this space, which hold it FOR SHARE (reservations.services).
+    # Waits for bookings in flight on this space, which hold it locked too (reservations.services).
     space = Space.objects.select_for_update(no_key=True).get(pk=space.pk)
     if data.get("is_active") is False and space.is_active:
         data = {key: value for key, value in data.items() if key != "is_active"}
