@@ -51,9 +51,15 @@ if not _database_url:
 # `manage.py run_dev` hands the resolved URLs to the web, worker and beat processes it starts.
 DATABASE_URL = _database_url
 DATABASES = {"default": env.db_url_config(_database_url)}
-DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# django-tenants' backend, without the per-request `SELECT 1` and repeated `SET search_path`
+# (spacemanager/database/base.py): recovery after a PostgreSQL restart works as before.
+DATABASES["default"]["ENGINE"] = "spacemanager.database"
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Real server-side prepared statements: psycopg binds parameters on the server and prepares a statement
+# from its first use, so PostgreSQL plans each of our few query shapes once per connection. They stay
+# correct across schema switches: PostgreSQL re-plans a prepared statement when search_path changes.
+DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 1})
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 REDIS_URL = _required_in_production("REDIS_URL") or embedded.redis_url(BASE_DIR)
