@@ -195,6 +195,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"SpaceManager <no-re
 
 # Background work: Celery reads every CELERY_* setting (spacemanager/celery.py, docs/background.md).
 CELERY_BROKER_URL = REDIS_URL
+# kombu's Redis transport with one reused client per connection pool, not a new one per publish.
+CELERY_BROKER_TRANSPORT = "spacemanager.broker:Transport"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # visibility_timeout: an unacknowledged message (acks_late, worker gone) is delivered again after it; it
 # must outlast the longest countdown we use (retry backoff is capped at 600 s).
