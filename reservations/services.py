@@ -29,12 +29,12 @@ from reservations import notifications
 from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation
 from reservations.selectors import reservation_overlapping
 from spacemanager import rawsql
-from spacemanager.celery import enqueue_on_commit
 from spacemanager.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from spacemanager.mail import send_once
 from spaces.hours import WeeklyInterval, describe_day, isoformat_local, local_pieces, uncovered_pieces
 from spaces.models import Space
 from tenants.idempotency import OnceKey, keys_done
+from tenants.outbox import outbox_write
 
 logger = logging.getLogger(__name__)
 Event = Literal["created", "confirmed", "changed", "cancelled", "expired"]
@@ -52,12 +52,14 @@ class ReservationConflict(Conflict):
 def _after_commit(reservation: Reservation, event: Event) -> None:
     """Tell the booker, by email from a worker once the change has committed (never inside the request).
 
-    The task carries the reservation's `sequence`: the email of each version is sent once, and one whose
-    reservation has changed again before it ran gives way to the newer one's.
+    The notice is written to the outbox in the change's own transaction (tenants/outbox.py): it exists if
+    and only if the change commits, and the request never talks to the broker. The task carries the
+    reservation's `sequence`: the email of each version is sent once, and one whose reservation has changed
+    again before it ran gives way to the newer one's.
     """
     from reservations import tasks  # tasks call the services below
 
-    enqueue_on_commit(tasks.reservation_notice_send, reservation.pk, event, reservation.sequence)
+    outbox_write(tasks.reservation_notice_send, reservation.pk, event, reservation.sequence)
 
 
 def _timezone(actor: Membership) -> ZoneInfo:

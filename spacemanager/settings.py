@@ -222,7 +222,11 @@ if not 10 <= REMINDER_SWEEP_SECONDS <= 300:
     raise ImproperlyConfigured("REMINDER_SWEEP_SECONDS must be between 10 and 300.")
 if REMINDER_LEAD_MINUTES < 1 or PENDING_EXPIRY_MINUTES < 1:
     raise ImproperlyConfigured("REMINDER_LEAD_MINUTES and PENDING_EXPIRY_MINUTES must be positive.")
-CELERY_BEAT_SCHEDULE = beat_schedule(sweep_seconds=REMINDER_SWEEP_SECONDS)
+# How often the relay queues what committed changes wrote to the outbox (tenants/outbox.py).
+OUTBOX_RELAY_SECONDS = env.float("OUTBOX_RELAY_SECONDS", default=2)
+if not 0.5 <= OUTBOX_RELAY_SECONDS <= 60:
+    raise ImproperlyConfigured("OUTBOX_RELAY_SECONDS must be between 0.5 and 60.")
+CELERY_BEAT_SCHEDULE = beat_schedule(sweep_seconds=REMINDER_SWEEP_SECONDS, relay_seconds=OUTBOX_RELAY_SECONDS)
 
 CORS_ALLOWED_ORIGINS = env.list("BACKEND_CORS_ORIGINS", default=[])
 CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
