@@ -6,21 +6,18 @@ original design used. It does the same work per request against the same databas
 host (cached, as the product does), verify the organization-bound JWT and the membership, apply the booking
 rules (naive times, order, past, active space, capacity, durations, days ahead, opening hours in the
 organization's time zone; title, notes and attendees), lock the space as the product does, insert under
-the same exclusion constraint and answer 409 with the clashing intervals, then queue the booking's notice
-(one LPUSH of a Celery-shaped message to the same Redis, after the commit, as the product's enqueue does);
+the same exclusion constraint and answer 409 with the clashing intervals, writing the booking's notice to
+the outbox in the same transaction, as the product does (tenants/outbox.py);
 or list busy and free intervals. Both answers carry the product's fields for the viewer's role: a booking
 answers with its space, booker, times, price and currency; availability names the booker, the title and the
 reservation to owners and admins (one more join), as the product does. bench/run.py checks that both servers
 give identical bodies before it measures. It is not part of the product.
 
-Run: DATABASE_URL=... SECRET_KEY=... REDIS_URL=... uvicorn bench.baseline_fastapi:app --workers N
+Run: DATABASE_URL=... SECRET_KEY=... uvicorn bench.baseline_fastapi:app --workers N
 (BENCH_APPLICATION_NAME names its PostgreSQL sessions, so that bench/run.py can count their CPU.)
 """
 
-import base64
-import contextlib
 import os
-import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -28,20 +25,17 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import jwt
 import orjson
-import redis.asyncio as redis
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 DATABASE_URL = os.environ["DATABASE_URL"].replace("postgres://", "postgresql://", 1)
 SECRET_KEY = os.environ["SECRET_KEY"]
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 APPLICATION_NAME = os.environ.get("BENCH_APPLICATION_NAME", "bench-fastapi")
 ACTIVE = ("pending", "confirmed")
 MANAGERS = ("owner", "admin")
 
 app = FastAPI()
 pool: asyncpg.Pool | None = None
-broker: redis.Redis | None = None
 tenants: dict[str, tuple[int, str, str, str]] = {}
 
 
@@ -51,11 +45,10 @@ def json(status: int, body: object) -> Response:
 
 @app.on_event("startup")
 async def startup() -> None:
-    global pool, broker
+    global pool
     pool = await asyncpg.create_pool(
         DATABASE_URL, min_size=2, max_size=8, server_settings={"application_name": APPLICATION_NAME}
     )
-    broker = redis.Redis.from_url(REDIS_URL)
 
 
 def isoformat_local(instant: datetime, tz: ZoneInfo) -> str:
@@ -63,48 +56,18 @@ def isoformat_local(instant: datetime, tz: ZoneInfo) -> str:
     return value[:-6] + "Z" if value.endswith("+00:00") else value
 
 
-async def enqueue_notice(reservation_id: int, schema: str) -> None:
-    """What Celery's apply_async writes for `reservation_notice_send(id, "created", 0)`: one LPUSH."""
-    task_id = str(uuid.uuid4())
-    body = base64.b64encode(
-        orjson.dumps([[reservation_id, "created", 0], {}, {"callbacks": None, "errbacks": None, "chain": None}])
-    ).decode()
-    message = {
-        "body": body,
-        "content-encoding": "utf-8",
-        "content-type": "application/json",
-        "headers": {
-            "lang": "py",
-            "task": "reservations.tasks.reservation_notice_send",
-            "id": task_id,
-            "root_id": task_id,
-            "parent_id": None,
-            "group": None,
-            "retries": 0,
-            "argsrepr": f"({reservation_id}, 'created', 0)",
-            "kwargsrepr": "{}",
-            "origin": "bench-fastapi",
-            "ignore_result": True,
-            "_schema_name": schema,
-        },
-        "properties": {
-            "correlation_id": task_id,
-            "reply_to": str(uuid.uuid4()),
-            "delivery_mode": 2,
-            "delivery_info": {"exchange": "", "routing_key": "celery"},
-            "priority": 0,
-            "body_encoding": "base64",
-            "delivery_tag": str(uuid.uuid4()),
-        },
-    }
-    with contextlib.suppress(redis.RedisError):  # as the product: the booking has committed; a sweep catches up
-        await broker.lpush("celery", orjson.dumps(message))
+NOTICE_TASK = "reservations.tasks.reservation_notice_send"
 
 
-@app.get("/health")
-async def health() -> Response:
-    await pool.fetchval("SELECT 1")
-    return json(200, {"status": "ok", "database": "ok"})
+async def write_notice(conn, reservation_id: int, schema: str) -> None:
+    """The product's notification write: the notice task as an outbox row, in the booking's transaction."""
+    await conn.execute(
+        """INSERT INTO public.tenants_outboxmessage (schema_name, task, args, created_at)
+           VALUES ($1, $2, $3::jsonb, now())""",
+        schema,
+        NOTICE_TASK,
+        orjson.dumps([reservation_id, "created", 0]).decode(),
+    )
 
 
 async def tenant_for(host: str) -> tuple[int, str, str, str] | None:
@@ -272,6 +235,7 @@ async def create_reservation(request: Request) -> Response:
                         status,
                         price,
                     )
+                    await write_notice(conn, row["id"], schema)
             except asyncpg.ExclusionViolationError:
                 clashes = await conn.fetch(
                     """SELECT starts_at, ends_at FROM reservations_reservation WHERE space_id = $1
@@ -296,7 +260,6 @@ async def create_reservation(request: Request) -> Response:
                         ],
                     },
                 )
-    await enqueue_notice(row["id"], schema)
     return json(
         201,
         {
