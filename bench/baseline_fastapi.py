@@ -70,6 +70,12 @@ async def write_notice(conn, reservation_id: int, schema: str) -> None:
     )
 
 
+@app.get("/health")
+async def health() -> Response:
+    await pool.fetchval("SELECT 1")
+    return json(200, {"status": "ok", "database": "ok"})
+
+
 async def tenant_for(host: str) -> tuple[int, str, str, str] | None:
     hostname = host.split(":")[0]
     if hostname not in tenants:

@@ -56,7 +56,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(port: int, host: str, timeout: float = 30) -> None:
+def wait_until_up(port: int, host: str, timeout: float = 120) -> None:  # a loaded machine starts slowly
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

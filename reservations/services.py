@@ -31,6 +31,7 @@ from reservations.selectors import reservation_overlapping
 from spacemanager import rawsql
 from spacemanager.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from spacemanager.mail import send_once
+from spaces.availability_cache import availability_versions_bump
 from spaces.hours import WeeklyInterval, describe_day, isoformat_local, local_pieces, uncovered_pieces
 from spaces.models import Space
 from tenants.idempotency import OnceKey, keys_done
@@ -60,6 +61,8 @@ def _after_commit(reservation: Reservation, event: Event) -> None:
     from reservations import tasks  # tasks call the services below
 
     outbox_write(tasks.reservation_notice_send, reservation.pk, event, reservation.sequence)
+    # Last write of the transaction (see spaces.availability_cache for why last): cached answers expire.
+    availability_versions_bump([reservation.space_id])
 
 
 def _timezone(actor: Membership) -> ZoneInfo:
@@ -289,6 +292,7 @@ def reservation_update(*, actor: Membership, reservation: Reservation, **changes
     reservation.sequence += 1
     reservation.full_clean(exclude=["space", "user"], validate_constraints=False)
     _save_or_conflict(reservation, tz=tz, exclude_id=reservation.pk)
+    availability_versions_bump(space_id for space_id in spaces if space_id != new_space_id)  # moved away
     _after_commit(reservation, "changed")
     return reservation
 
@@ -351,7 +355,7 @@ def reservations_cancel_upcoming(*, space: Space) -> int:
         reservation.sequence += 1
         reservation.updated_at = now  # bulk_update skips auto_now
     Reservation.objects.bulk_update(upcoming, ["status", "cancelled_at", "sequence", "updated_at"])
-    for reservation in upcoming:
+    for reservation in sorted(upcoming, key=lambda reservation: reservation.space_id):
         _after_commit(reservation, "cancelled")
     return len(upcoming)
 
@@ -428,7 +432,7 @@ def reservations_expire_pending(*, now: datetime | None = None) -> int:
         reservation.sequence += 1
         reservation.updated_at = now  # bulk_update skips auto_now
     Reservation.objects.bulk_update(due, ["status", "sequence", "updated_at"])
-    for reservation in due:
+    for reservation in sorted(due, key=lambda reservation: reservation.space_id):  # version rows in id order
         _after_commit(reservation, "expired")
     return len(due)
 
@@ -436,9 +440,12 @@ def reservations_expire_pending(*, now: datetime | None = None) -> int:
 def reservations_complete_ended(*, now: datetime | None = None) -> int:
     """Confirmed reservations that have ended become completed (no email: nothing changed for the booker)."""
     now = now or timezone.now()
-    return Reservation.objects.filter(status=Reservation.Status.CONFIRMED, ends_at__lte=now).update(
-        status=Reservation.Status.COMPLETED, updated_at=now
-    )
+    ended = Reservation.objects.filter(status=Reservation.Status.CONFIRMED, ends_at__lte=now)
+    with transaction.atomic():
+        space_ids = set(ended.values_list("space_id", flat=True).distinct())
+        completed = ended.update(status=Reservation.Status.COMPLETED, updated_at=now)
+        availability_versions_bump(space_ids)  # past windows no longer show them busy
+    return completed
 
 
 # A notice is normally sent seconds after its change; one still unsent after this was never queued (Redis was

@@ -199,3 +199,81 @@ def test_a_racing_booking_waits_for_the_first_at_the_space_before_writing(racing
             reservation_create(**later, ends_at=starts_at + 2 * HOUR)
         assert Reservation.objects.active().filter(space=space).count() == 1
         connection.set_schema_to_public()
+
+
+def test_cached_availability_is_never_stale_after_a_booking_commits(racing_organization, django_db_blocker):
+    """Readers poll a space's availability (answered from the versioned cache) while bookings commit: every
+    answer shows every booking that had committed before the request began."""
+    organization = racing_organization.organization
+    with django_db_blocker.unblock():
+        connection.set_tenant(organization)
+        space = SpaceFactory()
+        connection.set_schema_to_public()
+        membership = Membership.objects.select_related("user", "organization").get(pk=racing_organization.membership.pk)
+        token = tokens_for_membership(membership)["access"]
+        day = (datetime.now(tz=UTC) + timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
+        path = (
+            f"/api/v1/spaces/{space.pk}/availability?start={day.isoformat().replace('+', '%2B')}"
+            f"&end={(day + timedelta(days=1)).isoformat().replace('+', '%2B')}"
+        )
+        committed: list[int] = []
+        stale: list[tuple[list[int], list[int]]] = []
+        failures: list[str] = []
+        bookings_done = threading.Event()
+
+        def client() -> APIClient:
+            api = APIClient()
+            api.defaults["HTTP_HOST"] = organization.host
+            api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+            return api
+
+        def book() -> None:
+            try:
+                api = client()
+                for hour in range(8, 14):
+                    response = api.post(
+                        "/api/v1/reservations",
+                        {
+                            "space": space.pk,
+                            "starts_at": (day + timedelta(hours=hour)).isoformat(),
+                            "ends_at": (day + timedelta(hours=hour + 1)).isoformat(),
+                        },
+                        format="json",
+                    )
+                    if response.status_code != 201:
+                        failures.append(f"booking answered {response.status_code}")
+                        return
+                    committed.append(response.json()["id"])
+            finally:
+                bookings_done.set()
+                connections.close_all()
+
+        def read() -> None:
+            try:
+                api = client()
+                for _ in range(40):
+                    known = list(committed)
+                    response = api.get(path)
+                    if response.status_code != 200:
+                        failures.append(f"availability answered {response.status_code}")
+                        return
+                    shown = [busy["reservation_id"] for busy in response.json()["busy"]]
+                    if not set(known) <= set(shown):
+                        stale.append((known, shown))
+                    if bookings_done.is_set() and len(known) == 6:
+                        return
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=book)] + [threading.Thread(target=read) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+
+        assert failures == []
+        assert stale == []
+        assert len(committed) == 6
+        final = client().get(path).json()["busy"]
+        connections.close_all()
+        assert sorted(busy["reservation_id"] for busy in final) == sorted(committed)
