@@ -4,16 +4,23 @@ transitions (expiring, completing) and the emails they trigger (sent by workers,
 Python checks come first and give a person a message about the field to correct. PostgreSQL has the last
 word on overlaps (the exclusion constraint `reservations_no_overlap`): when two requests race for one slot,
 the loser's insert fails with sqlstate 23P01 and is answered with the same 409 as the friendly check.
+
+Writers of a space's slots take the space row FOR NO KEY UPDATE first (`_space_for_booking`), so they take
+turns per space. Without that, PostgreSQL's exclusion check deadlocks racing inserts: each inserts its index
+entry, then finds the other's uncommitted row and waits for that transaction to end (seen in the server log
+as two INSERTs each waiting "for ShareLock on transaction" of the other, "while checking exclusion
+constraint"). Taking turns, the loser meets the winner's committed row and fails at once with the 409.
 """
 
 import logging
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -21,18 +28,18 @@ from accounts.models import Membership, User
 from reservations import notifications
 from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation
 from reservations.selectors import reservation_overlapping
-from spacemanager.celery import enqueue_on_commit
+from spacemanager import rawsql
 from spacemanager.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from spacemanager.mail import send_once
+from spaces.availability_cache import availability_versions_bump
 from spaces.hours import WeeklyInterval, describe_day, isoformat_local, local_pieces, uncovered_pieces
-from spaces.models import OpeningHours, Space
+from spaces.models import Space
 from tenants.idempotency import OnceKey, keys_done
+from tenants.outbox import outbox_write
 
 logger = logging.getLogger(__name__)
 Event = Literal["created", "confirmed", "changed", "cancelled", "expired"]
 EXCLUSION_VIOLATION = "23P01"
-DEADLOCK_DETECTED = "40P01"
-SAVE_ATTEMPTS = 3
 _INSTANT = timedelta(microseconds=1)
 CHANGEABLE_FIELDS = ("space_id", "starts_at", "ends_at", "title", "notes", "attendees")
 
@@ -46,12 +53,16 @@ class ReservationConflict(Conflict):
 def _after_commit(reservation: Reservation, event: Event) -> None:
     """Tell the booker, by email from a worker once the change has committed (never inside the request).
 
-    The task carries the reservation's `sequence`: the email of each version is sent once, and one whose
-    reservation has changed again before it ran gives way to the newer one's.
+    The notice is written to the outbox in the change's own transaction (tenants/outbox.py): it exists if
+    and only if the change commits, and the request never talks to the broker. The task carries the
+    reservation's `sequence`: the email of each version is sent once, and one whose reservation has changed
+    again before it ran gives way to the newer one's.
     """
     from reservations import tasks  # tasks call the services below
 
-    enqueue_on_commit(tasks.reservation_notice_send, reservation.pk, event, reservation.sequence)
+    outbox_write(tasks.reservation_notice_send, reservation.pk, event, reservation.sequence)
+    # Last write of the transaction (see spaces.availability_cache for why last): cached answers expire.
+    availability_versions_bump([reservation.space_id])
 
 
 def _timezone(actor: Membership) -> ZoneInfo:
@@ -59,12 +70,21 @@ def _timezone(actor: Membership) -> ZoneInfo:
 
 
 def _space_for_booking(space_id: int | None) -> Space:
-    """The space, held FOR SHARE until commit: bookings run side by side, while archiving or editing the
-    space (FOR NO KEY UPDATE) waits for them, so no booking slips into a space being archived."""
-    space = next(iter(Space.objects.raw("SELECT * FROM spaces_space WHERE id = %s FOR SHARE", [space_id])), None)
+    """The space, locked until commit: writers of one space's slots take turns (see the module's docstring for
+    the deadlock this prevents), and archiving or editing the space waits for them, so no booking slips into
+    a space being archived. FOR NO KEY UPDATE still lets other spaces' inserts check their foreign key."""
+    with connection.cursor() as cursor:
+        cursor.execute(_space_for_booking_sql(), [space_id])
+        row = cursor.fetchone()
+    space = None if row is None else rawsql.build(Space, row)
     if space is None:
         raise ValidationFailed("No such space here.", field="space", code="unknown_space")
     return space
+
+
+@cache
+def _space_for_booking_sql() -> str:
+    return f'SELECT {rawsql.columns(Space, "s")} FROM "{Space._meta.db_table}" s WHERE s."id" = %s FOR NO KEY UPDATE'  # noqa: S608
 
 
 def booking_window(*, space: Space, now: datetime) -> tuple[datetime, datetime]:
@@ -111,12 +131,13 @@ def _check_rules(
         raise ValidationFailed(
             f"{space.name} holds at most {space.capacity} people.", field="attendees", code="over_capacity"
         )
-    rows = [
-        WeeklyInterval(weekday, opens_at, closes_at)
-        for weekday, opens_at, closes_at in OpeningHours.objects.filter(space=space)
-        .order_by("weekday", "opens_at")  # the default ordering starts with the space's name: a join
-        .values_list("weekday", "opens_at", "closes_at")
-    ]
+    with connection.cursor() as cursor:  # fixed SQL: the ORM's compiler cost more than the query
+        cursor.execute(
+            "SELECT weekday, opens_at, closes_at FROM spaces_openinghours WHERE space_id = %s"
+            " ORDER BY weekday, opens_at",
+            [space.pk],
+        )
+        rows = [WeeklyInterval(weekday, opens_at, closes_at) for weekday, opens_at, closes_at in cursor.fetchall()]
     outside = uncovered_pieces(rows, local_pieces(starts_at, ends_at, tz))
     if outside:
         raise ValidationFailed(
@@ -167,34 +188,23 @@ def _is_overlap_violation(error: IntegrityError) -> bool:
     )
 
 
-def _is_deadlock(error: OperationalError) -> bool:
-    return getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
-
-
 def _save_or_conflict(reservation: Reservation, *, tz: ZoneInfo, exclude_id: int | None) -> None:
     """Write, and answer an overlap with a 409 naming the clashes. The exclusion constraint is the overlap
-    check, for sequential and racing requests alike: no separate query before the write."""
-    for attempt in range(1, SAVE_ATTEMPTS + 1):
-        try:
-            with transaction.atomic():
-                reservation.save()
-            return
-        except IntegrityError as exc:
-            if not _is_overlap_violation(exc):
-                raise
-            raise _conflict(
-                space_id=reservation.space_id,
-                starts_at=reservation.starts_at,
-                ends_at=reservation.ends_at,
-                exclude_id=exclude_id,
-                tz=tz,
-            ) from exc
-        except OperationalError as exc:
-            # Two requests writing clashing rows at the same instant each wait for the other's row and
-            # PostgreSQL aborts one of them (measured: ~2% of the losers of an 8-way race). Writing again waits
-            # for the survivor instead, and then meets its row: the usual 409.
-            if not _is_deadlock(exc) or attempt == SAVE_ATTEMPTS:
-                raise
+    check, for sequential and racing requests alike: no separate query before the write. The caller holds the
+    space (`_space_for_booking`), so a racing writer of the same space has committed or rolled back by now."""
+    try:
+        with transaction.atomic():
+            reservation.save()
+    except IntegrityError as exc:
+        if not _is_overlap_violation(exc):
+            raise
+        raise _conflict(
+            space_id=reservation.space_id,
+            starts_at=reservation.starts_at,
+            ends_at=reservation.ends_at,
+            exclude_id=exclude_id,
+            tz=tz,
+        ) from exc
 
 
 @transaction.atomic
@@ -282,6 +292,7 @@ def reservation_update(*, actor: Membership, reservation: Reservation, **changes
     reservation.sequence += 1
     reservation.full_clean(exclude=["space", "user"], validate_constraints=False)
     _save_or_conflict(reservation, tz=tz, exclude_id=reservation.pk)
+    availability_versions_bump(space_id for space_id in spaces if space_id != new_space_id)  # moved away
     _after_commit(reservation, "changed")
     return reservation
 
@@ -310,6 +321,9 @@ def reservation_confirm(*, actor: Membership, reservation: Reservation) -> Reser
     """Approve a pending reservation (owners and admins). Confirming a confirmed one changes nothing."""
     if not actor.is_manager:
         raise PermissionDenied("Only owners and admins confirm reservations.")
+    # The space first, as booking does: confirming writes the row again, and its exclusion check would
+    # otherwise wait on a racing booking's row while that booking waits on this one.
+    _space_for_booking(reservation.space_id)
     reservation = _locked(reservation)
     if reservation.status == Reservation.Status.CONFIRMED:
         return reservation
@@ -341,7 +355,7 @@ def reservations_cancel_upcoming(*, space: Space) -> int:
         reservation.sequence += 1
         reservation.updated_at = now  # bulk_update skips auto_now
     Reservation.objects.bulk_update(upcoming, ["status", "cancelled_at", "sequence", "updated_at"])
-    for reservation in upcoming:
+    for reservation in sorted(upcoming, key=lambda reservation: reservation.space_id):
         _after_commit(reservation, "cancelled")
     return len(upcoming)
 
@@ -418,7 +432,7 @@ def reservations_expire_pending(*, now: datetime | None = None) -> int:
         reservation.sequence += 1
         reservation.updated_at = now  # bulk_update skips auto_now
     Reservation.objects.bulk_update(due, ["status", "sequence", "updated_at"])
-    for reservation in due:
+    for reservation in sorted(due, key=lambda reservation: reservation.space_id):  # version rows in id order
         _after_commit(reservation, "expired")
     return len(due)
 
@@ -426,9 +440,12 @@ def reservations_expire_pending(*, now: datetime | None = None) -> int:
 def reservations_complete_ended(*, now: datetime | None = None) -> int:
     """Confirmed reservations that have ended become completed (no email: nothing changed for the booker)."""
     now = now or timezone.now()
-    return Reservation.objects.filter(status=Reservation.Status.CONFIRMED, ends_at__lte=now).update(
-        status=Reservation.Status.COMPLETED, updated_at=now
-    )
+    ended = Reservation.objects.filter(status=Reservation.Status.CONFIRMED, ends_at__lte=now)
+    with transaction.atomic():
+        space_ids = set(ended.values_list("space_id", flat=True).distinct())
+        completed = ended.update(status=Reservation.Status.COMPLETED, updated_at=now)
+        availability_versions_bump(space_ids)  # past windows no longer show them busy
+    return completed
 
 
 # A notice is normally sent seconds after its change; one still unsent after this was never queued (Redis was

@@ -32,10 +32,17 @@ def every_organization(
     }
 
 
-def beat_schedule(*, sweep_seconds: int = 300) -> dict[str, dict[str, Any]]:
-    """`sweep_seconds` is REMINDER_SWEEP_SECONDS: how late a reminder or an expiry may be at most."""
+def beat_schedule(*, sweep_seconds: int = 300, relay_seconds: float = 2) -> dict[str, dict[str, Any]]:
+    """`sweep_seconds` is REMINDER_SWEEP_SECONDS: how late a reminder or an expiry may be at most;
+    `relay_seconds` is OUTBOX_RELAY_SECONDS: how long a booking's email waits in the outbox at most."""
     sweep = timedelta(seconds=sweep_seconds)
     return {
+        # Public schema: one relay for every organization; a missed run is made up by the next one.
+        "outbox-relay": {
+            "task": "tenants.tasks.outbox_relay",
+            "schedule": timedelta(seconds=relay_seconds),
+            "options": {"expires": relay_seconds},
+        },
         "reservation-reminders": every_organization("reservations.tasks.reservation_reminders_queue", sweep),
         "reservations-sweep": every_organization("reservations.tasks.reservations_sweep", sweep),
         # The month ends at a different instant in every time zone (UTC-12 to UTC+14): hourly on the 1st and

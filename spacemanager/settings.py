@@ -62,9 +62,15 @@ if not _database_url:
 # `manage.py run_dev` hands the resolved URLs to the web, worker and beat processes it starts.
 DATABASE_URL = _database_url
 DATABASES = {"default": env.db_url_config(_database_url)}
-DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# django-tenants' backend, without the per-request `SELECT 1` and repeated `SET search_path`
+# (spacemanager/database/base.py): recovery after a PostgreSQL restart works as before.
+DATABASES["default"]["ENGINE"] = "spacemanager.database"
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Real server-side prepared statements: psycopg binds parameters on the server and prepares a statement
+# from its first use, so PostgreSQL plans each of our few query shapes once per connection. They stay
+# correct across schema switches: PostgreSQL re-plans a prepared statement when search_path changes.
+DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 1})
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 REDIS_URL = _required_in_production("REDIS_URL") or embedded.redis_url(BASE_DIR)
@@ -201,6 +207,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"SpaceManager <no-re
 
 # Background work: Celery reads every CELERY_* setting (spacemanager/celery.py, docs/background.md).
 CELERY_BROKER_URL = REDIS_URL
+# kombu's Redis transport with one reused client per connection pool, not a new one per publish.
+CELERY_BROKER_TRANSPORT = "spacemanager.broker:Transport"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # visibility_timeout: an unacknowledged message (acks_late, worker gone) is delivered again after it; it
 # must outlast the longest countdown we use (retry backoff is capped at 600 s).
@@ -226,7 +234,11 @@ if not 10 <= REMINDER_SWEEP_SECONDS <= 300:
     raise ImproperlyConfigured("REMINDER_SWEEP_SECONDS must be between 10 and 300.")
 if REMINDER_LEAD_MINUTES < 1 or PENDING_EXPIRY_MINUTES < 1:
     raise ImproperlyConfigured("REMINDER_LEAD_MINUTES and PENDING_EXPIRY_MINUTES must be positive.")
-CELERY_BEAT_SCHEDULE = beat_schedule(sweep_seconds=REMINDER_SWEEP_SECONDS)
+# How often the relay queues what committed changes wrote to the outbox (tenants/outbox.py).
+OUTBOX_RELAY_SECONDS = env.float("OUTBOX_RELAY_SECONDS", default=2)
+if not 0.5 <= OUTBOX_RELAY_SECONDS <= 60:
+    raise ImproperlyConfigured("OUTBOX_RELAY_SECONDS must be between 0.5 and 60.")
+CELERY_BEAT_SCHEDULE = beat_schedule(sweep_seconds=REMINDER_SWEEP_SECONDS, relay_seconds=OUTBOX_RELAY_SECONDS)
 
 CORS_ALLOWED_ORIGINS = env.list("BACKEND_CORS_ORIGINS", default=[])
 CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]

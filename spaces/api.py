@@ -3,8 +3,8 @@
 from zoneinfo import ZoneInfo
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
@@ -13,6 +13,13 @@ from accounts.access import request_membership
 from accounts.permissions import IsOrganizationManager, IsOrganizationMember
 from spacemanager.openapi import ERROR_RESPONSES
 from spaces import services
+from spaces.availability_cache import (
+    availability_cached,
+    availability_etag,
+    availability_key,
+    availability_store,
+    availability_version,
+)
 from spaces.filters import SpaceFilter
 from spaces.hours import MIDNIGHT, WeeklyInterval, isoformat_local
 from spaces.models import Space
@@ -347,7 +354,11 @@ class SpaceAvailabilityView(OrganizationTimezoneMixin, GenericAPIView):
 
     @extend_schema(
         parameters=[AvailabilityQuerySerializer],
-        responses={200: AvailabilitySerializer, **ERROR_RESPONSES.for_codes(400, 401, 403, 404)},
+        responses={
+            200: AvailabilitySerializer,
+            304: OpenApiResponse(description="Not modified: the answer named by If-None-Match (its ETag) is current."),
+            **ERROR_RESPONSES.for_codes(400, 401, 403, 404),
+        },
         examples=[
             OpenApiExample(
                 "A Monday, as a member sees it",
@@ -379,11 +390,25 @@ class SpaceAvailabilityView(OrganizationTimezoneMixin, GenericAPIView):
     def get(self, request, pk: int):
         query = AvailabilityQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        availability = space_availability(
-            space=space_get(space_id=pk),
-            starts_at=query.validated_data["start"],
-            ends_at=query.validated_data["end"],
-            tz=ZoneInfo(request.tenant.timezone),
-            viewer=request_membership(request._request),
+        starts_at, ends_at = query.validated_data["start"], query.validated_data["end"]
+        viewer = request_membership(request._request)
+        # The version first, then the data (spaces.availability_cache): never a stale answer after a commit.
+        version = availability_version(space_id=pk)
+        key = availability_key(
+            space_id=pk, starts_at=starts_at, ends_at=ends_at, user_id=viewer.user_id, role=viewer.role, version=version
         )
-        return Response(AvailabilitySerializer(availability).data)
+        etag = availability_etag(key)
+        if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        answer = availability_cached(key)
+        if answer is None:
+            availability = space_availability(
+                space=space_get(space_id=pk),
+                starts_at=starts_at,
+                ends_at=ends_at,
+                tz=ZoneInfo(request.tenant.timezone),
+                viewer=viewer,
+            )
+            answer = AvailabilitySerializer(availability).data
+            availability_store(key, answer)
+        return Response(answer, headers={"ETag": etag})

@@ -116,3 +116,14 @@ class OpeningHours(models.Model):
     def __str__(self) -> str:
         closes = "24:00" if self.closes_at == time(0) else f"{self.closes_at:%H:%M}"
         return f"{self.get_weekday_display()} {self.opens_at:%H:%M}-{closes}"
+
+
+class AvailabilityVersion(models.Model):
+    """How many times the availability of a space has changed: bumped in the transaction of every write to its
+    reservations, opening hours or state (spaces.availability_cache), read first by every availability answer."""
+
+    space = models.OneToOneField(Space, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.space_id} v{self.version}"

@@ -10,6 +10,7 @@ from django.db import transaction
 from accounts.models import Membership
 from reservations.services import reservations_cancel_upcoming
 from spacemanager.errors import PermissionDenied, ValidationFailed
+from spaces.availability_cache import availability_versions_bump
 from spaces.hours import MIDNIGHT, WEEKDAY_NAMES, WeeklyInterval
 from spaces.models import OpeningHours, Space
 
@@ -110,7 +111,7 @@ def space_update(
     unknown = set(data) - set(SPACE_FIELDS)
     if unknown:
         raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
-    # Waits for bookings in flight on this space, which hold it FOR SHARE (reservations.services).
+    # Waits for bookings in flight on this space, which hold it locked too (reservations.services).
     space = Space.objects.select_for_update(no_key=True).get(pk=space.pk)
     if data.get("is_active") is False and space.is_active:
         data = {key: value for key, value in data.items() if key != "is_active"}
@@ -120,6 +121,7 @@ def space_update(
         _apply(space, data)
     if opening_hours is not None:
         opening_hours_set(actor=actor, space=space, intervals=opening_hours)
+    availability_versions_bump([space.pk])
     space.refresh_from_db()
     return space
 
@@ -143,6 +145,7 @@ def space_archive(*, actor: Membership, space: Space) -> ArchiveResult:
         space.is_active = False
         space.save(update_fields=["is_active", "updated_at"])
     cancelled = reservations_cancel_upcoming(space=space)
+    availability_versions_bump([space.pk])  # no free time any more
     return ArchiveResult(space=space, cancelled_reservations=cancelled)
 
 
@@ -187,6 +190,8 @@ def opening_hours_set(*, actor: Membership, space: Space, intervals: Iterable[We
     rows = _validated_intervals(intervals)
     list(Space.objects.select_for_update(no_key=True).filter(pk=space.pk).values_list("pk", flat=True))
     OpeningHours.objects.filter(space=space).delete()
-    return OpeningHours.objects.bulk_create(
+    created = OpeningHours.objects.bulk_create(
         OpeningHours(space=space, weekday=row.weekday, opens_at=row.opens_at, closes_at=row.closes_at) for row in rows
     )
+    availability_versions_bump([space.pk])
+    return created

@@ -105,3 +105,22 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schema_name}:{self.kind}:{self.object_id}:{self.version} ({self.state})"
+
+
+class OutboxMessage(models.Model):
+    """A task to queue, written in the transaction of the change that asks for it (`tenants.outbox`).
+
+    The request never talks to the broker: the message commits or rolls back with the change, and the relay
+    (a periodic task) queues it and deletes it. Public schema, so one relay serves every organization.
+    """
+
+    schema_name = models.CharField(max_length=63)
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], name="outbox_created")]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)} in {self.schema_name}"

@@ -9,6 +9,7 @@ from django_tenants.utils import schema_context
 
 from spacemanager.celery import app
 from tenants.idempotency import idempotency_keys_prune as idempotency_keys_prune_service
+from tenants.outbox import outbox_relay as outbox_relay_service
 from tenants.selectors import organization_list_active
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,12 @@ def organizations_fan_out(task_name: str, args: list[Any] | None = None, options
     schemas = for_each_active_organization(task_name, args or (), options)
     logger.info("Queued %s for %d organizations.", task_name, len(schemas))
     return len(schemas)
+
+
+@app.task(name="tenants.tasks.outbox_relay")
+def outbox_relay() -> int:
+    """Periodic (every OUTBOX_RELAY_SECONDS): queue the tasks that committed changes wrote to the outbox."""
+    return outbox_relay_service()
 
 
 @app.task(name="tenants.tasks.idempotency_keys_prune")

@@ -217,7 +217,12 @@ def test_member_list_runs_a_fixed_number_of_queries(api_client, org):
         client.get("/api/v1/members?page_size=2")
     with CaptureQueriesContext(connection) as many:
         client.get("/api/v1/members?page_size=50")
-    assert len(few) == len(many)
+
+    # `SET search_path` is sent only when the session's path changes, which depends on the request before.
+    def statements(captured) -> list[str]:
+        return [query["sql"] for query in captured.captured_queries if not query["sql"].startswith("SET")]
+
+    assert len(statements(few)) == len(statements(many))
 
 
 @pytest.mark.django_db

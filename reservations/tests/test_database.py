@@ -5,7 +5,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, OperationalError, connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import Membership, User
@@ -13,12 +14,14 @@ from accounts.tests.factories import TEST_PASSWORD
 from accounts.tokens import tokens_for_membership
 from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation
 from reservations.selectors import reservation_overlapping
+from reservations.services import ReservationConflict, reservation_create
 from reservations.tests.factories import ReservationFactory
 from spaces.tests.factories import SpaceFactory
 from tenants.models import Organization
 from tenants.services import organization_register
 
 RACERS = 8
+HOUR = timedelta(hours=1)
 
 
 def _constraint_exists(schema_name: str) -> bool:
@@ -141,3 +144,136 @@ def test_racing_bookings_of_one_slot_give_exactly_one_201(racing_organization, d
         connection.set_tenant(organization)
         assert Reservation.objects.active().filter(space=space).count() == 1
         connection.set_schema_to_public()
+
+
+def test_a_racing_booking_waits_for_the_first_at_the_space_before_writing(racing_organization, django_db_blocker):
+    """Why racing bookings never deadlock: a second writer of the space waits at the space row, before its
+    insert. Two inserts in flight at once each waited on the other inside the exclusion check (40P01)."""
+    organization = racing_organization.organization
+    with django_db_blocker.unblock():
+        connection.set_tenant(organization)
+        space = SpaceFactory()
+        connection.set_schema_to_public()
+        membership = Membership.objects.select_related("user", "organization").get(pk=racing_organization.membership.pk)
+        starts_at = (datetime.now(tz=UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+        booked, release = threading.Event(), threading.Event()
+        first: list[Reservation] = []
+
+        def book_and_hold() -> None:
+            try:
+                connection.set_tenant(organization)
+                with transaction.atomic():
+                    first.append(
+                        reservation_create(
+                            actor=membership, space_id=space.pk, starts_at=starts_at, ends_at=starts_at + HOUR
+                        )
+                    )
+                    booked.set()
+                    release.wait(timeout=30)
+            finally:
+                booked.set()
+                connections.close_all()
+
+        holder = threading.Thread(target=book_and_hold)
+        holder.start()
+        try:
+            assert booked.wait(timeout=30) and first
+            connection.set_tenant(organization)
+            later = {"actor": membership, "space_id": space.pk, "starts_at": starts_at + HOUR / 2}
+            with (
+                CaptureQueriesContext(connection) as queries,
+                pytest.raises(OperationalError) as waited,
+                transaction.atomic(),
+            ):
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '200ms'")
+                reservation_create(**later, ends_at=starts_at + 2 * HOUR)
+            assert waited.value.__cause__.sqlstate == "55P03"  # lock_not_available: it was waiting, not writing
+            assert any("FOR NO KEY UPDATE" in query["sql"] for query in queries.captured_queries)
+            assert not any(query["sql"].startswith("INSERT") for query in queries.captured_queries)
+        finally:
+            release.set()
+            holder.join(timeout=30)
+        # Once the first has committed, the second meets its row: the usual 409, naming it.
+        with pytest.raises(ReservationConflict):
+            reservation_create(**later, ends_at=starts_at + 2 * HOUR)
+        assert Reservation.objects.active().filter(space=space).count() == 1
+        connection.set_schema_to_public()
+
+
+def test_cached_availability_is_never_stale_after_a_booking_commits(racing_organization, django_db_blocker):
+    """Readers poll a space's availability (answered from the versioned cache) while bookings commit: every
+    answer shows every booking that had committed before the request began."""
+    organization = racing_organization.organization
+    with django_db_blocker.unblock():
+        connection.set_tenant(organization)
+        space = SpaceFactory()
+        connection.set_schema_to_public()
+        membership = Membership.objects.select_related("user", "organization").get(pk=racing_organization.membership.pk)
+        token = tokens_for_membership(membership)["access"]
+        day = (datetime.now(tz=UTC) + timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
+        path = (
+            f"/api/v1/spaces/{space.pk}/availability?start={day.isoformat().replace('+', '%2B')}"
+            f"&end={(day + timedelta(days=1)).isoformat().replace('+', '%2B')}"
+        )
+        committed: list[int] = []
+        stale: list[tuple[list[int], list[int]]] = []
+        failures: list[str] = []
+        bookings_done = threading.Event()
+
+        def client() -> APIClient:
+            api = APIClient()
+            api.defaults["HTTP_HOST"] = organization.host
+            api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+            return api
+
+        def book() -> None:
+            try:
+                api = client()
+                for hour in range(8, 14):
+                    response = api.post(
+                        "/api/v1/reservations",
+                        {
+                            "space": space.pk,
+                            "starts_at": (day + timedelta(hours=hour)).isoformat(),
+                            "ends_at": (day + timedelta(hours=hour + 1)).isoformat(),
+                        },
+                        format="json",
+                    )
+                    if response.status_code != 201:
+                        failures.append(f"booking answered {response.status_code}")
+                        return
+                    committed.append(response.json()["id"])
+            finally:
+                bookings_done.set()
+                connections.close_all()
+
+        def read() -> None:
+            try:
+                api = client()
+                for _ in range(40):
+                    known = list(committed)
+                    response = api.get(path)
+                    if response.status_code != 200:
+                        failures.append(f"availability answered {response.status_code}")
+                        return
+                    shown = [busy["reservation_id"] for busy in response.json()["busy"]]
+                    if not set(known) <= set(shown):
+                        stale.append((known, shown))
+                    if bookings_done.is_set() and len(known) == 6:
+                        return
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=book)] + [threading.Thread(target=read) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+
+        assert failures == []
+        assert stale == []
+        assert len(committed) == 6
+        final = client().get(path).json()["busy"]
+        connections.close_all()
+        assert sorted(busy["reservation_id"] for busy in final) == sorted(committed)

@@ -1,10 +1,8 @@
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
-import psycopg
 import pytest
 import time_machine
-from django.db import OperationalError
 
 from reservations import services
 from reservations.models import Reservation
@@ -185,38 +183,6 @@ def test_the_database_refusal_of_an_overlap_becomes_a_409_naming_the_clash(membe
 
     assert caught.value.extra["conflicts"] == [{"starts_at": "2025-03-10T09:00:00Z", "ends_at": "2025-03-10T10:00:00Z"}]
     assert Reservation.objects.filter(space=space).count() == 1
-
-
-def deadlocking_saves(monkeypatch, times: int) -> list[Reservation]:
-    """Reservation.save fails `times` times as PostgreSQL fails the victim of a deadlock, then works."""
-    real_save = Reservation.save
-    calls: list[Reservation] = []
-
-    def save(self, *args, **kwargs):
-        calls.append(self)
-        if len(calls) <= times:
-            raise OperationalError("deadlock detected") from psycopg.errors.DeadlockDetected()
-        return real_save(self, *args, **kwargs)
-
-    monkeypatch.setattr(Reservation, "save", save)
-    return calls
-
-
-def test_a_write_aborted_by_a_deadlock_with_a_racing_booking_is_tried_again(member, monkeypatch):
-    space = SpaceFactory()
-    calls = deadlocking_saves(monkeypatch, times=1)
-
-    assert book(member, space).pk
-    assert len(calls) == 2
-    assert Reservation.objects.filter(space=space).count() == 1
-
-
-def test_a_write_that_keeps_deadlocking_fails_loudly(member, monkeypatch):
-    space = SpaceFactory()
-    deadlocking_saves(monkeypatch, times=services.SAVE_ATTEMPTS)
-
-    with pytest.raises(OperationalError):
-        book(member, space)
 
 
 def test_opening_hours_hold_in_local_time_across_the_spring_change(paris, member):

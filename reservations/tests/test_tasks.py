@@ -2,12 +2,14 @@
 
 import logging
 import smtplib
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
+from django.db import transaction
 from icalendar import Calendar
 from kombu.exceptions import OperationalError
 
@@ -22,7 +24,8 @@ from reservations.services import (
 from reservations.tests.factories import ReservationFactory
 from spacemanager.mail import EmailTask
 from spaces.tests.factories import SpaceFactory
-from tenants.models import IdempotencyKey
+from tenants.models import IdempotencyKey, OutboxMessage
+from tenants.outbox import outbox_relay
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +62,14 @@ def event_of(message):
     return calendar_of(message).walk("VEVENT")[0]
 
 
+@contextmanager
+def relayed():
+    """Run a change, then what the worker does once it has committed: the relay queues its outbox messages
+    (Celery runs them at once here)."""
+    yield
+    outbox_relay()
+
+
 def book(actor, space, starts_at=MONDAY_9, **extra):
     return reservation_create(
         actor=actor, space_id=space.pk, starts_at=starts_at, ends_at=starts_at + timedelta(hours=1), **extra
@@ -68,13 +79,12 @@ def book(actor, space, starts_at=MONDAY_9, **extra):
 # Notices after a change
 
 
-def test_a_booking_emails_the_booker_only_after_the_commit(member, space, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        book(member, space)
+def test_a_booking_emails_the_booker_only_after_the_commit(member, space):
+    book(member, space)
     assert mail.outbox == []  # nothing is sent inside the request's transaction
+    assert OutboxMessage.objects.count() == 1  # the notice waits in the outbox, in the same transaction
 
-    for callback in callbacks:
-        callback()
+    assert outbox_relay() == 1
 
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
@@ -100,12 +110,15 @@ def test_a_booking_through_the_api_sends_nothing_inside_the_request(
 
     assert response.status_code == 201
     assert mail.outbox == []
-    assert len(callbacks) == 1
+    assert callbacks == []  # the request queues nothing on the broker, not even after its commit
+    assert list(OutboxMessage.objects.values_list("task", "args")) == [
+        ("reservations.tasks.reservation_notice_send", [response.json()["id"], "created", 0])
+    ]
 
 
 def test_a_pending_booking_says_it_awaits_approval_without_an_invitation(member, django_capture_on_commit_callbacks):
     space = SpaceFactory(name="Hall", requires_approval=True)
-    with django_capture_on_commit_callbacks(execute=True):
+    with relayed():
         book(member, space)
 
     message = mail.outbox[0]
@@ -119,13 +132,13 @@ def test_approval_change_and_cancellation_each_send_one_email_for_the_same_calen
     member, manager, space, django_capture_on_commit_callbacks
 ):
     approval_space = SpaceFactory(name="Hall", requires_approval=True)
-    with django_capture_on_commit_callbacks(execute=True):
+    with relayed():
         reservation = book(member, approval_space)
-    with django_capture_on_commit_callbacks(execute=True):
+    with relayed():
         reservation_confirm(actor=manager, reservation=reservation)
-    with django_capture_on_commit_callbacks(execute=True):
+    with relayed():
         reservation_update(actor=manager, reservation=reservation, ends_at=MONDAY_9 + timedelta(hours=2))
-    with django_capture_on_commit_callbacks(execute=True):
+    with relayed():
         reservation_cancel(actor=member, reservation=reservation)
 
     subjects = [message.subject.split(":")[0] for message in mail.outbox]
@@ -340,9 +353,9 @@ def test_an_unapproved_request_expires_frees_its_slot_and_the_booker_is_told(
     with time_machine.travel(requested_at, tick=False):
         reservation = book(member, hall)
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with relayed():
         assert sweep_at(requested_at + timedelta(minutes=1439))["expired"] == 0
-    with django_capture_on_commit_callbacks(execute=True):
+    with relayed():
         assert sweep_at(requested_at + timedelta(minutes=1441))["expired"] == 1
 
     reservation.refresh_from_db()
@@ -366,9 +379,9 @@ def test_a_request_still_pending_when_it_starts_expires(member):
 
 def test_expiring_twice_tells_the_booker_once(member, django_capture_on_commit_callbacks):
     reservation = confirmed(member, MONDAY_9, space=SpaceFactory(), status=Reservation.Status.PENDING)
-    with django_capture_on_commit_callbacks(execute=True):
+    with relayed():
         sweep_at(MONDAY_9 + timedelta(minutes=5))
-    with django_capture_on_commit_callbacks(execute=True):
+    with relayed():
         sweep_at(MONDAY_9 + timedelta(minutes=10))
     tasks.reservation_notice_send.delay(reservation.pk, "expired", 1)
 
@@ -391,39 +404,64 @@ def test_ended_bookings_are_completed_and_running_ones_are_not(member, space):
 
 
 def test_redis_down_while_booking_the_booking_stands_and_the_email_goes_out_once_redis_is_back(
-    member, space, monkeypatch, caplog, django_capture_on_commit_callbacks
+    member, space, monkeypatch, caplog
 ):
+    queued = []
+
     def broker_down(*args, **kwargs):
+        queued.append(args)
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     booked_at = utc(2025, 3, 3, 8)
     with monkeypatch.context() as patch:
         patch.setattr(tasks.reservation_notice_send, "apply_async", broker_down)
-        with (
-            time_machine.travel(booked_at, tick=False),
-            caplog.at_level(logging.ERROR),
-            django_capture_on_commit_callbacks(execute=True),
-        ):
+        with time_machine.travel(booked_at, tick=False), caplog.at_level(logging.ERROR):
             reservation = book(member, space)
+            assert queued == []  # the booking itself never talks to the broker
+            assert outbox_relay() == 0  # the relay cannot queue it: the notice waits in the outbox
 
     assert Reservation.objects.filter(pk=reservation.pk, status="confirmed").exists()
-    assert f"reservation_notice_send(args=({reservation.pk}, 'created', 0)" in caplog.text
+    assert "Could not relay the outbox" in caplog.text
     assert mail.outbox == []
+    assert OutboxMessage.objects.count() == 1
 
-    # A sweep right after leaves the notice to its own task; a later one queues it.
-    assert sweep_at(booked_at + timedelta(minutes=1))["notices_caught_up"] == 0
-    assert sweep_at(booked_at + timedelta(minutes=5))["notices_caught_up"] == 1
-    assert sweep_at(booked_at + timedelta(minutes=10))["notices_caught_up"] == 0
+    # Redis is back: the next relay sends it, once; the catch-up sweeps find nothing left to do.
+    with time_machine.travel(booked_at + timedelta(seconds=2), tick=False):
+        assert outbox_relay() == 1
+    assert OutboxMessage.objects.count() == 0
+    assert sweep_at(booked_at + timedelta(minutes=5))["notices_caught_up"] == 0
+    assert outbox_relay() == 0
 
     assert len(mail.outbox) == 1
     assert mail.outbox[0].subject.startswith("Booking confirmed: Blue room")
+
+
+def test_a_notice_relayed_twice_is_emailed_once(member, space):
+    """The relay may queue a message again (it crashed after queuing, before deleting): one email still."""
+    book(member, space)
+    message = OutboxMessage.objects.get()
+    assert outbox_relay() == 1
+    OutboxMessage.objects.create(
+        schema_name=message.schema_name, task=message.task, args=message.args, created_at=message.created_at
+    )
+    assert outbox_relay() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_a_rolled_back_booking_leaves_nothing_in_the_outbox(member, space):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        book(member, space)
+        raise RuntimeError
+    assert OutboxMessage.objects.count() == 0
+    assert outbox_relay() == 0
+    assert mail.outbox == []
 
 
 def test_the_catch_up_leaves_sent_notices_old_news_and_completed_bookings_alone(
     member, space, django_capture_on_commit_callbacks
 ):
     booked_at = utc(2025, 3, 3, 8)
-    with time_machine.travel(booked_at, tick=False), django_capture_on_commit_callbacks(execute=True):
+    with time_machine.travel(booked_at, tick=False), relayed():
         book(member, space)  # notified normally
     with time_machine.travel(booked_at - timedelta(days=2), tick=False):
         confirmed(member, MONDAY_9 + timedelta(hours=2), space=space)  # changed long ago: stale news

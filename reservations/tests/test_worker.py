@@ -11,7 +11,7 @@ from django.utils import timezone
 from reservations.models import Reservation
 from spaces.tests.factories import SpaceFactory
 from tenants.models import IdempotencyKey
-from tenants.tasks import organizations_fan_out
+from tenants.tasks import organizations_fan_out, outbox_relay
 
 
 def wait_for_mail(count: int, seconds: float = 30) -> None:
@@ -36,6 +36,7 @@ def test_a_booking_through_the_api_is_confirmed_by_email_and_reminded_once(org, 
         },
     )
     assert response.status_code == 201, response.json()
+    outbox_relay.delay()  # beat's job, every OUTBOX_RELAY_SECONDS: queue the booking's notice
     wait_for_mail(1)
 
     assert len(mail.outbox) == 1

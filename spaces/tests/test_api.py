@@ -287,9 +287,42 @@ def test_availability_runs_a_fixed_number_of_queries(api_client, org, in_tenant,
         body = client.get(f"{URL}/{space.pk}/availability", query).json()
 
     assert len(body["busy"]) == reservations
-    # Routing (SET public, domain; cached in production), SET tenant, membership, space, opening hours,
-    # reservations with their bookers: whatever the number of reservations.
-    assert len(queries) == 7
+    # Routing (SET public, domain; cached in production), SET tenant, membership, the space's availability
+    # version, space, opening hours, reservations with their bookers: whatever the number of reservations.
+    assert len(queries) == 8
+
+    with CaptureQueriesContext(connection) as again:
+        assert client.get(f"{URL}/{space.pk}/availability", query).json() == body
+    # From the cache: routing, membership and the version only.
+    assert len([q for q in again.captured_queries if not q["sql"].startswith("SET")]) == 3
+    assert "spaces_availabilityversion" in again.captured_queries[-1]["sql"]
+
+
+def test_availability_carries_an_etag_and_answers_304_until_a_booking_changes_it(
+    api_client, org, in_tenant, booking_now
+):
+    space = open_every_day(SpaceFactory(), time(8), time(18))
+    owner, member = api_client(org, org.owner), api_client(org, org.member)
+    path = f"{URL}/{space.pk}/availability?start=2025-03-10T00:00:00Z&end=2025-03-11T00:00:00Z"
+
+    first = owner.get(path)
+    etag = first["ETag"]
+    assert first.status_code == 200 and etag
+    not_modified = owner.get(path, HTTP_IF_NONE_MATCH=etag)
+    assert not_modified.status_code == 304
+    assert not_modified["ETag"] == etag
+    assert member.get(path, HTTP_IF_NONE_MATCH=etag).status_code == 200  # another viewer, another answer
+
+    booked = member.post(
+        "/api/v1/reservations",
+        {"space": space.pk, "starts_at": "2025-03-10T09:00:00Z", "ends_at": "2025-03-10T10:00:00Z"},
+        format="json",
+    )
+    assert booked.status_code == 201
+    changed = owner.get(path, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+    assert [busy["reservation_id"] for busy in changed.json()["busy"]] == [booked.json()["id"]]
 
 
 @pytest.mark.django_db
