@@ -485,11 +485,9 @@ def test_a_cancellation_whose_email_was_lost_is_caught_up_with_the_cancel_invita
     assert calendar_of(mail.outbox[0])["METHOD"] == "CANCEL"
 
 
-def test_a_notice_links_to_the_booking_on_the_configured_site(
-    member, space, settings, django_capture_on_commit_callbacks
-):
+def test_a_notice_links_to_the_booking_on_the_configured_site(member, space, settings):
     settings.SITE_URL = "https://localhost:8443"
-    with django_capture_on_commit_callbacks(execute=True):
+    with relayed():
         reservation = book(member, space)
 
     message = mail.outbox[0]
