@@ -12,6 +12,7 @@ tenant_api_patterns = [
     path("", include("spaces.urls")),
     path("", include("reservations.urls")),
     path("", include("reports.urls")),
+    path("", include("integrations.urls")),
 ]
 
 

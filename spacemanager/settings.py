@@ -83,6 +83,7 @@ TENANT_APPS = [
     "spaces",
     "reservations",
     "reports",
+    "integrations",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -215,6 +216,11 @@ if not 10 <= REMINDER_SWEEP_SECONDS <= 300:
 if REMINDER_LEAD_MINUTES < 1 or PENDING_EXPIRY_MINUTES < 1:
     raise ImproperlyConfigured("REMINDER_LEAD_MINUTES and PENDING_EXPIRY_MINUTES must be positive.")
 CELERY_BEAT_SCHEDULE = beat_schedule(sweep_seconds=REMINDER_SWEEP_SECONDS)
+
+# Webhooks (integrations/http.py): production refuses URLs that resolve to loopback, private, link-local or
+# metadata addresses; development and tests allow them, so a receiver on this machine works after `make run`.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=not IS_PRODUCTION)
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10)
 
 CORS_ALLOWED_ORIGINS = env.list("BACKEND_CORS_ORIGINS", default=[])
 CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from accounts.models import Membership
+from integrations.events import space_changed
 from reservations.services import reservations_cancel_upcoming
 from spacemanager.errors import PermissionDenied, ValidationFailed
 from spaces.hours import MIDNIGHT, WEEKDAY_NAMES, WeeklyInterval
@@ -95,6 +96,7 @@ def space_create(
     )
     if opening_hours is not None:
         opening_hours_set(actor=actor, space=space, intervals=opening_hours)
+    space_changed(space, "created")  # webhooks
     return space
 
 
@@ -121,6 +123,7 @@ def space_update(
     if opening_hours is not None:
         opening_hours_set(actor=actor, space=space, intervals=opening_hours)
     space.refresh_from_db()
+    space_changed(space, "updated")  # webhooks
     return space
 
 
@@ -142,6 +145,7 @@ def space_archive(*, actor: Membership, space: Space) -> ArchiveResult:
     if space.is_active:
         space.is_active = False
         space.save(update_fields=["is_active", "updated_at"])
+        space_changed(space, "archived")  # webhooks
     cancelled = reservations_cancel_upcoming(space=space)
     return ArchiveResult(space=space, cancelled_reservations=cancelled)
 
