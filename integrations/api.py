@@ -4,14 +4,18 @@ from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.access import request_membership
 from accounts.permissions import IsOrganizationManager
-from integrations import selectors, services
+from integrations import feeds, selectors, services
 from integrations.events import EVENT_TYPES
-from integrations.models import WebhookDelivery, WebhookEndpoint
+from integrations.models import CalendarFeed, WebhookDelivery, WebhookEndpoint
+from spacemanager.errors import NotFound, ValidationFailed
 from spacemanager.openapi import ERROR_RESPONSES
+from spaces.selectors import space_get
 from spaces.timefields import OrganizationTimezoneMixin
+from tenants.selectors import organization_url_for_request
 
 EVENTS_HELP = "Events to receive: " + ", ".join(f"`{name}`" for name in EVENT_TYPES) + "."
 
@@ -294,3 +298,95 @@ class WebhookTestView(WebhookViewMixin, GenericAPIView):
     def post(self, request, pk: int):
         delivery = services.webhook_test_send(actor=request_membership(request._request), endpoint=self.endpoint())
         return Response(self.get_serializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+class CalendarFeedSpaceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class CalendarFeedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(
+        choices=CalendarFeed.Kind.choices,
+        help_text="`personal`: your bookings; `space`: a space's; `organization`: everyone's.",
+    )
+    space = CalendarFeedSpaceSerializer(allow_null=True, help_text="The space of a `space` feed.")
+    name = serializers.CharField()
+    url = serializers.URLField(help_text="The private feed (text/calendar). Anyone with it can read the feed.")
+    webcal_url = serializers.CharField(help_text="The same, as a `webcal://` link that opens calendar apps.")
+
+
+class CalendarFeedQuerySerializer(serializers.Serializer):
+    space = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="Also make (and list) this space's feed."
+    )
+
+
+FEED_EXAMPLE = [
+    {
+        "id": 1,
+        "kind": "personal",
+        "space": None,
+        "name": "My bookings",
+        "url": "https://acme.example.com/feeds/pP3xQ0f8m3K1VbXr2tq6yGJ1pV2oJ1cO.ics",
+        "webcal_url": "webcal://acme.example.com/feeds/pP3xQ0f8m3K1VbXr2tq6yGJ1pV2oJ1cO.ics",
+    },
+    {
+        "id": 2,
+        "kind": "space",
+        "space": {"id": 7, "name": "Blue room"},
+        "name": "Blue room (busy times)",
+        "url": "https://acme.example.com/feeds/Zr0lKb9w2H6pYJv1Jx3cQm5sTq8uWn4a.ics",
+        "webcal_url": "webcal://acme.example.com/feeds/Zr0lKb9w2H6pYJv1Jx3cQm5sTq8uWn4a.ics",
+    },
+]
+FEEDS_DESCRIPTION = (
+    "Private iCalendar (RFC 5545) feeds to subscribe to from Google Calendar, Outlook or Apple Calendar: your "
+    "bookings; a space's busy times (titles and names only in owners' and admins' feeds); and, for owners and "
+    "admins, every booking of the organization. Feeds answer with `ETag` and `Last-Modified`, and a `304` to "
+    "a client whose copy is current. A feed stops answering when its person is removed or deactivated."
+)
+
+
+def _feed_links(request, feeds_list) -> list[dict]:
+    site_url = organization_url_for_request(request.tenant, request._request)
+    return [feeds.feed_links(feed, site_url=site_url) for feed in feeds_list]
+
+
+@extend_schema(tags=["calendar feeds"])
+class CalendarFeedListView(APIView):
+    @extend_schema(
+        summary="My calendar feed URLs",
+        description=FEEDS_DESCRIPTION + " Space feeds are made on request (`?space=`).",
+        parameters=[CalendarFeedQuerySerializer],
+        responses={200: CalendarFeedSerializer(many=True), **ERROR_RESPONSES.for_codes(400, 401, 403)},
+        examples=[OpenApiExample("My feeds", value=FEED_EXAMPLE, response_only=True)],
+    )
+    def get(self, request):
+        query = CalendarFeedQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        spaces = []
+        if "space" in query.validated_data:
+            try:
+                spaces = [space_get(space_id=query.validated_data["space"])]
+            except NotFound as exc:
+                raise ValidationFailed("No such space here.", field="space", code="unknown_space") from exc
+        feeds_list = services.calendar_feeds_ensure(actor=request_membership(request._request), spaces=spaces)
+        return Response(_feed_links(request, feeds_list))
+
+
+@extend_schema(tags=["calendar feeds"])
+class CalendarFeedRegenerateView(APIView):
+    @extend_schema(
+        summary="New addresses for my calendar feeds",
+        description="Every one of your feeds gets a new secret URL; the old URLs answer 404 at once. Answers "
+        "the new URLs.",
+        request=None,
+        responses={200: CalendarFeedSerializer(many=True), **ERROR_RESPONSES.for_codes(401, 403)},
+        examples=[OpenApiExample("New feeds", value=FEED_EXAMPLE, response_only=True)],
+    )
+    def post(self, request):
+        actor = request_membership(request._request)
+        services.calendar_feeds_regenerate(actor=actor)
+        return Response(_feed_links(request, services.calendar_feeds_ensure(actor=actor)))

@@ -343,13 +343,14 @@ def _feed_secret() -> str:
 
 
 def calendar_feeds_ensure(*, actor: Membership, spaces: Iterable[Space] = ()) -> list[CalendarFeed]:
-    """The actor's feeds, made on first use: their bookings, the organization's (owners and admins), and one
-    per given space. Safe to race: the unique constraints keep one feed per kind and space."""
+    """The actor's feeds, made on first use: their bookings, the organization's (owners and admins), one per
+    space they asked for (`spaces` adds some). Safe to race: the unique constraints keep one of each."""
     wanted = [(CalendarFeed.Kind.PERSONAL, None)]
     if actor.is_manager:
         wanted.append((CalendarFeed.Kind.ORGANIZATION, None))
     wanted += [(CalendarFeed.Kind.SPACE, space.pk) for space in spaces]
-    existing = {(f.kind, f.space_id): f for f in CalendarFeed.objects.filter(user_id=actor.user_id)}
+    mine = CalendarFeed.objects.filter(user_id=actor.user_id).select_related("space")
+    existing = {(feed.kind, feed.space_id) for feed in mine}
     missing = [key for key in wanted if key not in existing]
     if missing:
         CalendarFeed.objects.bulk_create(
@@ -359,8 +360,13 @@ def calendar_feeds_ensure(*, actor: Membership, spaces: Iterable[Space] = ()) ->
             ],
             ignore_conflicts=True,
         )
-        existing = {(f.kind, f.space_id): f for f in CalendarFeed.objects.filter(user_id=actor.user_id)}
-    return [existing[key] for key in wanted]
+    order = {CalendarFeed.Kind.PERSONAL: 0, CalendarFeed.Kind.ORGANIZATION: 1, CalendarFeed.Kind.SPACE: 2}
+    feeds = [
+        feed
+        for feed in mine.all()
+        if feed.kind != CalendarFeed.Kind.ORGANIZATION or actor.is_manager  # a demoted admin's stays dark
+    ]
+    return sorted(feeds, key=lambda feed: (order[feed.kind], feed.space.name if feed.space else "", feed.pk))
 
 
 @transaction.atomic

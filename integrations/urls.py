@@ -14,4 +14,6 @@ urlpatterns = [
         name="webhook-redeliver",
     ),
     path("webhooks/<int:pk>/test", api.WebhookTestView.as_view(), name="webhook-test"),
+    path("calendar-feeds", api.CalendarFeedListView.as_view(), name="calendar-feeds"),
+    path("calendar-feeds/regenerate", api.CalendarFeedRegenerateView.as_view(), name="calendar-feeds-regenerate"),
 ]

@@ -283,6 +283,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Two choice sets are called `kind` (spaces, calendar feeds): name them, or the schema gets a hash.
+    "ENUM_NAME_OVERRIDES": {
+        "SpaceKindEnum": "spaces.models.Space.Kind",
+        "CalendarFeedKindEnum": "integrations.models.CalendarFeed.Kind",
+    },
 }
 
 LOGIN_URL = "accounts:login"
