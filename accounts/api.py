@@ -203,6 +203,10 @@ class MemberCreateSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     full_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
     role = serializers.ChoiceField(choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+    # Named so the strict API lets validate() explain why it is refused (spacemanager/strict.py).
+    password = serializers.CharField(
+        required=False, write_only=True, help_text="Always refused: people choose it with the emailed reset link."
+    )
 
     def validate(self, attrs):
         if "password" in self.initial_data:
