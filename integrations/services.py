@@ -287,13 +287,25 @@ def _disable_if_failing(endpoint: WebhookEndpoint, *, since: datetime) -> None:
     endpoint.is_active = False
     endpoint.disabled_reason = f"Every delivery since {since:%Y-%m-%d %H:%M} UTC failed for about a day."
     endpoint.save(update_fields=["is_active", "disabled_reason", "updated_at"])
+    from integrations import tasks
+
     version = endpoint.updated_at.isoformat()
-    transaction.on_commit(lambda: _email_endpoint_disabled(endpoint, version=version))
+    schema_name = connection.schema_name
+    transaction.on_commit(
+        lambda: tasks.webhook_endpoint_disabled_notify.apply_async(
+            (endpoint.pk, version), headers={"_schema_name": schema_name}
+        )
+    )
 
 
-def _email_endpoint_disabled(endpoint: WebhookEndpoint, *, version: str) -> None:
+def webhook_endpoint_disabled_notify(*, endpoint_id: int, version: str) -> int:
+    """Email the organization's owners and admins that the endpoint was disabled, once each; returns how many
+    were sent now. Nothing for an endpoint deleted or switched on again meanwhile."""
     from tenants.selectors import organization_current
 
+    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, is_active=False).first()
+    if endpoint is None:
+        return 0
     organization = organization_current()
     managers = (
         Membership.objects.filter(
@@ -302,6 +314,7 @@ def _email_endpoint_disabled(endpoint: WebhookEndpoint, *, version: str) -> None
         .select_related("user")
         .order_by("user_id")
     )
+    sent = 0
     for membership in managers:
         message = build_email(
             to=[membership.user.email],
@@ -317,7 +330,9 @@ def _email_endpoint_disabled(endpoint: WebhookEndpoint, *, version: str) -> None
                 "action_label": "Open webhooks",
             },
         )
-        send_once(message, key=OnceKey(ENDPOINT_DISABLED_KIND, endpoint.pk, version=f"{version}-{membership.user_id}"))
+        key = OnceKey(ENDPOINT_DISABLED_KIND, endpoint.pk, version=f"{version}-{membership.user_id}")
+        sent += send_once(message, key=key)
+    return sent
 
 
 def webhook_deliveries_queue_due(*, now: datetime | None = None, limit: int = 500) -> int:

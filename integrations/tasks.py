@@ -1,6 +1,7 @@
 """Webhook deliveries, sent by workers inside the organization's schema (integrations.services)."""
 
 from spacemanager.celery import app
+from spacemanager.mail import EmailTask
 
 
 @app.task(name="integrations.tasks.webhook_delivery_attempt")
@@ -17,3 +18,11 @@ def webhook_deliveries_queue_due() -> int:
     from integrations import services
 
     return services.webhook_deliveries_queue_due()
+
+
+@app.task(base=EmailTask, bind=True, name="integrations.tasks.webhook_endpoint_disabled_notify")
+def webhook_endpoint_disabled_notify(self, endpoint_id: int, version: str) -> int:
+    """Tell the owners and admins that an endpoint was disabled (email failures retried by EmailTask)."""
+    from integrations import services
+
+    return services.webhook_endpoint_disabled_notify(endpoint_id=endpoint_id, version=version)

@@ -347,3 +347,13 @@ def test_a_real_worker_delivers_a_booking_within_seconds(org, api_client, receiv
     [request] = receiver.wait(1, seconds=30)
     body = verified(endpoint, request)
     assert (body["type"], body["data"]["id"]) == ("reservation.created", response.json()["id"])
+
+
+def test_the_disabled_warning_is_sent_once_and_not_for_an_endpoint_switched_on_again(owner, receiver):
+    endpoint = endpoint_for(owner, receiver)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=False)
+    assert services.webhook_endpoint_disabled_notify(endpoint_id=endpoint.pk, version="v1") == 2
+    assert services.webhook_endpoint_disabled_notify(endpoint_id=endpoint.pk, version="v1") == 0
+    services.webhook_endpoint_update(actor=owner, endpoint=endpoint, is_active=True)
+    assert services.webhook_endpoint_disabled_notify(endpoint_id=endpoint.pk, version="v2") == 0
+    assert len(mail.outbox) == 2
