@@ -153,3 +153,9 @@ def test_updated_since_on_spaces_includes_archived_ones(org, api_client, space):
     assert client.get("/api/v1/spaces").json()["count"] == 0
     synced = client.get("/api/v1/spaces?updated_since=2000-01-01T00:00:00Z").json()["results"]
     assert [(s["id"], s["is_active"]) for s in synced] == [(space.pk, False)]
+
+
+def test_a_list_without_orderings_refuses_one(org, api_client):
+    response = api_client(org, org.owner).get("/api/v1/members?ordering=email")
+    assert response.status_code == 400
+    assert "ordering" in response.json()
