@@ -44,6 +44,9 @@ RETRY_DELAYS = (
     timedelta(hours=8),
 )
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# Retries this soon are queued with a countdown; later ones wait for the sweep (every REMINDER_SWEEP_SECONDS): a
+# countdown longer than Redis' visibility timeout (an hour) would be delivered twice.
+COUNTDOWN_LIMIT = timedelta(minutes=10)
 # While an attempt runs its delivery is "due" only after this, so a sweep never sends it a second time.
 ATTEMPT_LEASE = timedelta(minutes=2)
 ATTEMPT_LOG_LENGTH = 20
@@ -137,10 +140,10 @@ def _body(event_type: str, data: dict) -> dict:
     return {"type": event_type, "timestamp": timezone.now().astimezone(UTC).isoformat(), "data": data}
 
 
-def _queue_after_commit(delivery_ids: list[int]) -> None:
-    """Queue the deliveries' first attempt once the change commits, in this organization's schema.
+def _queue_after_commit(delivery_ids: list[int], *, countdown: float | None = None) -> None:
+    """Queue the deliveries' next attempt once the change commits, in this organization's schema.
 
-    If Redis is down the rows stay pending and the minutely sweep sends them (webhook_deliveries_queue_due).
+    If Redis is down the rows stay pending and the sweep sends them (webhook_deliveries_queue_due).
     """
     from integrations import tasks
 
@@ -149,7 +152,9 @@ def _queue_after_commit(delivery_ids: list[int]) -> None:
     def send() -> None:
         for delivery_id in delivery_ids:
             try:
-                tasks.webhook_delivery_attempt.apply_async((delivery_id,), headers={"_schema_name": schema_name})
+                tasks.webhook_delivery_attempt.apply_async(
+                    (delivery_id,), headers={"_schema_name": schema_name}, countdown=countdown
+                )
             except Exception:
                 logger.exception("Could not queue webhook delivery %s: broker unavailable.", delivery_id)
                 return
@@ -272,7 +277,10 @@ def _finish(delivery: WebhookDelivery, *, now: datetime, result: http.PostResult
         delivery.status = WebhookDelivery.Status.FAILED
         delivery.next_attempt_at = None
     else:
-        delivery.next_attempt_at = now + RETRY_DELAYS[delivery.attempts - 1]
+        delay = RETRY_DELAYS[delivery.attempts - 1]
+        delivery.next_attempt_at = now + delay
+        if delay <= COUNTDOWN_LIMIT:
+            _queue_after_commit([delivery.pk], countdown=delay.total_seconds())
     delivery.save()
     gave_up = result is not None and delivery.status == WebhookDelivery.Status.FAILED
     if gave_up and delivery.event_type != TEST_EVENT:

@@ -1,6 +1,7 @@
 """Webhooks end to end against a real loopback receiver: events, signatures, retries, disabling, SSRF."""
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -357,3 +358,31 @@ def test_the_disabled_warning_is_sent_once_and_not_for_an_endpoint_switched_on_a
     services.webhook_endpoint_update(actor=owner, endpoint=endpoint, is_active=True)
     assert services.webhook_endpoint_disabled_notify(endpoint_id=endpoint.pk, version="v2") == 0
     assert len(mail.outbox) == 2
+
+
+@pytest.mark.slow
+def test_a_real_worker_retries_a_failed_delivery_by_itself(org, receiver, live_worker, monkeypatch):
+    """The receiver fails once; the worker's retry (queued with a countdown) gets through."""
+    from django.db import connection
+
+    monkeypatch.setattr(services, "RETRY_DELAYS", (timedelta(seconds=1),) * len(services.RETRY_DELAYS))
+    receiver.status = 503
+    connection.set_tenant(org.organization)
+    owner = org.membership(org.owner)
+    endpoint = endpoint_for(owner, receiver)
+    services.webhook_test_send(actor=owner, endpoint=endpoint)  # committed: transactional test, real worker
+    receiver.wait(1, seconds=30)
+    receiver.status = 204
+    requests = receiver.wait(2, seconds=30)
+    assert len(requests) == 2
+    assert requests[0].body == requests[1].body
+    deadline = time.monotonic() + 10  # the worker records the answer just after the receiver got it
+    while WebhookDelivery.objects.get(endpoint=endpoint).status == "pending" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert (delivery.status, delivery.attempts, [a["response_status"] for a in delivery.attempt_log]) == (
+        "succeeded",
+        2,
+        [503, 204],
+    )
+    connection.set_schema_to_public()
