@@ -3,8 +3,8 @@
 One contract for every operation, read from the OpenAPI schema the API publishes (so the docs and the checks
 cannot disagree): the query parameters it documents, plus its filters, `ordering` and pagination; and the
 request body's properties. A body field that the operation's answer has but its request does not (`id`,
-`status`, `price`, `user`, …) is refused as read-only; any other unknown name as unknown. Top-level names
-only: nested objects are checked by their serializers.
+`status`, `price`, `user`, …) is refused as read-only; any other unknown name as unknown, nested ones too
+(`opening_hours[0].colour`).
 
 `strict_views()` (spacemanager/api_urls.py) applies `StrictRequestMixin` to every API route at once, so a
 new view is strict without anyone remembering to make it so. The check runs after authentication,
@@ -38,6 +38,8 @@ class Contract:
     query: frozenset[str]
     body: frozenset[str] | None  # None: the body is not an object the schema describes; not checked
     read_only: frozenset[str]
+    body_schema: dict | None = None  # the request object's schema, for the names inside it
+    schema: dict | None = None
 
 
 def _component(schema: dict, node: dict | None) -> dict:
@@ -70,7 +72,30 @@ def _contract(schema: dict, operation: dict) -> Contract:
     for status, response in operation.get("responses", {}).items():
         if status.startswith("2"):
             answered |= _properties(schema, response.get("content")) or frozenset()
-    return Contract(query=query, body=body, read_only=answered - (body or frozenset()))
+    body_schema = None
+    if request_body and body is not None:
+        body_schema = _component(schema, request_body["content"]["application/json"].get("schema"))
+    return Contract(
+        query=query, body=body, read_only=answered - (body or frozenset()), body_schema=body_schema, schema=schema
+    )
+
+
+def _unknown_inside(schema: dict, node: dict | None, data: Any, path: str) -> list[str]:
+    """Names in nested objects (`opening_hours[0].colour`) that their schema does not describe."""
+    node = _component(schema, node)
+    if isinstance(data, Mapping) and "properties" in node:
+        found = []
+        for key, value in data.items():
+            if key not in node["properties"]:
+                found.append(f"{path}.{key}")
+            else:
+                found += _unknown_inside(schema, node["properties"][key], value, f"{path}.{key}")
+        return found
+    if isinstance(data, list) and "items" in node:
+        return [
+            name for i, item in enumerate(data) for name in _unknown_inside(schema, node["items"], item, f"{path}[{i}]")
+        ]
+    return []
 
 
 @cache
@@ -128,6 +153,14 @@ def request_check(view: APIView, request) -> None:
     unknown = sorted(set(data) - contract.body - contract.read_only)
     errors = {name: ["This field is read-only: it cannot be set."] for name in read_only}
     errors |= {name: [f"Unknown field. This operation accepts: {_listing(contract.body)}."] for name in unknown}
+    properties = (contract.body_schema or {}).get("properties", {})
+    inside = [
+        nested
+        for name in sorted(set(data) & set(properties))
+        for nested in _unknown_inside(contract.schema, properties[name], data[name], name)
+    ]
+    errors |= {name: ["Unknown field."] for name in inside}
+    unknown += inside
     if errors:
         raise StrictInputError(errors, code="read_only_field" if not unknown else "unknown_field")
 

@@ -159,3 +159,16 @@ def test_a_list_without_orderings_refuses_one(org, api_client):
     response = api_client(org, org.owner).get("/api/v1/members?ordering=email")
     assert response.status_code == 400
     assert "ordering" in response.json()
+
+
+def test_unknown_names_inside_nested_objects_are_refused(org, api_client, space):
+    response = api_client(org, org.owner).patch(
+        f"/api/v1/spaces/{space.pk}",
+        {"opening_hours": [{"weekday": 0, "opens_at": "08:00", "closes_at": "18:00", "colour": "red"}]},
+    )
+    assert response.status_code == 400
+    assert response.json() == {"opening_hours[0].colour": ["Unknown field."], "code": "unknown_field"}
+    fine = api_client(org, org.owner).patch(
+        f"/api/v1/spaces/{space.pk}", {"opening_hours": [{"weekday": 0, "opens_at": "08:00", "closes_at": "18:00"}]}
+    )
+    assert fine.status_code == 200
