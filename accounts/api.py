@@ -224,6 +224,10 @@ class MemberCreateSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     full_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
     role = serializers.ChoiceField(choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+    # Named so the strict API lets validate() explain why it is refused (spacemanager/strict.py).
+    password = serializers.CharField(
+        required=False, write_only=True, help_text="Always refused: people choose it with the emailed reset link."
+    )
 
     def validate(self, attrs):
         if "password" in self.initial_data:
@@ -256,6 +260,7 @@ class MemberListView(GenericAPIView):
 
     permission_classes = [IsOrganizationManager]
     serializer_class = MemberSerializer
+    filter_backends = []  # no filters or ordering offered: the schema no longer promises an `ordering` it ignored
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no tenant

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Membership, User
+from integrations.events import member_changed
 from spacemanager.errors import Conflict, PermissionDenied, ValidationFailed
 from tenants.models import Organization
 
@@ -93,7 +94,9 @@ def member_add(
         raise Conflict(f"{user.email} is already a member of {organization.name}.", code="already_member")
     try:
         with transaction.atomic():
-            return Membership.objects.create(user=user, organization=organization, role=role)
+            membership = Membership.objects.create(user=user, organization=organization, role=role)
+            member_changed(membership, "joined")  # webhooks
+            return membership
     except IntegrityError as exc:
         raise Conflict(f"{user.email} is already a member of {organization.name}.", code="already_member") from exc
 
@@ -113,6 +116,7 @@ def member_change_role(*, actor: Membership, membership: Membership, role: str) 
         raise Conflict("This is the organization's last owner; make someone else an owner first.", code="last_owner")
     membership.role = role
     membership.save(update_fields=["role"])
+    member_changed(membership, "updated")  # webhooks
     return membership
 
 
@@ -121,6 +125,7 @@ def member_remove(*, actor: Membership, membership: Membership) -> None:
     _require_can_manage(actor, target_role=membership.role)
     if membership.role == Role.OWNER and _lock_owners(membership.organization) <= 1:
         raise Conflict("This is the organization's last owner; make someone else an owner first.", code="last_owner")
+    member_changed(membership, "left")  # webhooks, while the membership still has its id
     membership.delete()
 
 

@@ -120,6 +120,12 @@ ReservationFilter.base_filters["from"] = AwareDateTimeFilter(
 ReservationFilter.base_filters["to"] = AwareDateTimeFilter(
     field_name="starts_at", lookup_expr="lt", help_text="Reservations starting before this time."
 )
+ReservationFilter.base_filters["updated_since"] = AwareDateTimeFilter(
+    field_name="updated_at",
+    lookup_expr="gte",
+    help_text="Sync: every reservation changed at or after this time, cancelled ones included, in (updated_at, "
+    "id) order unless `ordering` says otherwise. Pass the largest `updated_at` you have seen.",
+)
 
 RESERVATION_EXAMPLE = {
     "id": 42,

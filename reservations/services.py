@@ -58,8 +58,10 @@ def _after_commit(reservation: Reservation, event: Event) -> None:
     reservation's `sequence`: the email of each version is sent once, and one whose reservation has changed
     again before it ran gives way to the newer one's.
     """
+    from integrations.events import reservation_changed
     from reservations import tasks  # tasks call the services below
 
+    reservation_changed(reservation, event)  # webhooks: recorded now, sent after commit
     outbox_write(tasks.reservation_notice_send, reservation.pk, event, reservation.sequence)
     # Last write of the transaction (see spaces.availability_cache for why last): cached answers expire.
     availability_versions_bump([reservation.space_id])

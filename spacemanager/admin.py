@@ -76,7 +76,7 @@ def admin_actor(request: HttpRequest) -> Membership | None:
 class OrganizationAdminSite(PlatformAdminSite):
     """One organization's spaces and reservations, on its own host, in its own time zone."""
 
-    index_title = "Spaces and reservations"
+    index_title = "Spaces, reservations and webhooks"
     index_template = "admin/organization_index.html"
 
     def each_context(self, request: HttpRequest) -> dict:

@@ -4,6 +4,8 @@ from csp.decorators import csp_update
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from spacemanager.strict import strict_views
+
 public_api_patterns = [
     path("", include("tenants.urls")),
 ]
@@ -13,7 +15,13 @@ tenant_api_patterns = [
     path("", include("spaces.urls")),
     path("", include("reservations.urls")),
     path("", include("reports.urls")),
+    path("", include("integrations.urls")),
+    path("", include("tenants.organization_urls")),
 ]
+
+# Every API view refuses what its operation does not document (spacemanager/strict.py), new ones included.
+strict_views(public_api_patterns)
+strict_views(tenant_api_patterns)
 
 
 class FullSchemaView(SpectacularAPIView):

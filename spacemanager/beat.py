@@ -45,6 +45,10 @@ def beat_schedule(*, sweep_seconds: int = 300, relay_seconds: float = 2) -> dict
         },
         "reservation-reminders": every_organization("reservations.tasks.reservation_reminders_queue", sweep),
         "reservations-sweep": every_organization("reservations.tasks.reservations_sweep", sweep),
+        # Webhook retries fall due at any minute (integrations.services.RETRY_DELAYS).
+        "webhook-deliveries": every_organization(
+            "integrations.tasks.webhook_deliveries_queue_due", timedelta(minutes=1)
+        ),
         # The month ends at a different instant in every time zone (UTC-12 to UTC+14): hourly on the 1st and
         # 2nd (UTC), each organization's job makes the report once its own month is over, then does nothing.
         "monthly-reports": every_organization(

@@ -100,6 +100,7 @@ TENANT_APPS = [
     "spaces",
     "reservations",
     "reports",
+    "integrations",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -240,6 +241,11 @@ if not 0.5 <= OUTBOX_RELAY_SECONDS <= 60:
     raise ImproperlyConfigured("OUTBOX_RELAY_SECONDS must be between 0.5 and 60.")
 CELERY_BEAT_SCHEDULE = beat_schedule(sweep_seconds=REMINDER_SWEEP_SECONDS, relay_seconds=OUTBOX_RELAY_SECONDS)
 
+# Webhooks (integrations/http.py): production refuses URLs that resolve to loopback, private, link-local or
+# metadata addresses; development and tests allow them, so a receiver on this machine works after `make run`.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=not IS_PRODUCTION)
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10)
+
 CORS_ALLOWED_ORIGINS = env.list("BACKEND_CORS_ORIGINS", default=[])
 CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
 
@@ -254,7 +260,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "spacemanager.pagination.DefaultPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "spacemanager.strict.StrictOrderingFilter",  # an ordering the view does not offer is a 400
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "spacemanager.exceptions.api_exception_handler",
@@ -308,6 +314,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Two choice sets are called `kind` (spaces, calendar feeds): name them, or the schema gets a hash.
+    "ENUM_NAME_OVERRIDES": {
+        "SpaceKindEnum": "spaces.models.Space.Kind",
+        "CalendarFeedKindEnum": "integrations.models.CalendarFeed.Kind",
+    },
 }
 
 LOGIN_URL = "accounts:login"

@@ -412,3 +412,82 @@ class SpaceAvailabilityView(OrganizationTimezoneMixin, GenericAPIView):
             answer = AvailabilitySerializer(availability).data
             availability_store(key, answer)
         return Response(answer, headers={"ETag": etag})
+
+
+@extend_schema(tags=["spaces"])
+class AvailabilityListView(OrganizationTimezoneMixin, GenericAPIView):
+    """Availability of several spaces at once, for one window: the spaces filtered as `GET spaces` filters them."""
+
+    serializer_class = AvailabilitySerializer
+    filterset_class = SpaceFilter
+    ordering_fields = SpaceListView.ordering_fields
+    ordering = SpaceListView.ordering
+
+    def get_queryset(self):
+        return space_list()
+
+    @extend_schema(
+        summary="Availability of several spaces",
+        description="For each space on the page (filters and ordering as in `GET spaces`), when it is busy and "
+        "when it is open and free between `start` and `end` (at most 31 days), in the organization's time "
+        "zone. Members see when others are busy, never who or why. Paginated like every list.",
+        parameters=[
+            AvailabilityQuerySerializer,
+            OpenApiParameter("amenity", OpenApiTypes.STR, many=True, explode=True, description="Repeatable."),
+        ],
+        responses={200: AvailabilitySerializer(many=True), **ERROR_RESPONSES.for_codes(400, 401, 403)},
+        examples=[
+            OpenApiExample(
+                "Two rooms on a Monday morning",
+                value=[
+                    {
+                        "space": 7,
+                        "start": "2025-03-03T08:00:00+01:00",
+                        "end": "2025-03-03T12:00:00+01:00",
+                        "timezone": "Europe/Paris",
+                        "busy": [],
+                        "free": [{"starts_at": "2025-03-03T08:00:00+01:00", "ends_at": "2025-03-03T12:00:00+01:00"}],
+                    },
+                    {
+                        "space": 9,
+                        "start": "2025-03-03T08:00:00+01:00",
+                        "end": "2025-03-03T12:00:00+01:00",
+                        "timezone": "Europe/Paris",
+                        "busy": [
+                            {
+                                "starts_at": "2025-03-03T10:00:00+01:00",
+                                "ends_at": "2025-03-03T11:00:00+01:00",
+                                "status": "confirmed",
+                                "mine": False,
+                                "reservation_id": None,
+                                "title": None,
+                                "user": None,
+                            }
+                        ],
+                        "free": [
+                            {"starts_at": "2025-03-03T08:00:00+01:00", "ends_at": "2025-03-03T10:00:00+01:00"},
+                            {"starts_at": "2025-03-03T11:00:00+01:00", "ends_at": "2025-03-03T12:00:00+01:00"},
+                        ],
+                    },
+                ],
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request):
+        query = AvailabilityQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        tz = ZoneInfo(request.tenant.timezone)
+        viewer = request_membership(request._request)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        availability = [
+            space_availability(
+                space=space,
+                starts_at=query.validated_data["start"],
+                ends_at=query.validated_data["end"],
+                tz=tz,
+                viewer=viewer,
+            )
+            for space in page
+        ]
+        return self.get_paginated_response(AvailabilitySerializer(availability, many=True).data)

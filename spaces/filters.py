@@ -44,10 +44,25 @@ class SpaceFilter(django_filters.FilterSet):
         method="filter_nothing", help_text="With `available_to`: only spaces free and open for the whole interval."
     )
     available_to = AwareDateTimeFilter(method="filter_nothing", help_text="End of the free-space search interval.")
+    updated_since = AwareDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="Sync: every space changed at or after this time, archived ones included, in (updated_at, id) "
+        "order unless `ordering` says otherwise.",
+    )
 
     class Meta:
         model = Space
-        fields = ["kind", "capacity_min", "amenity", "search", "is_active", "available_from", "available_to"]
+        fields = [
+            "kind",
+            "capacity_min",
+            "amenity",
+            "search",
+            "is_active",
+            "available_from",
+            "available_to",
+            "updated_since",
+        ]
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
@@ -68,8 +83,8 @@ class SpaceFilter(django_filters.FilterSet):
 
         queryset = super().filter_queryset(queryset)
         data = self.form.cleaned_data
-        if data.get("is_active") is None:
-            queryset = queryset.filter(is_active=True)
+        if data.get("is_active") is None and data.get("updated_since") is None:
+            queryset = queryset.filter(is_active=True)  # a sync sees archiving too
         starts_at, ends_at = data.get("available_from"), data.get("available_to")
         if (starts_at is None) != (ends_at is None):
             missing = "available_to" if ends_at is None else "available_from"

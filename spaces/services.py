@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from accounts.models import Membership
+from integrations.events import space_changed
 from reservations.services import reservations_cancel_upcoming
 from spacemanager.errors import PermissionDenied, ValidationFailed
 from spaces.availability_cache import availability_versions_bump
@@ -96,6 +97,7 @@ def space_create(
     )
     if opening_hours is not None:
         opening_hours_set(actor=actor, space=space, intervals=opening_hours)
+    space_changed(space, "created")  # webhooks
     return space
 
 
@@ -123,6 +125,7 @@ def space_update(
         opening_hours_set(actor=actor, space=space, intervals=opening_hours)
     availability_versions_bump([space.pk])
     space.refresh_from_db()
+    space_changed(space, "updated")  # webhooks
     return space
 
 
@@ -144,6 +147,7 @@ def space_archive(*, actor: Membership, space: Space) -> ArchiveResult:
     if space.is_active:
         space.is_active = False
         space.save(update_fields=["is_active", "updated_at"])
+        space_changed(space, "archived")  # webhooks
     cancelled = reservations_cancel_upcoming(space=space)
     availability_versions_bump([space.pk])  # no free time any more
     return ArchiveResult(space=space, cancelled_reservations=cancelled)

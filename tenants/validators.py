@@ -4,6 +4,7 @@ import re
 import zoneinfo
 from functools import cache
 
+import pycountry
 from django.core.exceptions import ValidationError
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]$")
@@ -36,9 +37,18 @@ def validate_organization_slug(value: str) -> None:
         raise ValidationError(f"“{value}” is reserved; please choose another.", code="reserved_slug")
 
 
+# In the tz database but not zones a person lives in: the machine's own zone, a placeholder, rule files.
+NOT_REAL_ZONES = frozenset({"localtime", "Factory", "posixrules"})
+
+
 @cache
 def timezone_names() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    """IANA time zone names an organization can use (the same list the settings page offers)."""
+    return frozenset(
+        name
+        for name in zoneinfo.available_timezones()
+        if name not in NOT_REAL_ZONES and not name.startswith(("posix/", "right/"))
+    )
 
 
 def validate_timezone_name(value: str) -> None:
@@ -49,9 +59,15 @@ def validate_timezone_name(value: str) -> None:
         )
 
 
-CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+@cache
+def currency_codes() -> frozenset[str]:
+    """ISO 4217's alphabetic codes, from pycountry's copy of the standard."""
+    return frozenset(currency.alpha_3 for currency in pycountry.currencies)
 
 
 def validate_currency_code(value: str) -> None:
-    if not CURRENCY_PATTERN.match(value):
-        raise ValidationError("Use a three-letter ISO 4217 currency code such as EUR or USD.", code="invalid_currency")
+    if value not in currency_codes():
+        raise ValidationError(
+            f"“{value}” is not a three-letter ISO 4217 currency code; use one such as EUR, USD or GBP.",
+            code="invalid_currency",
+        )

@@ -90,7 +90,8 @@ def test_booking_runs_a_fixed_number_of_queries(api_client, org, space):
     sql = [query["sql"] for query in booked.captured_queries if query["sql"].split()[0] not in transaction_control]
     # Routing (SET public, domain; cached in production), SET tenant, membership, then in one transaction the
     # space FOR NO KEY UPDATE, its opening hours and the insert. The exclusion constraint is the overlap check.
-    # Then the notice, written to the outbox (no broker), and the bump of the space's availability version.
+    # Then the webhook endpoints that want the event, the notice written to the outbox (no broker), and the
+    # bump of the space's availability version.
     assert [statement.split()[0] for statement in sql] == [
         "SET",
         "SELECT",
@@ -99,10 +100,12 @@ def test_booking_runs_a_fixed_number_of_queries(api_client, org, space):
         "SELECT",
         "SELECT",
         "INSERT",
+        "SELECT",
         "INSERT",
         "INSERT",
     ]
-    assert "reservations_reservation" not in " ".join(sql[:-3])
+    assert "reservations_reservation" not in " ".join(sql[:-4])
+    assert "integrations_" in sql[-3]
     assert "tenants_outboxmessage" in sql[-2]
     assert "spaces_availabilityversion" in sql[-1]
     # A clash: the insert fails, its savepoint is rolled back (django-tenants then repeats SET search_path),

@@ -1,0 +1,28 @@
+"""Webhook deliveries, sent by workers inside the organization's schema (integrations.services)."""
+
+from spacemanager.celery import app
+from spacemanager.mail import EmailTask
+
+
+@app.task(name="integrations.tasks.webhook_delivery_attempt")
+def webhook_delivery_attempt(delivery_id: int) -> str | None:
+    """One attempt, if due (queued after the commit of a change, by redeliver/test, or by the sweep)."""
+    from integrations import services
+
+    return services.webhook_delivery_attempt(delivery_id=delivery_id)
+
+
+@app.task(name="integrations.tasks.webhook_deliveries_queue_due")
+def webhook_deliveries_queue_due() -> int:
+    """Periodic, per organization: queue the retries that are due, and first attempts Redis missed."""
+    from integrations import services
+
+    return services.webhook_deliveries_queue_due()
+
+
+@app.task(base=EmailTask, bind=True, name="integrations.tasks.webhook_endpoint_disabled_notify")
+def webhook_endpoint_disabled_notify(self, endpoint_id: int, version: str) -> int:
+    """Tell the owners and admins that an endpoint was disabled (email failures retried by EmailTask)."""
+    from integrations import services
+
+    return services.webhook_endpoint_disabled_notify(endpoint_id=endpoint_id, version=version)

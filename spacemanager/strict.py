@@ -1,0 +1,231 @@
+"""A strict API: what an operation does not accept is refused with a 400 that names it, never ignored.
+
+One contract for every operation, read from the OpenAPI schema the API publishes (so the docs and the checks
+cannot disagree): the query parameters it documents, plus its filters, `ordering` and pagination; and the
+request body's properties. A body field that the operation's answer has but its request does not (`id`,
+`status`, `price`, `user`, …) is refused as read-only; any other unknown name as unknown, nested ones too
+(`opening_hours[0].colour`).
+
+`strict_views()` (spacemanager/api_urls.py) applies `StrictRequestMixin` to every API route at once, so a
+new view is strict without anyone remembering to make it so. The check runs after authentication,
+permissions and throttles: a stranger learns nothing from it, a 401/403/429 comes first. `StrictOrderingFilter`
+(REST_FRAMEWORK's filter backends) refuses orderings a view does not offer.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from django.urls import URLPattern, URLResolver
+from rest_framework import exceptions
+from rest_framework.filters import OrderingFilter
+from rest_framework.views import APIView
+
+SYNC_PARAMETER = "updated_since"
+
+
+class StrictInputError(exceptions.APIException):
+    status_code = 400
+    default_code = "unknown_input"
+
+    def __init__(self, errors: dict[str, list[str]], code: str) -> None:
+        super().__init__({**errors, "code": code})
+
+
+@dataclass(frozen=True)
+class Contract:
+    query: frozenset[str]
+    body: frozenset[str] | None  # None: the body is not an object the schema describes; not checked
+    read_only: frozenset[str]
+    body_schema: dict | None = None  # the request object's schema, for the names inside it
+    schema: dict | None = None
+
+
+def _component(schema: dict, node: dict | None) -> dict:
+    """A schema node with its `$ref` (and a single allOf) resolved."""
+    while node:
+        if "$ref" in node:
+            node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+        elif len(node.get("allOf", [])) == 1:
+            node = node["allOf"][0]
+        else:
+            return node
+    return {}
+
+
+def _properties(schema: dict, content: Mapping[str, Any] | None) -> frozenset[str] | None:
+    json = (content or {}).get("application/json")
+    if json is None:
+        return None
+    node = _component(schema, json.get("schema"))
+    if node.get("type") == "array" or "properties" not in node:
+        return None
+    return frozenset(node["properties"])
+
+
+def _contract(schema: dict, operation: dict) -> Contract:
+    query = frozenset(p["name"] for p in operation.get("parameters", []) if p.get("in") == "query")
+    request_body = operation.get("requestBody")
+    body = _properties(schema, request_body["content"]) if request_body else frozenset()
+    answered = frozenset()
+    for status, response in operation.get("responses", {}).items():
+        if status.startswith("2"):
+            answered |= _properties(schema, response.get("content")) or frozenset()
+    body_schema = None
+    if request_body and body is not None:
+        body_schema = _component(schema, request_body["content"]["application/json"].get("schema"))
+    return Contract(
+        query=query, body=body, read_only=answered - (body or frozenset()), body_schema=body_schema, schema=schema
+    )
+
+
+def _unknown_inside(schema: dict, node: dict | None, data: Any, path: str) -> list[str]:
+    """Names in nested objects (`opening_hours[0].colour`) that their schema does not describe."""
+    node = _component(schema, node)
+    if isinstance(data, Mapping) and "properties" in node:
+        found = []
+        for key, value in data.items():
+            if key not in node["properties"]:
+                found.append(f"{path}.{key}")
+            else:
+                found += _unknown_inside(schema, node["properties"][key], value, f"{path}.{key}")
+        return found
+    if isinstance(data, list) and "items" in node:
+        return [
+            name for i, item in enumerate(data) for name in _unknown_inside(schema, node["items"], item, f"{path}[{i}]")
+        ]
+    return []
+
+
+@cache
+def contracts() -> dict[tuple[type, str], Contract]:
+    """Every operation's contract, by (view class, HTTP method); built once per process (under a second)."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    generator = SchemaGenerator(urlconf="spacemanager.urls_schema")
+    schema = generator.get_schema(request=None, public=True)
+    found: dict[tuple[type, str], Contract] = {}
+    for path, _, method, view in generator._get_paths_and_endpoints():
+        operation = schema["paths"].get(path if path.startswith("/") else f"/{path}", {}).get(method.lower())
+        if operation is not None:
+            found[(type(view), method)] = _contract(schema, operation)
+    return found
+
+
+def _runtime_query_names(view: APIView, method: str) -> set[str]:
+    """What the view's own machinery reads, documented or not: filters, ordering, pagination."""
+    names: set[str] = set()
+    filterset = getattr(view, "filterset_class", None)
+    if filterset is not None:
+        names |= set(filterset.base_filters)
+    if getattr(view, "ordering_fields", None):
+        names.add(OrderingFilter.ordering_param)
+    paginator = getattr(view, "paginator", None)
+    if method == "GET" and paginator is not None:
+        names |= {name for name in (paginator.page_query_param, paginator.page_size_query_param) if name}
+    return names
+
+
+def request_check(view: APIView, request) -> None:
+    """Raise StrictInputError (400) for query parameters and body fields the operation does not accept."""
+    method = request.method.upper()
+    if method in {"OPTIONS", "HEAD"}:
+        return
+    contract = contracts().get((type(view), method))
+    if contract is None:  # not in the schema (excluded on purpose): nothing to hold it to
+        return
+    unknown = sorted(set(request.query_params) - contract.query - _runtime_query_names(view, method))
+    if unknown:
+        raise StrictInputError(
+            {
+                name: [f"Unknown query parameter. This operation accepts: {_listing(contract.query)}."]
+                for name in unknown
+            },
+            code="unknown_parameter",
+        )
+    if contract.body is None or (method in {"GET", "DELETE"} and not request.stream):
+        return
+    data = request.data
+    if not isinstance(data, Mapping):
+        return
+    read_only = sorted(set(data) & contract.read_only)
+    unknown = sorted(set(data) - contract.body - contract.read_only)
+    errors = {name: ["This field is read-only: it cannot be set."] for name in read_only}
+    errors |= {name: [f"Unknown field. This operation accepts: {_listing(contract.body)}."] for name in unknown}
+    properties = (contract.body_schema or {}).get("properties", {})
+    inside = [
+        nested
+        for name in sorted(set(data) & set(properties))
+        for nested in _unknown_inside(contract.schema, properties[name], data[name], name)
+    ]
+    errors |= {name: ["Unknown field."] for name in inside}
+    unknown += inside
+    if errors:
+        raise StrictInputError(errors, code="read_only_field" if not unknown else "unknown_field")
+
+
+def _listing(names: Iterable[str]) -> str:
+    return ", ".join(sorted(names)) or "nothing"
+
+
+class StrictRequestMixin:
+    """Refuse undocumented query parameters and body fields (see the module's docstring)."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        request_check(self, request)
+
+
+def strict_views(patterns: list) -> list:
+    """The same URL patterns with every DRF view made strict (a subclass with StrictRequestMixin first)."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            strict_views(pattern.url_patterns)
+            continue
+        if not isinstance(pattern, URLPattern):
+            continue
+        view_class = getattr(pattern.callback, "cls", None)
+        if view_class is None or issubclass(view_class, StrictRequestMixin):
+            continue
+        strict_class = type(
+            view_class.__name__,
+            (StrictRequestMixin, view_class),
+            {"__module__": view_class.__module__, "__doc__": view_class.__doc__},
+        )
+        pattern.callback = strict_class.as_view(**(getattr(pattern.callback, "initkwargs", None) or {}))
+    return patterns
+
+
+class StrictOrderingFilter(OrderingFilter):
+    """`ordering` on a field the view does not offer is a 400 naming it (DRF's filter drops it silently).
+
+    A sync (`updated_since`) without an explicit ordering pages in (updated_at, id) order: stable, and a row
+    changed while the client pages comes again at the end instead of being skipped.
+    """
+
+    def get_valid_fields(self, queryset, view, context=None):
+        # Without a declared list DRF offers every serializer field; we offer only what the view declares.
+        if not getattr(view, "ordering_fields", None):
+            return []
+        return super().get_valid_fields(queryset, view, context or {})
+
+    def get_ordering(self, request, queryset, view):
+        value = request.query_params.get(self.ordering_param)
+        if value:
+            terms = [term.strip() for term in value.split(",") if term.strip()]
+            valid = {name for name, _ in self.get_valid_fields(queryset, view, {"request": request})}
+            refused = [term for term in terms if term.lstrip("-") not in valid]
+            if refused:
+                raise StrictInputError(
+                    {
+                        self.ordering_param: [
+                            f"Cannot order by {', '.join(refused)}. Order by: {_listing(valid)} (a leading - reverses)."
+                        ]
+                    },
+                    code="invalid_ordering",
+                )
+            return terms
+        if request.query_params.get(SYNC_PARAMETER):
+            return ["updated_at", "id"]
+        return self.get_default_ordering(view)
