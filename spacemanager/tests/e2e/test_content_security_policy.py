@@ -82,3 +82,15 @@ def test_pages_work_under_the_production_policy_without_a_violation(page, site, 
 
     assert violations == []
     assert [error for error in console_errors if "Content Security Policy" in error] == []
+
+
+@pytest.mark.parametrize(("path", "rendered"), [("/api/docs/", ".swagger-ui .info"), ("/api/redoc/", ".api-info")])
+def test_the_api_docs_render_under_the_production_policy(page, site, production_policy, path, rendered):
+    page.add_init_script(RECORD_VIOLATIONS)
+    # The docs' own Google fonts are not ours to serve; everything else must load.
+    page.route(re.compile(r"https://fonts\.(googleapis|gstatic)\.com/.*"), lambda route: route.abort())
+
+    page.goto(f"{site.organization('alpha')}{path}")
+
+    expect(page.locator(rendered).first).to_be_visible(timeout=30_000)
+    assert page.evaluate("window.__cspViolations") == []
