@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
+from csp.decorators import csp_update
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -48,6 +49,8 @@ class LimitedAdminAuthenticationForm(AdminAuthenticationForm):
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
 
+ADMIN_CONTENT_SECURITY_POLICY = csp_update({"style-src": ["'unsafe-inline'"]})
+
 
 class PlatformAdminSite(admin.AdminSite):
     site_header = "SpaceManager platform admin"
@@ -58,6 +61,11 @@ class PlatformAdminSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         # Staff flags and model permissions are not enough: the admin crosses organizations.
         return request.user.is_active and request.user.is_superuser
+
+    def admin_view(self, view: Callable, cacheable: bool = False) -> Callable:
+        # django-tenants' admin index and Django's change list write inline <style> blocks: the admin (superusers
+        # only) allows inline styles; scripts stay the site's own files, as everywhere.
+        return ADMIN_CONTENT_SECURITY_POLICY(super().admin_view(view, cacheable))
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         # Superuser passwords are the most valuable ones: the same login limits as the API and the pages.

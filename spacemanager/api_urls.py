@@ -30,12 +30,13 @@ class FullSchemaView(SpectacularAPIView):
     urlconf = "spacemanager.urls_schema"
 
 
-# The docs pages' bundles set inline styles and ReDoc runs a worker from a blob: and loads Google's fonts;
-# scripts stay our own files (Swagger UI's start-up script is served from a URL, not inline).
+# The docs pages' bundles set inline styles; ReDoc runs a worker from a blob:, loads Google's fonts and shows
+# its vendor's logo. Scripts stay our own files (Swagger UI's start-up script is served from a URL, not inline).
 docs_csp = csp_update(
     {
         "style-src": ["'unsafe-inline'", "https://fonts.googleapis.com"],
         "font-src": ["https://fonts.gstatic.com"],
+        "img-src": ["https://cdn.redoc.ly"],
         "worker-src": ["'self'", "blob:"],
     }
 )

@@ -1,11 +1,16 @@
 """Idempotency-Key on the API's POSTs (Stripe's semantics) and the pages' one-time form token."""
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection, connections
+from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from accounts.tokens import tokens_for_membership
 from spaces.models import Space
 from spaces.tests.test_api import NEW_SPACE as NEW_SPACE_JSON
 from spaces.tests.test_views import NEW_SPACE as NEW_SPACE_FORM
@@ -166,3 +171,66 @@ def test_each_rendering_of_a_form_has_its_own_token(web_client, org):
     assert form_token(client.get("/spaces/new/").content.decode()) != form_token(
         client.get("/spaces/new/").content.decode()
     )
+
+
+# Real races: two threads, two database connections, one key.
+
+
+def _race(send) -> list:
+    barrier = threading.Barrier(2)
+    answers: list = [None, None]
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            answers[index] = send()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return answers
+
+
+def _spaces_named(org, name: str) -> int:
+    connection.set_tenant(org.organization)
+    try:
+        return Space.objects.filter(name=name).count()
+    finally:
+        connection.set_schema_to_public()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_api_posts_with_one_key_create_one_space(org):
+    tokens = tokens_for_membership(org.membership(org.admin))
+
+    def send():
+        client = APIClient(HTTP_HOST=org.host, HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+        return client.post(URL, NEW_SPACE_JSON, format="json", HTTP_IDEMPOTENCY_KEY="race")
+
+    answers = _race(send)
+
+    assert _spaces_named(org, "Blue room") == 1
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses in ([201, 201], [201, 409])
+    created = [answer.json()["id"] for answer in answers if answer.status_code == 201]
+    assert len(set(created)) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_posts_of_one_space_form_create_one_space(org):
+    def send():
+        client = Client(HTTP_HOST=org.host)
+        client.force_login(org.admin)
+        return client.post("/spaces/new/", {**NEW_SPACE_FORM, "form_token": "one-rendering"})
+
+    answers = _race(send)
+
+    assert _spaces_named(org, "Blue room") == 1
+    assert [answer.status_code for answer in answers] == [302, 302]
+    assert answers[0]["Location"] == answers[1]["Location"]

@@ -60,7 +60,7 @@ def test_run_dev_serves_on_loopback_unless_told_otherwise(
 def test_the_development_procfile_serves_on_the_address_run_dev_hands_over():
     procfile = (settings.BASE_DIR / "Procfile.dev").read_text()
 
-    assert "runserver $BIND_ADDRESS:$PORT" in procfile
+    assert "runserver ${BIND_ADDRESS:-127.0.0.1}:$PORT" in procfile
     assert "0.0.0.0" not in procfile  # noqa: S104
 
 

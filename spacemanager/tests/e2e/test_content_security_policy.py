@@ -82,3 +82,34 @@ def test_pages_work_under_the_production_policy_without_a_violation(page, site, 
 
     assert violations == []
     assert [error for error in console_errors if "Content Security Policy" in error] == []
+
+
+@pytest.mark.parametrize(("path", "rendered"), [("/api/docs/", ".swagger-ui .info"), ("/api/redoc/", ".api-info")])
+def test_the_api_docs_render_under_the_production_policy(page, site, production_policy, path, rendered):
+    page.add_init_script(RECORD_VIOLATIONS)
+    # The docs' own Google fonts are not ours to serve; everything else must load.
+    page.route(re.compile(r"https://fonts\.(googleapis|gstatic)\.com/.*"), lambda route: route.abort())
+
+    page.goto(f"{site.organization('alpha')}{path}")
+
+    expect(page.locator(rendered).first).to_be_visible(timeout=30_000)
+    assert page.evaluate("window.__cspViolations") == []
+
+
+def test_the_platform_admin_works_under_the_production_policy(page, site, org, production_policy, platform_superuser):
+    page.add_init_script(RECORD_VIOLATIONS)
+    violations: list[str] = []
+
+    page.goto(f"{site.public}/admin/login/")
+    page.get_by_label("Email").fill("root@platform.test")
+    page.get_by_label("Password").fill("root-password-42")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{site.public}/admin/")
+    violations += page.evaluate("window.__cspViolations")
+    for path in ("/admin/tenants/organization/", f"/admin/tenants/organization/{org.organization.pk}/change/"):
+        response = page.goto(f"{site.public}{path}")
+        assert response.status == 200
+        expect(page.locator("#content")).to_be_visible()
+        violations += page.evaluate("window.__cspViolations")
+
+    assert violations == []
