@@ -11,6 +11,11 @@ import os
 
 # Threads rather than one request per process: a request waits on PostgreSQL for a good part of its time,
 # which other threads use, and keep-alive connections are kept (the sync worker closes each one).
+# One process per core x 4 threads (2 x 4 on two cores) measured best. gunicorn stays the server: granian's
+# WSGI server (bench/run.py --server granian, 2 processes x 4 blocking threads) was measured against it in the
+# same runs (December 2026, 2 shared cores) and neither was consistently cheaper per request (app CPU per
+# availability request 8.2 vs 8.7 ms, booking 8.4 vs 7.7 ms; an earlier pair favoured granian). A second
+# server is not worth a new dependency and new deployment docs without a clear win.
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
