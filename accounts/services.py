@@ -29,7 +29,7 @@ def user_create(
     `password_hash` is the already validated password being hashed elsewhere (see organization_register).
     """
     email = User.objects.normalize_email(email.strip()).lower()
-    if User.objects.filter(email__iexact=email).exists():
+    if User.objects.with_email(email).exists():
         raise ValidationFailed("An account with this email already exists.", field="email", code="email_taken")
     if password is not None and password_hash is None:
         password_check(password=password, email=email, full_name=full_name)
@@ -70,7 +70,7 @@ def member_add(
     organization that later adds the same address (an account pre-hijack).
     """
     _require_can_manage(actor, target_role=role)
-    user = User.objects.filter(email__iexact=email.strip()).first()
+    user = User.objects.with_email(email).first()
     if user is None:
         user = user_create(email=email, password=None, full_name=full_name)
     elif Membership.objects.filter(user=user, organization=organization).exists():

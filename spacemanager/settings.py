@@ -144,9 +144,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# argon2id with OWASP's parameters (accounts/hashers.py); PBKDF2 stays second so the hashes made before
+# argon2 still verify, and Django re-hashes each with argon2id at that person's next login.
+PASSWORD_HASHERS = [
+    "accounts.hashers.OwaspArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 if TESTING:
     # Hashing is deliberately slow; tests create hundreds of users.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -57,3 +57,19 @@ def logged_in_client(client, *, host: str, user):
     client.force_login(user)
     client.defaults["HTTP_HOST"] = host
     return client
+
+
+def explain(queryset, *, enable_seqscan: bool = True) -> str:
+    """PostgreSQL's plan for the queryset, as text. `enable_seqscan=False` shows which index the planner can
+    use even on a test table too small for an index to pay off (it then picks one whenever one applies)."""
+    from django.db import transaction
+
+    sql, params = queryset.query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        if not enable_seqscan:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        if not enable_seqscan:
+            cursor.execute("SET LOCAL enable_seqscan = on")
+    return plan

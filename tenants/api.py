@@ -31,7 +31,7 @@ class RegisterInputSerializer(serializers.Serializer):
     currency = serializers.CharField(max_length=3, default="EUR", validators=[validate_currency_code])
 
     def validate_email(self, value: str) -> str:
-        if User.objects.filter(email__iexact=value).exists():
+        if User.objects.with_email(value).exists():
             raise serializers.ValidationError("An account with this email already exists; log in instead.")
         return value.lower()
 
