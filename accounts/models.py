@@ -88,8 +88,12 @@ class Membership(models.Model):
         ADMIN = "admin", "Admin"
         MEMBER = "member", "Member"
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    organization = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="memberships")
+    # Neither key has an index of its own: the unique (user, organization) constraint leads with the user
+    # (login, the token check), membership_org_created with the organization (the members page).
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships", db_index=False)
+    organization = models.ForeignKey(
+        "tenants.Organization", on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -97,6 +101,10 @@ class Membership(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["user", "organization"], name="accounts_membership_user_org_unique"),
+        ]
+        indexes = [
+            # An organization's members in order, one page at a time; also counts members per organization.
+            models.Index(fields=["organization", "created_at", "id"], name="membership_org_created"),
         ]
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ from reservations.models import Reservation
 from reservations.selectors import reservation_get, reservation_list
 from spacemanager.errors import PermissionDenied
 from spacemanager.openapi import ERROR_RESPONSES, error_response
+from spacemanager.pagination import KeysetPagination
 from spaces.hours import isoformat_local
 from spaces.timefields import AwareDateTimeField, AwareDateTimeFilter, OrganizationTimezoneMixin
 
@@ -204,6 +205,7 @@ class ReservationListView(OrganizationTimezoneMixin, GenericAPIView):
     """Your reservations; owners and admins see everyone's with `?scope=all`."""
 
     serializer_class = ReservationSerializer
+    pagination_class = KeysetPagination
     filterset_class = ReservationFilter
     ordering_fields = ["starts_at", "ends_at", "created_at", "status"]
     ordering = ["starts_at", "id"]

@@ -39,10 +39,11 @@ class Reservation(models.Model):
 
     ACTIVE_STATUSES = (Status.PENDING, Status.CONFIRMED)
 
-    space = models.ForeignKey(Space, on_delete=models.PROTECT, related_name="reservations")
+    # No index of their own: reservations_space_starts and reservations_user_starts lead with them.
+    space = models.ForeignKey(Space, on_delete=models.PROTECT, related_name="reservations", db_index=False)
     # Users live in the public schema: no database constraint, no cascade, no reverse accessor (TENANCY.md).
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
     )
     title = models.CharField(max_length=200, blank=True)
     notes = models.TextField(blank=True)
@@ -65,9 +66,22 @@ class Reservation(models.Model):
 
     class Meta:
         ordering = ["starts_at", "id"]
+        # Each index answers named queries; the foreign keys have none of their own (the composites lead with
+        # them), and the exclusion constraint's GiST index serves the overlap checks of one space.
         indexes = [
-            models.Index(fields=["user", "starts_at"], name="reservations_user_starts"),
+            # Everyone's reservations in order, page after page by cursor (API ?scope=all, the "all" page).
+            models.Index(fields=["starts_at", "id"], name="reservations_starts_id"),
+            # My reservations (API, my pages, the "next" panel); a space's bookings, upcoming counts, the PROTECT
+            # check on deleting a space.
+            models.Index(fields=["user", "starts_at", "id"], name="reservations_user_starts"),
             models.Index(fields=["space", "starts_at"], name="reservations_space_starts"),
+            # "Today" across every space (dashboard panel): active reservations starting before the day ends.
+            # Only a few are active at any time, as the sweep completes or expires the ended ones.
+            models.Index(
+                fields=["starts_at"],
+                name="reservations_active_starts",
+                condition=Q(status__in=["pending", "confirmed"]),
+            ),
             # The sweeps' questions, each answered from a small partial index whatever the table's size.
             models.Index(
                 fields=["starts_at"],

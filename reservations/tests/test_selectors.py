@@ -87,3 +87,22 @@ def test_upcoming_count_matches_what_archiving_cancels(scene):
         reservation_count_upcoming(space_id=room.pk, now=NOW) == 1
     )  # "running" has started; "cancelled" is not active
     assert reservation_count_upcoming(space_id=hall.pk, now=NOW) == 2
+
+
+def test_todays_bookings_come_from_the_active_period_index(scene):
+    from spacemanager.testing import explain
+
+    org, _, _ = scene
+    queryset = reservation_list_overlapping(
+        actor=org.membership(org.admin), starts_at=utc(2025, 3, 4), ends_at=utc(2025, 3, 5)
+    )
+    assert "reservations_active_starts" in explain(queryset, enable_seqscan=False)
+
+
+def test_my_upcoming_reservations_come_in_order_from_my_index(scene):
+    from spacemanager.testing import explain
+
+    org, _, _ = scene
+    queryset = reservation_list_upcoming(actor=org.membership(org.member), now=utc(2025, 3, 1))[:20]
+    plan = explain(queryset, enable_seqscan=False, enable_bitmapscan=False, enable_sort=False)
+    assert "Index Scan using reservations_user_starts" in plan and "Sort" not in plan

@@ -12,6 +12,7 @@ from reservations.tests.factories import ReservationFactory
 from spacemanager.tests.pages import field_error, text
 from spaces.models import OpeningHours, Space
 from spaces.tests.factories import SpaceFactory, open_every_day
+from spaces.views import SPACES_PER_PAGE
 
 pytestmark = pytest.mark.django_db
 DASH = "\N{EN DASH}"
@@ -483,3 +484,17 @@ def test_restoring_makes_a_space_bookable_again(web_client, org, in_tenant):
     assert "Blue room is bookable again." in text(response)
     room.refresh_from_db()
     assert room.is_active
+
+
+def test_the_manage_page_is_paginated_and_counts_from_the_index_not_a_join(web_client, org, in_tenant, booking_now):
+    for index in range(SPACES_PER_PAGE + 1):
+        SpaceFactory(name=f"Room {index:02}")
+    client = web_client(org, org.admin)
+    with CaptureQueriesContext(connection) as queries:
+        first = client.get("/spaces/manage/")
+    assert len(first.context["spaces"]) == SPACES_PER_PAGE
+    assert f"{SPACES_PER_PAGE + 1} bookable spaces" in text(first)
+    assert 'href="?page=2"' in text(first)
+    assert len(client.get("/spaces/manage/?page=2").context["spaces"]) == 1
+    # Upcoming bookings are counted per listed space, never by joining every reservation and grouping.
+    assert not [q["sql"] for q in queries if "LEFT OUTER JOIN" in q["sql"] and "reservations_reservation" in q["sql"]]
