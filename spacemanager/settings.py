@@ -211,6 +211,19 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
+# Two queues, both consumed by a worker started without -Q: "celery" for emails and other user-facing work,
+# "sweeps" for the periodic batches over every organization (spacemanager/beat.py). Give "sweeps" its own
+# worker at scale (`-Q sweeps`) so emails never wait behind a tick (docs/operations.md).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = {"celery": {}, "sweeps": {}}
+CELERY_TASK_ROUTES = {
+    "tenants.tasks.sweeps_fan_out": {"queue": "sweeps"},
+    "tenants.tasks.sweep_batch": {"queue": "sweeps"},
+    "tenants.tasks.public_tables_prune": {"queue": "sweeps"},
+}
+# Celery closes the database connection around every task by default: a new connection (and a cold
+# catalog cache) per task. Keep it for this many tasks instead; CONN_MAX_AGE still bounds its age.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=200)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_ALWAYS_EAGER = False

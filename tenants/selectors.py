@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import ProgrammingError, connection, transaction
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from psycopg import sql
 
@@ -30,6 +30,15 @@ def organization_list_active() -> QuerySet[Organization]:
     if template_schema:
         excluded.add(template_schema)
     return Organization.objects.filter(is_active=True).exclude(schema_name__in=excluded).order_by("schema_name")
+
+
+def organization_list_sweep_order() -> list[str]:
+    """Schemas of the active organizations, the longest since their last sweep (or never swept) first."""
+    return list(
+        organization_list_active()
+        .order_by(F("swept_at").asc(nulls_first=True), "schema_name")
+        .values_list("schema_name", flat=True)
+    )
 
 
 # Operators' overview: every organization with its usage, in a fixed number of queries.

@@ -8,6 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
+        ("token_blacklist", "0013_alter_blacklistedtoken_options_and_more"),
         ('accounts', '0001_initial'),
         ('tenants', '0003_idempotency_key'),
     ]
@@ -26,5 +27,11 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='membership',
             index=models.Index(fields=['organization', 'created_at', 'id'], name='membership_org_created'),
+        ),
+        # simplejwt's table has no index on its expiry; the hourly prune (spacemanager.housekeeping) needs one.
+        migrations.RunSQL(
+            "CREATE INDEX IF NOT EXISTS accounts_outstanding_token_expires "
+            "ON token_blacklist_outstandingtoken (expires_at)",
+            reverse_sql="DROP INDEX IF EXISTS accounts_outstanding_token_expires",
         ),
     ]
