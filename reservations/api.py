@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from accounts.access import request_membership
 from reservations import services
 from reservations.models import Reservation
-from reservations.selectors import reservation_get, reservation_list
+from reservations.selectors import reservation_get, reservation_list, running_at_or_after
 from spacemanager.errors import PermissionDenied
 from spacemanager.openapi import ERROR_RESPONSES, error_response
 from spacemanager.pagination import KeysetPagination
@@ -114,9 +114,12 @@ class ReservationFilter(django_filters.FilterSet):
         model = Reservation
         fields = ["space", "status"]
 
+    def filter_running_from(self, queryset, name, value):
+        return queryset.filter(running_at_or_after(value))
+
 
 ReservationFilter.base_filters["from"] = AwareDateTimeFilter(
-    field_name="ends_at", lookup_expr="gt", help_text="Reservations still running at or after this time."
+    method="filter_running_from", help_text="Reservations still running at or after this time."
 )
 ReservationFilter.base_filters["to"] = AwareDateTimeFilter(
     field_name="starts_at", lookup_expr="lt", help_text="Reservations starting before this time."

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
@@ -8,6 +10,9 @@ from django.db.models import F, Func, Q
 from spaces.models import Space
 
 NO_OVERLAP_CONSTRAINT = "reservations_no_overlap"
+# No reservation lasts longer (a space's longest duration is capped at 31 days, and a constraint holds it):
+# "still running at T" can then be read from the starts_at index, from T minus this on.
+LONGEST_RESERVATION = timedelta(days=31)
 
 
 class TsTzRange(Func):
@@ -75,8 +80,8 @@ class Reservation(models.Model):
             # check on deleting a space.
             models.Index(fields=["user", "starts_at", "id"], name="reservations_user_starts"),
             models.Index(fields=["space", "starts_at"], name="reservations_space_starts"),
-            # "Today" across every space (dashboard panel): active reservations starting before the day ends.
-            # Only a few are active at any time, as the sweep completes or expires the ended ones.
+            # "Today" across every space (dashboard panel): active reservations starting before the day ends,
+            # i.e. today's and the few past ones the sweep has not completed yet; later ones are not read.
             models.Index(
                 fields=["starts_at"],
                 name="reservations_active_starts",
@@ -95,6 +100,9 @@ class Reservation(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="reservations_ends_after_start"),
             models.CheckConstraint(condition=Q(attendees__gte=1), name="reservations_attendees_positive"),
+            models.CheckConstraint(
+                condition=Q(ends_at__lte=F("starts_at") + LONGEST_RESERVATION), name="reservations_at_most_31_days"
+            ),
             # The last word on double booking: two active reservations of a space never overlap.
             ExclusionConstraint(
                 name=NO_OVERLAP_CONSTRAINT,

@@ -82,6 +82,7 @@ def sweep_batch(jobs: list[str], schema_names: list[str]) -> dict[str, int]:
     An organization deactivated or deleted since queuing is skipped. A job that fails is logged and the
     others go on; that organization keeps its old `swept_at` and comes first next time.
     """
+    app.loader.import_default_modules()  # the tasks' modules, also outside a worker (the benchmark)
     bodies = [(job, app.tasks[job].run) for job in jobs]
     done, failed = [], 0
     organizations = organization_list_active().filter(schema_name__in=schema_names)
@@ -102,6 +103,11 @@ def sweep_batch(jobs: list[str], schema_names: list[str]) -> dict[str, int]:
     finally:
         connection.set_schema_to_public()
     Organization.objects.filter(pk__in=done).update(swept_at=timezone.now())
+    # A PostgreSQL backend keeps the catalog of every schema it touched (about 138 KB each): close this
+    # connection, which has just touched a whole batch, rather than let a worker process reuse it for
+    # thousands of schemas (docs/operations.md, Capacity). Never inside a transaction (a caller's, a test's).
+    if not connection.in_atomic_block:
+        connection.close()
     return {"swept": len(done), "failed": failed, "skipped": len(schema_names) - len(done) - failed}
 
 
