@@ -272,6 +272,13 @@ def measure(args) -> dict:
     results["list_organizations"] = timed(list_organizations, max(1, args.repeat // 2), warm_up=False)
     results["list_organizations"]["queries"] = count_queries(list_organizations)
 
+    def list_estimated():
+        out = io.StringIO()
+        call_command("list_organizations", "--estimate", stdout=out)
+
+    results["list_organizations --estimate"] = timed(list_estimated, args.repeat)
+    results["list_organizations --estimate"]["queries"] = count_queries(list_estimated)
+
     superuser, _ = User.objects.get_or_create(
         email="root@scale.test", defaults={"is_staff": True, "is_superuser": True}
     )

@@ -176,16 +176,41 @@ def _count_batch(tables: list[tuple[str, str]]) -> list[tuple[str, str, int]]:
     return []
 
 
-def organization_overview_list() -> list[OrganizationOverview]:
-    """Every organization with its members, spaces and reservations: 3 queries, plus one per 50 schemas."""
+def tenant_table_estimates(*, schema_names: Collection[str]) -> dict[str, TenantTableCounts]:
+    """Spaces and reservations per schema as PostgreSQL's statistics estimate them (pg_class.reltuples, kept
+    by autovacuum's ANALYZE): one catalog query, no lock on and no catalog loading of any tenant table, so
+    it costs the same at 10,000 organizations as at 10. A table never analysed yet counts 0."""
+    counts: dict[str, dict[str, int]] = {schema: {} for schema in schema_names}
+    if not counts:
+        return {}
+    labels = {table: label for label, table in COUNTED_TENANT_TABLES.items()}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n.nspname, c.relname, greatest(c.reltuples, 0)::bigint FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = ANY(%s) AND c.relname = ANY(%s) AND c.relkind IN ('r', 'p')",
+            [list(counts), list(labels)],
+        )
+        for schema, table, estimate in cursor.fetchall():
+            counts[schema][labels[table]] = estimate
+    return {schema: TenantTableCounts(**values) for schema, values in counts.items()}
+
+
+def organization_overview_list(*, estimate: bool = False) -> list[OrganizationOverview]:
+    """Every organization with its members, spaces and reservations: 3 queries, plus one per 50 schemas; with
+    `estimate`, 3 queries in all (spaces and reservations from the statistics, see tenant_table_estimates)."""
+    organizations = list(organization_list())
+    members = member_counts(organization_ids=[organization.pk for organization in organizations])
+    count = tenant_table_estimates if estimate else tenant_table_counts
+    tables = count(schema_names=[organization.schema_name for organization in organizations])
     return [
         OrganizationOverview(
             organization=organization,
-            members=organization.member_count,
-            spaces=organization.table_counts.spaces,
-            reservations=organization.table_counts.reservations,
+            members=members[organization.pk],
+            spaces=tables[organization.schema_name].spaces,
+            reservations=tables[organization.schema_name].reservations,
         )
-        for organization in organizations_with_counts(organization_list())
+        for organization in organizations
     ]
 
 
