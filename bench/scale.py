@@ -310,7 +310,10 @@ def measure(args) -> dict:
             tasks.sweep_batch.run(list(SWEEP_JOBS), schemas[start : start + size])
         return len(schemas)
 
-    results["reminder/expiry tick (all organizations)"] = timed(tick, 1, warm_up=False)
+    # The first tick after seeding also catches up on the seeded bookings' notices (one email task each);
+    # the second is the steady state every REMINDER_SWEEP_SECONDS.
+    results["reminder/expiry tick, first (catch-up)"] = timed(tick, 1, warm_up=False)
+    results["reminder/expiry tick, steady"] = timed(tick, 1, warm_up=False)
 
     # Fairness: ticks that get through only half their batches (the rest expire); count organizations
     # skipped at two ticks in a row.

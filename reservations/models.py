@@ -95,6 +95,8 @@ class Reservation(models.Model):
             ),
             models.Index(fields=["ends_at"], name="reservations_confirmed_ends", condition=Q(status="confirmed")),
             models.Index(fields=["created_at"], name="reservations_pending_created", condition=Q(status="pending")),
+            # Requests waiting for approval, soonest first (the dashboard's panel): only pending rows are read.
+            models.Index(fields=["starts_at", "id"], name="reservations_pending_starts", condition=Q(status="pending")),
             models.Index(fields=["updated_at"], name="reservations_updated"),
         ]
         constraints = [

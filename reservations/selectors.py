@@ -96,7 +96,7 @@ def reservation_list_pending(*, actor: Membership, now: datetime) -> QuerySet[Re
     their own)."""
     return (
         reservation_list(actor=actor, everyone=True)
-        .filter(status=Reservation.Status.PENDING, ends_at__gt=now)
+        .filter(running_at_or_after(now), status=Reservation.Status.PENDING)
         .order_by("starts_at", "id")
     )
 

@@ -135,3 +135,12 @@ def test_the_database_refuses_a_reservation_longer_than_31_days(scene):
     org, room, _ = scene
     with pytest.raises(IntegrityError), transaction.atomic():
         ReservationFactory(space=room, user=org.member, starts_at=utc(2025, 4, 1), ends_at=utc(2025, 5, 3))
+
+
+def test_pending_requests_come_in_order_from_the_pending_index(scene):
+    from spacemanager.testing import explain
+
+    org, _, _ = scene
+    queryset = reservation_list_pending(actor=org.membership(org.admin), now=utc(2025, 3, 1))[:10]
+    plan = explain(queryset, enable_seqscan=False, enable_bitmapscan=False, enable_sort=False)
+    assert "Index Scan using reservations_pending_starts" in plan and "Sort" not in plan
