@@ -77,7 +77,7 @@ class OrganizationPasswordResetForm(PasswordResetForm):
         self.fields["email"].widget.attrs["autofocus"] = True
 
     def get_users(self, email: str) -> Iterator[User]:
-        users = User.objects.filter(email__iexact=email, is_active=True, memberships__organization=self.organization)
+        users = User.objects.with_email(email).filter(is_active=True, memberships__organization=self.organization)
         # Like Django's form: the database's case-insensitive match must also be a Unicode one, so that a
         # look-alike address cannot receive another person's reset link.
         wanted = unicodedata.normalize("NFKC", email).casefold()

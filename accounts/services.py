@@ -31,7 +31,7 @@ def user_create(
     `password_hash` is the already validated password being hashed elsewhere (see organization_register).
     """
     email = User.objects.normalize_email(email.strip()).lower()
-    if User.objects.filter(email__iexact=email).exists():
+    if User.objects.with_email(email).exists():
         raise ValidationFailed("An account with this email already exists.", field="email", code="email_taken")
     if password is not None and password_hash is None:
         password_check(password=password, email=email, full_name=full_name)
@@ -49,7 +49,7 @@ def user_create(
     except ValidationError as exc:
         # full_clean checks the case-insensitive email constraint too: another request created the account
         # between our check above and this one (two identical sign-ups or adds at once).
-        if User.objects.filter(email__iexact=email).exists():
+        if User.objects.with_email(email).exists():
             raise ValidationFailed(
                 "An account with this email already exists.", field="email", code="email_taken"
             ) from exc
@@ -80,7 +80,7 @@ def member_add(
     organization that later adds the same address (an account pre-hijack).
     """
     _require_can_manage(actor, target_role=role)
-    user = User.objects.filter(email__iexact=email.strip()).first()
+    user = User.objects.with_email(email).first()
     if user is None:
         try:
             user = user_create(email=email, password=None, full_name=full_name)
@@ -89,7 +89,7 @@ def member_add(
                 raise
             # An identical add (or a sign-up) created the account a moment ago: carry on with it, so the
             # loser of the race gets the answer a second add would get (409), never a 400 or a 500.
-            user = User.objects.get(email__iexact=email.strip())
+            user = User.objects.with_email(email).get()
     if Membership.objects.filter(user=user, organization=organization).exists():
         raise Conflict(f"{user.email} is already a member of {organization.name}.", code="already_member")
     try:

@@ -4,6 +4,7 @@ selector or service, render. Access rules come from accounts.access, business ru
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
@@ -109,6 +110,9 @@ class PasswordResetCompletePageView(auth_views.PasswordResetCompleteView):
     template_name = "accounts/password_reset_complete.html"
 
 
+MEMBERS_PER_PAGE = 50
+
+
 class MembersView(ManagerRequiredMixin, TemplateView):
     """Members list with the "add a member" form (owners and admins)."""
 
@@ -117,7 +121,9 @@ class MembersView(ManagerRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs) -> dict:
         return {
             **super().get_context_data(**kwargs),
-            "memberships": membership_list(organization=self.request.tenant),
+            "page": Paginator(membership_list(organization=self.request.tenant), MEMBERS_PER_PAGE).get_page(
+                self.request.GET.get("page")
+            ),
             "add_form": kwargs.get("add_form") or MemberAddForm(),
             "roles": Membership.Role.choices,
         }

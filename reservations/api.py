@@ -12,9 +12,10 @@ from rest_framework.response import Response
 from accounts.access import request_membership
 from reservations import services
 from reservations.models import Reservation
-from reservations.selectors import reservation_get, reservation_list
+from reservations.selectors import reservation_get, reservation_list, running_at_or_after
 from spacemanager.errors import PermissionDenied
 from spacemanager.openapi import ERROR_RESPONSES, error_response
+from spacemanager.pagination import KeysetPagination
 from spaces.hours import isoformat_local
 from spaces.timefields import AwareDateTimeField, AwareDateTimeFilter, OrganizationTimezoneMixin
 
@@ -113,9 +114,12 @@ class ReservationFilter(django_filters.FilterSet):
         model = Reservation
         fields = ["space", "status"]
 
+    def filter_running_from(self, queryset, name, value):
+        return queryset.filter(running_at_or_after(value))
+
 
 ReservationFilter.base_filters["from"] = AwareDateTimeFilter(
-    field_name="ends_at", lookup_expr="gt", help_text="Reservations still running at or after this time."
+    method="filter_running_from", help_text="Reservations still running at or after this time."
 )
 ReservationFilter.base_filters["to"] = AwareDateTimeFilter(
     field_name="starts_at", lookup_expr="lt", help_text="Reservations starting before this time."
@@ -210,6 +214,7 @@ class ReservationListView(OrganizationTimezoneMixin, GenericAPIView):
     """Your reservations; owners and admins see everyone's with `?scope=all`."""
 
     serializer_class = ReservationSerializer
+    pagination_class = KeysetPagination
     filterset_class = ReservationFilter
     ordering_fields = ["starts_at", "ends_at", "created_at", "status"]
     ordering = ["starts_at", "id"]

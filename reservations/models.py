@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
@@ -8,6 +10,9 @@ from django.db.models import F, Func, Q
 from spaces.models import Space
 
 NO_OVERLAP_CONSTRAINT = "reservations_no_overlap"
+# No reservation lasts longer (a space's longest duration is capped at 31 days, and a constraint holds it):
+# "still running at T" can then be read from the starts_at index, from T minus this on.
+LONGEST_RESERVATION = timedelta(days=31)
 
 
 class TsTzRange(Func):
@@ -39,10 +44,11 @@ class Reservation(models.Model):
 
     ACTIVE_STATUSES = (Status.PENDING, Status.CONFIRMED)
 
-    space = models.ForeignKey(Space, on_delete=models.PROTECT, related_name="reservations")
+    # No index of their own: reservations_space_starts and reservations_user_starts lead with them.
+    space = models.ForeignKey(Space, on_delete=models.PROTECT, related_name="reservations", db_index=False)
     # Users live in the public schema: no database constraint, no cascade, no reverse accessor (TENANCY.md).
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
     )
     title = models.CharField(max_length=200, blank=True)
     notes = models.TextField(blank=True)
@@ -65,9 +71,22 @@ class Reservation(models.Model):
 
     class Meta:
         ordering = ["starts_at", "id"]
+        # Each index answers named queries; the foreign keys have none of their own (the composites lead with
+        # them), and the exclusion constraint's GiST index serves the overlap checks of one space.
         indexes = [
-            models.Index(fields=["user", "starts_at"], name="reservations_user_starts"),
+            # Everyone's reservations in order, page after page by cursor (API ?scope=all, the "all" page).
+            models.Index(fields=["starts_at", "id"], name="reservations_starts_id"),
+            # My reservations (API, my pages, the "next" panel); a space's bookings, upcoming counts, the PROTECT
+            # check on deleting a space.
+            models.Index(fields=["user", "starts_at", "id"], name="reservations_user_starts"),
             models.Index(fields=["space", "starts_at"], name="reservations_space_starts"),
+            # "Today" across every space (dashboard panel): active reservations starting before the day ends,
+            # i.e. today's and the few past ones the sweep has not completed yet; later ones are not read.
+            models.Index(
+                fields=["starts_at"],
+                name="reservations_active_starts",
+                condition=Q(status__in=["pending", "confirmed"]),
+            ),
             # The sweeps' questions, each answered from a small partial index whatever the table's size.
             models.Index(
                 fields=["starts_at"],
@@ -76,11 +95,16 @@ class Reservation(models.Model):
             ),
             models.Index(fields=["ends_at"], name="reservations_confirmed_ends", condition=Q(status="confirmed")),
             models.Index(fields=["created_at"], name="reservations_pending_created", condition=Q(status="pending")),
+            # Requests waiting for approval, soonest first (the dashboard's panel): only pending rows are read.
+            models.Index(fields=["starts_at", "id"], name="reservations_pending_starts", condition=Q(status="pending")),
             models.Index(fields=["updated_at"], name="reservations_updated"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="reservations_ends_after_start"),
             models.CheckConstraint(condition=Q(attendees__gte=1), name="reservations_attendees_positive"),
+            models.CheckConstraint(
+                condition=Q(ends_at__lte=F("starts_at") + LONGEST_RESERVATION), name="reservations_at_most_31_days"
+            ),
             # The last word on double booking: two active reservations of a space never overlap.
             ExclusionConstraint(
                 name=NO_OVERLAP_CONSTRAINT,

@@ -5,7 +5,6 @@ reservations.services; times are shown and typed in the organization's timezone.
 from datetime import date
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -32,6 +31,7 @@ from reservations.selectors import (
 )
 from reservations.services import ReservationConflict
 from spacemanager.errors import DomainError, NotFound
+from spacemanager.pagination import cursor_page
 from spacemanager.web import form_add_error
 from spaces.calendar import EN_DASH
 from spaces.localtime import in_organization_time, local_today, organization_tz
@@ -97,7 +97,8 @@ def reservation_mine(request: HttpRequest) -> HttpResponse:
     actor, now = request_membership(request), timezone.now()
     past = request.GET.get("show") == "past"
     queryset = reservation_list_past(actor=actor, now=now) if past else reservation_list_upcoming(actor=actor, now=now)
-    page = Paginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
+    ordering = ("-starts_at", "-id") if past else ("starts_at", "id")
+    page = cursor_page(request, queryset, ordering=ordering, per_page=PER_PAGE)
     return render(request, "reservations/reservation_mine.html", {"page": page, "past": past})
 
 
@@ -227,14 +228,13 @@ def reservation_all(request: HttpRequest) -> HttpResponse:
     """Everyone's reservations, filtered by space, status and days (owners and admins)."""
     tz = organization_tz(request)
     # Without filters: from today on, the list an admin needs first.
-    data = request.GET if request.GET else {"date_from": local_today(tz).isoformat()}
+    filtered = any(name != "cursor" for name in request.GET)
+    data = request.GET if filtered else {"date_from": local_today(tz).isoformat()}
     form = ReservationFilterForm(data, tz=tz, spaces=space_list())
     if form.is_valid():
         queryset, status = reservation_search(actor=request_membership(request), **form.filters), 200
     else:
         queryset, status = Reservation.objects.none(), 400
-    page = Paginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "here": request.get_full_path()}
+    page = cursor_page(request, queryset, ordering=("starts_at", "id"), per_page=PER_PAGE)
+    context = {"form": form, "page": page, "here": request.get_full_path()}
     return render(request, "reservations/reservation_all.html", context, status=status)

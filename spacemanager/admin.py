@@ -49,6 +49,7 @@ class LimitedAdminAuthenticationForm(AdminAuthenticationForm):
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
 
+
 ADMIN_CONTENT_SECURITY_POLICY = csp_update({"style-src": ["'unsafe-inline'"]})
 
 

@@ -11,6 +11,14 @@ from typing import Any
 from celery.schedules import crontab
 
 FAN_OUT_TASK = "tenants.tasks.organizations_fan_out"
+SWEEPS_TASK = "tenants.tasks.sweeps_fan_out"
+# Per-organization tasks whose bodies each sweep batch runs, in this order, inside each organization.
+SWEEP_JOBS = (
+    "reservations.tasks.reservation_reminders_queue",
+    "reservations.tasks.reservations_sweep",
+    # Webhook retries longer than 10 minutes, and first attempts Redis missed (integrations.services).
+    "integrations.tasks.webhook_deliveries_queue_due",
+)
 
 
 def every_organization(
@@ -43,12 +51,14 @@ def beat_schedule(*, sweep_seconds: int = 300, relay_seconds: float = 2) -> dict
             "schedule": timedelta(seconds=relay_seconds),
             "options": {"expires": relay_seconds},
         },
-        "reservation-reminders": every_organization("reservations.tasks.reservation_reminders_queue", sweep),
-        "reservations-sweep": every_organization("reservations.tasks.reservations_sweep", sweep),
-        # Webhook retries fall due at any minute (integrations.services.RETRY_DELAYS).
-        "webhook-deliveries": every_organization(
-            "integrations.tasks.webhook_deliveries_queue_due", timedelta(minutes=1)
-        ),
+        # Reminders and expiries: batches of organizations on the "sweeps" queue, so emails never wait
+        # behind them, longest-waiting organizations first (tenants.tasks.sweeps_fan_out).
+        "sweeps": {
+            "task": SWEEPS_TASK,
+            "schedule": sweep,
+            "args": (list(SWEEP_JOBS), sweep.total_seconds()),
+            "options": {"expires": sweep.total_seconds(), "queue": "sweeps"},
+        },
         # The month ends at a different instant in every time zone (UTC-12 to UTC+14): hourly on the 1st and
         # 2nd (UTC), each organization's job makes the report once its own month is over, then does nothing.
         "monthly-reports": every_organization(
@@ -56,9 +66,11 @@ def beat_schedule(*, sweep_seconds: int = 300, relay_seconds: float = 2) -> dict
             crontab(minute=20, day_of_month="1,2"),
             expires=timedelta(hours=1),
         ),
-        # Public schema: claims are kept long past any retry or redelivery window, then forgotten.
-        "idempotency-keys-prune": {
-            "task": "tenants.tasks.idempotency_keys_prune",
-            "schedule": crontab(hour=3, minute=17),
+        # Public schema: expired sessions and tokens, and claims kept long past any retry or redelivery
+        # window, deleted in batches every hour so no run has much to do.
+        "public-tables-prune": {
+            "task": "tenants.tasks.public_tables_prune",
+            "schedule": crontab(minute=17),
+            "options": {"expires": 3600, "queue": "sweeps"},
         },
     }

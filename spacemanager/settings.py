@@ -115,6 +115,9 @@ TENANT_LIMIT_SET_CALLS = True
 TENANT_CACHE_SECONDS = env.float("TENANT_CACHE_SECONDS", default=0 if TESTING else 5)
 # `migrate_schemas --executor=multiprocessing` migrates this many schemas at once (django-tenants' default: 2).
 TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MULTIPROCESSING_MAX_PROCESSES", default=2)
+# `migrate_schemas` migrates only the schemas missing a tenant migration, found in one query per 100
+# schemas, and asks the catalog cheaply while it does (tenants/migrate.py): linear, not quadratic.
+GET_EXECUTOR_FUNCTION = "tenants.migrate.get_executor"
 
 MIDDLEWARE = [
     "django_guid.middleware.guid_middleware",
@@ -165,9 +168,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# argon2id with OWASP's parameters (accounts/hashers.py); PBKDF2 stays second so the hashes made before
+# argon2 still verify, and Django re-hashes each with argon2id at that person's next login.
+PASSWORD_HASHERS = [
+    "accounts.hashers.OwaspArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 if TESTING:
     # Hashing is deliberately slow; tests create hundreds of users.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -223,6 +232,19 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
+# Two queues, both consumed by a worker started without -Q: "celery" for emails and other user-facing work,
+# "sweeps" for the periodic batches over every organization (spacemanager/beat.py). Give "sweeps" its own
+# worker at scale (`-Q sweeps`) so emails never wait behind a tick (docs/operations.md).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = {"celery": {}, "sweeps": {}}
+CELERY_TASK_ROUTES = {
+    "tenants.tasks.sweeps_fan_out": {"queue": "sweeps"},
+    "tenants.tasks.sweep_batch": {"queue": "sweeps"},
+    "tenants.tasks.public_tables_prune": {"queue": "sweeps"},
+}
+# Celery closes the database connection around every task by default: a new connection (and a cold
+# catalog cache) per task. Keep it for this many tasks instead; CONN_MAX_AGE still bounds its age.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=200)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_ALWAYS_EAGER = False

@@ -57,3 +57,25 @@ def logged_in_client(client, *, host: str, user):
     client.force_login(user)
     client.defaults["HTTP_HOST"] = host
     return client
+
+
+def explain(queryset, **planner: bool) -> str:
+    """PostgreSQL's plan for the queryset, as text.
+
+    Test tables are tiny and unanalysed, so the planner's own choice says little. Switching plan types off
+    (`enable_seqscan=False`, `enable_sort=False`, ...) shows what an index makes possible: with sorts off, an
+    ordered Index Scan appears only if some index yields the rows in that order.
+    """
+    from django.db import transaction
+
+    sql, params = queryset.query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for name, enabled in planner.items():
+            if not name.startswith("enable_"):
+                raise ValueError(f"Not a planner switch: {name}")
+            cursor.execute(f"SET LOCAL {name} = {'on' if enabled else 'off'}")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        for name in planner:
+            cursor.execute(f"SET LOCAL {name} = on")
+    return plan

@@ -96,7 +96,8 @@ class OpeningHours(models.Model):
         SATURDAY = 5, "Saturday"
         SUNDAY = 6, "Sunday"
 
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="opening_hours")
+    # No index of its own: spaces_openinghours_unique_start leads with it.
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="opening_hours", db_index=False)
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
     opens_at = models.TimeField()
     closes_at = models.TimeField(help_text="00:00 means midnight at the end of the day.")

@@ -7,7 +7,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import DEFAULT_DB_ALIAS, connection
-from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Membership, User
@@ -174,10 +175,21 @@ def space_list_managed(*, now: datetime) -> QuerySet[Space]:
     """Every space, archived ones included, with its opening hours and the number of reservations still to
     come (pending or confirmed, not started yet): the owners' and admins' spaces page, in a fixed number of
     queries."""
-    upcoming = Q(reservations__status__in=Reservation.ACTIVE_STATUSES, reservations__starts_at__gt=now)
-    # Meta.ordering does not apply to aggregating queries: bookable spaces first, then by name.
-    return (
-        space_list()
-        .annotate(upcoming_count=Count("reservations", filter=upcoming))
-        .order_by("-is_active", "name", "id")
+    # A count per listed space from the index on (space, starts_at), not a join of every reservation ever
+    # made grouped afterwards (200,000 rows at design size, on every page view).
+    upcoming = (
+        Reservation.objects.active()
+        .filter(space_id=OuterRef("pk"), starts_at__gt=now)
+        .order_by()
+        .values("space_id")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    return space_list().annotate(upcoming_count=Coalesce(Subquery(upcoming), 0)).order_by("-is_active", "name", "id")
+
+
+def space_counts() -> dict[str, int]:
+    """How many spaces are bookable and how many archived, in one query."""
+    return Space.objects.aggregate(
+        active=Count("pk", filter=Q(is_active=True)), archived=Count("pk", filter=Q(is_active=False))
     )

@@ -28,6 +28,7 @@ from spaces.models import Space
 from spaces.selectors import (
     space_amenities,
     space_availability,
+    space_counts,
     space_get,
     space_list,
     space_list_available,
@@ -127,9 +128,14 @@ def space_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @in_organization_time
 def space_manage(request: HttpRequest) -> HttpResponse:
     """Every space, archived ones too, with what managers act on: hours, upcoming bookings, state."""
-    spaces = list(space_list_managed(now=timezone.now()))
-    active = sum(1 for space in spaces if space.is_active)
-    context = {"spaces": spaces, "active_count": active, "archived_count": len(spaces) - active}
+    page = Paginator(space_list_managed(now=timezone.now()), SPACES_PER_PAGE).get_page(request.GET.get("page"))
+    counts = space_counts()
+    context = {
+        "page": page,
+        "spaces": page.object_list,
+        "active_count": counts["active"],
+        "archived_count": counts["archived"],
+    }
     return render(request, "spaces/space_manage.html", context)
 
 

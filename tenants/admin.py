@@ -18,7 +18,7 @@ from accounts.models import Membership
 from spacemanager.errors import DomainError
 from tenants import services
 from tenants.models import Domain, Organization
-from tenants.selectors import organization_list, tenant_table_counts
+from tenants.selectors import organization_list, organizations_with_counts
 from tenants.validators import (
     SLUG_MAX_LENGTH,
     validate_currency_code,
@@ -49,11 +49,9 @@ class OrganizationCreateForm(forms.Form):
 class OrganizationChangeList(ChangeList):
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
-        # Spaces and reservations live in each organization's schema: one UNION ALL for the whole page.
-        self.result_list = list(self.result_list)
-        counts = tenant_table_counts(schema_names=[organization.schema_name for organization in self.result_list])
-        for organization in self.result_list:
-            organization.table_counts = counts[organization.schema_name]
+        # Counted for the page's rows only, after the paging: members in one grouped query, spaces and
+        # reservations (in each organization's schema) in one UNION ALL.
+        self.result_list = organizations_with_counts(self.result_list)
 
 
 @admin.register(Organization)
@@ -92,7 +90,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     def primary_domain(self, organization: Organization) -> str:
         return organization.primary_domain or "—"
 
-    @admin.display(description="members", ordering="member_count")
+    @admin.display(description="members")
     def members(self, organization: Organization) -> int:
         return organization.member_count
 

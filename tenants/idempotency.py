@@ -110,16 +110,20 @@ def release(key: OnceKey) -> None:
     IdempotencyKey.objects.filter(**key.lookup(), state=IdempotencyKey.State.CLAIMED).delete()
 
 
-def idempotency_keys_prune(*, older_than: timedelta) -> int:
-    """Forget keys claimed longer ago than any retry or duplicate delivery could arrive; returns how many.
+def idempotency_keys_prune(*, older_than: timedelta, batch_size: int = 5_000) -> int:
+    """Forget keys claimed longer ago than any retry or duplicate delivery could arrive, `batch_size` rows
+    per statement (from the index on claimed_at); returns how many.
 
     Requests' keys go after their 24-hour replay window: the answers they keep may carry tokens.
     """
+    from spacemanager.housekeeping import delete_in_batches
+
     now = timezone.now()
-    deleted, _ = IdempotencyKey.objects.filter(claimed_at__lt=now - older_than).delete()
-    replays, _ = IdempotencyKey.objects.filter(
-        kind__in=REQUEST_KINDS, claimed_at__lt=now - REQUEST_REPLAY_WINDOW
-    ).delete()
+    deleted = delete_in_batches(IdempotencyKey.objects.filter(claimed_at__lt=now - older_than), batch_size=batch_size)
+    replays = delete_in_batches(
+        IdempotencyKey.objects.filter(kind__in=REQUEST_KINDS, claimed_at__lt=now - REQUEST_REPLAY_WINDOW),
+        batch_size=batch_size,
+    )
     return deleted + replays
 
 

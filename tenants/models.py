@@ -24,6 +24,8 @@ class Organization(TenantMixin):
     currency = models.CharField(max_length=3, default="EUR", validators=[validate_currency_code])
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the periodic sweeps last finished for it: the next tick starts with the longest-waiting ones.
+    swept_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Provisioning creates the schema explicitly inside its transaction (tenants.services).
     auto_create_schema = False

@@ -47,11 +47,13 @@ def tenant_schema_create(schema_name: str) -> None:
     # Tables go into the new schema; public stays on the path for btree_gist's operator classes.
     connection.set_schema(schema_name, include_public=True)
     try:
+        recorder = MigrationRecorder(connection)
         with connection.schema_editor(atomic=False) as editor:
             for model in tenant_models():
                 editor.create_model(model)
-        recorder = MigrationRecorder(connection)
-        recorder.ensure_schema()
+            # Not recorder.ensure_schema(): it asks whether the table exists by listing every table visible
+            # on the search path, a scan of the whole catalog (0.3 s at 10,000 schemas). A new schema has none.
+            editor.create_model(recorder.Migration)
         recorder.migration_qs.bulk_create(
             [recorder.Migration(app=app, name=name) for app, name in _all_migration_keys()]
         )

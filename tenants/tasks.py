@@ -5,12 +5,16 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from spacemanager import housekeeping
 from spacemanager.celery import app
 from tenants.idempotency import idempotency_keys_prune as idempotency_keys_prune_service
+from tenants.models import Organization
 from tenants.outbox import outbox_relay as outbox_relay_service
-from tenants.selectors import organization_list_active
+from tenants.selectors import organization_list_active, organization_list_sweep_order
 
 logger = logging.getLogger(__name__)
 
@@ -51,3 +55,81 @@ def outbox_relay() -> int:
 @app.task(name="tenants.tasks.idempotency_keys_prune")
 def idempotency_keys_prune() -> int:
     return idempotency_keys_prune_service(older_than=IDEMPOTENCY_KEY_RETENTION)
+
+
+# Sweeps: the reminder and expiry ticks of every organization, on their own queue.
+
+SWEEP_QUEUE = "sweeps"
+# Organizations per sweep task: one connection and one task message for the lot, instead of a task, a
+# schema lookup and (Celery closing connections around each task) a new connection per organization.
+SWEEP_BATCH_ORGANIZATIONS = 50
+
+
+@app.task(name="tenants.tasks.sweeps_fan_out")
+def sweeps_fan_out(jobs: list[str], expires: float | None = None) -> int:
+    """Beat's entry point for the sweeps: queue `jobs` for every active organization, 50 per task.
+
+    Organizations go longest-waiting first (`swept_at`, never swept first): a batch that expired unrun
+    (the queue was behind) leaves its organizations at the head of the next tick, so none is skipped twice
+    in a row unless a whole tick processes less than half of the batches. Returns the number of batches.
+    """
+    schemas = organization_list_sweep_order()
+    batches = [schemas[i : i + SWEEP_BATCH_ORGANIZATIONS] for i in range(0, len(schemas), SWEEP_BATCH_ORGANIZATIONS)]
+    options = {"expires": expires} if expires else {}
+    for batch in batches:
+        sweep_batch.apply_async(args=(jobs, batch), queue=SWEEP_QUEUE, **options)
+    logger.info("Queued %s for %d organizations in %d batches.", jobs, len(schemas), len(batches))
+    return len(batches)
+
+
+@app.task(name="tenants.tasks.sweep_batch")
+def sweep_batch(jobs: list[str], schema_names: list[str]) -> dict[str, int]:
+    """Run each job (a per-organization task's body) inside each organization's schema, on one connection.
+
+    An organization deactivated or deleted since queuing is skipped. A job that fails is logged and the
+    others go on; that organization keeps its old `swept_at` and comes first next time.
+    """
+    app.loader.import_default_modules()  # the tasks' modules, also outside a worker (the benchmark)
+    bodies = [(job, app.tasks[job].run) for job in jobs]
+    done, failed = [], 0
+    organizations = organization_list_active().filter(schema_name__in=schema_names)
+    try:
+        for organization in organizations:
+            connection.set_tenant(organization)
+            ok = True
+            for job, body in bodies:
+                try:
+                    body()
+                except Exception:
+                    ok = False
+                    logger.exception("Sweep %s failed for %s.", job, organization.schema_name)
+            if ok:
+                done.append(organization.pk)
+            else:
+                failed += 1
+    finally:
+        connection.set_schema_to_public()
+    Organization.objects.filter(pk__in=done).update(swept_at=timezone.now())
+    # A PostgreSQL backend keeps the catalog of every schema it touched (about 138 KB each): close this
+    # connection, which has just touched a whole batch, rather than let a worker process reuse it for
+    # thousands of schemas (docs/operations.md, Capacity). Never inside a transaction (a caller's, a test's).
+    if not connection.in_atomic_block:
+        connection.close()
+    return {"swept": len(done), "failed": failed, "skipped": len(schema_names) - len(done) - failed}
+
+
+# Public tables that only grow, pruned in batches: a short statement and transaction each, so neither the
+# table nor replication ever waits on one huge DELETE.
+
+PRUNE_BATCH_ROWS = 5_000
+
+
+@app.task(name="tenants.tasks.public_tables_prune")
+def public_tables_prune() -> dict[str, int]:
+    return {
+        "sessions": housekeeping.sessions_prune(batch_size=PRUNE_BATCH_ROWS),
+        "tokens": housekeeping.tokens_prune(batch_size=PRUNE_BATCH_ROWS),
+        "idempotency_keys": idempotency_keys_prune_service(
+            older_than=IDEMPOTENCY_KEY_RETENTION, batch_size=PRUNE_BATCH_ROWS
+        ),
+    }

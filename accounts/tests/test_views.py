@@ -445,3 +445,27 @@ def test_the_reset_link_comes_from_site_url_never_from_the_requests_host(web_cli
     link = re.search(r"https?://\S+/password-reset/\S+/\S+/", mail.outbox[0].body).group(0)
     assert link.startswith(expected)
     assert "6666" not in mail.outbox[0].body
+
+
+@pytest.mark.django_db
+def test_members_page_is_paginated_with_a_fixed_number_of_queries(web_client, org):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.views import MEMBERS_PER_PAGE
+
+    client = web_client(org, org.admin)
+    client.get("/members/")
+    with CaptureQueriesContext(connection) as few:
+        client.get("/members/")
+    for index in range(MEMBERS_PER_PAGE):
+        Membership.objects.create(user=UserFactory(email=f"extra{index}@alpha.test"), organization=org.organization)
+    with CaptureQueriesContext(connection) as many:
+        first = client.get("/members/")
+
+    assert len(many) == len(few)
+    assert len(first.context["page"].object_list) == MEMBERS_PER_PAGE
+    assert f"{MEMBERS_PER_PAGE + 3} members in Alpha" in text(first)
+    second = client.get("/members/?page=2")
+    assert len(second.context["page"].object_list) == 3
+    assert client.get("/members/?page=zzz").status_code == 200  # a bad page number shows the first page

@@ -87,3 +87,60 @@ def test_upcoming_count_matches_what_archiving_cancels(scene):
         reservation_count_upcoming(space_id=room.pk, now=NOW) == 1
     )  # "running" has started; "cancelled" is not active
     assert reservation_count_upcoming(space_id=hall.pk, now=NOW) == 2
+
+
+def test_todays_bookings_come_from_the_active_period_index(scene):
+    from spacemanager.testing import explain
+
+    org, _, _ = scene
+    queryset = reservation_list_overlapping(
+        actor=org.membership(org.admin), starts_at=utc(2025, 3, 4), ends_at=utc(2025, 3, 5)
+    )
+    assert "reservations_active_starts" in explain(queryset, enable_seqscan=False)
+
+
+def test_my_upcoming_reservations_come_in_order_from_my_index(scene):
+    from spacemanager.testing import explain
+
+    org, _, _ = scene
+    queryset = reservation_list_upcoming(actor=org.membership(org.member), now=utc(2025, 3, 1))[:20]
+    plan = explain(queryset, enable_seqscan=False, enable_bitmapscan=False, enable_sort=False)
+    assert "Index Scan using reservations_user_starts" in plan and "Sort" not in plan
+
+
+def test_a_search_from_a_day_includes_a_long_booking_still_running_and_reads_the_index_from_31_days_before(scene):
+    from datetime import timedelta
+
+    from spacemanager.testing import explain
+
+    org, _, _ = scene
+    ReservationFactory(
+        space=SpaceFactory(name="Studio"),
+        user=org.member,
+        title="fortnight",
+        starts_at=utc(2025, 2, 20, 9),
+        ends_at=utc(2025, 3, 6, 9),
+    )
+    search = reservation_search(actor=org.membership(org.admin), starts_at=utc(2025, 3, 5))
+    assert titles(search) == ["fortnight", "pending", "cancelled"]
+
+    plan = explain(search[:21], enable_seqscan=False, enable_bitmapscan=False, enable_sort=False)
+    assert "Index Scan using reservations_starts_id" in plan
+    assert f"starts_at > '{(utc(2025, 3, 5) - timedelta(days=31)):%Y-%m-%d}" in plan
+
+
+def test_the_database_refuses_a_reservation_longer_than_31_days(scene):
+    from django.db import IntegrityError, transaction
+
+    org, room, _ = scene
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReservationFactory(space=room, user=org.member, starts_at=utc(2025, 4, 1), ends_at=utc(2025, 5, 3))
+
+
+def test_pending_requests_come_in_order_from_the_pending_index(scene):
+    from spacemanager.testing import explain
+
+    org, _, _ = scene
+    queryset = reservation_list_pending(actor=org.membership(org.admin), now=utc(2025, 3, 1))[:10]
+    plan = explain(queryset, enable_seqscan=False, enable_bitmapscan=False, enable_sort=False)
+    assert "Index Scan using reservations_pending_starts" in plan and "Sort" not in plan

@@ -324,10 +324,21 @@ def test_my_reservations_are_paginated(web_client, org, room, booking_now):
     for day in range(22):
         ReservationFactory(space=room, user=org.member, starts_at=utc(2025, 3, 4 + day, 9))
     client = web_client(org, org.member)
-    first = text(client.get("/reservations/"))
-    assert "Page 1 of 2" in first and 'href="?page=2"' in first
-    second = text(client.get("/reservations/?page=2"))
-    assert second.count('class="booking-row"') == 2
+    first = client.get("/reservations/")
+    page = first.context["page"]
+    assert len(page.object_list) == 20 and page.previous_url is None
+    assert page.next_url.startswith("?cursor=") and 'rel="next"' in text(first)
+    second = client.get(f"/reservations/{page.next_url}")
+    assert text(second).count('class="booking-row"') == 2
+    assert second.context["page"].next_url is None and second.context["page"].previous_url
+    past = client.get("/reservations/?show=past")
+    assert past.status_code == 200
+
+
+def test_a_broken_page_link_is_a_400_not_a_500(web_client, org):
+    client = web_client(org, org.member)
+    assert client.get("/reservations/?cursor=not-a-cursor").status_code == 400
+    assert web_client(org, org.owner).get("/reservations/all/?cursor=not-a-cursor").status_code == 400
 
 
 def test_my_reservations_run_a_fixed_number_of_queries(web_client, org, room, booking_now):

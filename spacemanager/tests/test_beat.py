@@ -32,17 +32,19 @@ def test_a_per_organization_job_goes_through_the_fan_out_and_expires_with_its_in
 def test_reminders_and_sweeps_run_every_reminder_sweep_seconds_and_reports_hourly_on_the_first_two_days():
     schedule = beat_schedule(sweep_seconds=120)
 
-    for name, task in [
-        ("reservation-reminders", "reservations.tasks.reservation_reminders_queue"),
-        ("reservations-sweep", "reservations.tasks.reservations_sweep"),
-    ]:
-        assert schedule[name]["schedule"] == timedelta(seconds=120)
-        assert schedule[name]["args"][0] == task
+    sweeps = schedule["sweeps"]
+    assert sweeps["task"] == "tenants.tasks.sweeps_fan_out"
+    assert sweeps["schedule"] == timedelta(seconds=120)
+    assert sweeps["args"] == (
+        ["reservations.tasks.reservation_reminders_queue", "reservations.tasks.reservations_sweep"],
+        120.0,
+    )
+    assert sweeps["options"] == {"expires": 120.0, "queue": "sweeps"}
+    app.loader.import_default_modules()
+    assert all(job in app.tasks for job in sweeps["args"][0])
     monthly = schedule["monthly-reports"]
     assert monthly["args"][0] == "reports.tasks.monthly_report_previous_month"
     assert monthly["schedule"].day_of_month == {1, 2}
     assert monthly["schedule"].hour == set(range(24))
     assert monthly["options"] == {"expires": 3600.0}
-    assert settings.CELERY_BEAT_SCHEDULE["reservation-reminders"]["schedule"] == timedelta(
-        seconds=settings.REMINDER_SWEEP_SECONDS
-    )
+    assert settings.CELERY_BEAT_SCHEDULE["sweeps"]["schedule"] == timedelta(seconds=settings.REMINDER_SWEEP_SECONDS)

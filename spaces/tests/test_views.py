@@ -12,6 +12,7 @@ from reservations.tests.factories import ReservationFactory
 from spacemanager.tests.pages import field_error, text
 from spaces.models import OpeningHours, Space
 from spaces.tests.factories import SpaceFactory, open_every_day
+from spaces.views import SPACES_PER_PAGE
 
 pytestmark = pytest.mark.django_db
 DASH = "\N{EN DASH}"
@@ -495,3 +496,17 @@ def test_the_calendar_places_blocks_by_class_without_inline_styles(web_client, o
     assert 'class="week-grid ruler-10"' in page  # 08:00-18:00
     # 09:00-10:00 on a ruler from 08:00: 12 rows of five minutes down, 12 rows high.
     assert re.search(r'class="busy-block is-mine t-12 h-12"', page)
+
+
+def test_the_manage_page_is_paginated_and_counts_from_the_index_not_a_join(web_client, org, in_tenant, booking_now):
+    for index in range(SPACES_PER_PAGE + 1):
+        SpaceFactory(name=f"Room {index:02}")
+    client = web_client(org, org.admin)
+    with CaptureQueriesContext(connection) as queries:
+        first = client.get("/spaces/manage/")
+    assert len(first.context["spaces"]) == SPACES_PER_PAGE
+    assert f"{SPACES_PER_PAGE + 1} bookable spaces" in text(first)
+    assert 'href="?page=2"' in text(first)
+    assert len(client.get("/spaces/manage/?page=2").context["spaces"]) == 1
+    # Upcoming bookings are counted per listed space, never by joining every reservation and grouping.
+    assert not [q["sql"] for q in queries if "LEFT OUTER JOIN" in q["sql"] and "reservations_reservation" in q["sql"]]

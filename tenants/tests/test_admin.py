@@ -35,6 +35,15 @@ def test_organization_list_costs_no_query_per_row(platform_admin_client, org, ot
 
     assert len(response.context["cl"].result_list) == 5
     assert len(five) == len(two)
+    # The members are counted for the page's rows alone; no COUNT or filter joins every membership.
+    membership_queries = [q["sql"] for q in five if "accounts_membership" in q["sql"]]
+    assert len(membership_queries) == 1
+    assert "GROUP BY" in membership_queries[0]
+    assert not [
+        q["sql"]
+        for q in five
+        if "COUNT(" in q["sql"] and "accounts_membership" in q["sql"] and "GROUP BY" not in q["sql"]
+    ]
 
 
 @pytest.mark.django_db

@@ -58,6 +58,28 @@ def test_list_shows_a_row_per_organization_with_counts_and_no_public_row(org, ot
 
 
 @pytest.mark.django_db
+def test_list_with_estimates_reads_the_statistics_in_one_query_and_says_so(org, in_tenant):
+    from django.test.utils import CaptureQueriesContext
+
+    from spaces.tests.factories import SpaceFactory
+
+    SpaceFactory.create_batch(3)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE spaces_space")
+    connection.set_schema_to_public()
+
+    with CaptureQueriesContext(connection) as queries:
+        output = run("list_organizations", "--estimate")
+
+    row = next(line.split() for line in output.splitlines() if line.startswith("alpha "))
+    assert row[:5] == ["alpha", "Alpha", "org_alpha", "3", "3"]
+    assert "estimates from the database's statistics" in output
+    statements = [q["sql"] for q in queries if not q["sql"].startswith("SET search_path")]
+    assert len(statements) == 3  # organizations, members, statistics: none per schema
+    assert not [sql for sql in statements if "count(*)" in sql]
+
+
+@pytest.mark.django_db
 def test_list_without_organizations_says_how_to_create_one():
     Organization.objects.exclude(schema_name="public").delete()
 

@@ -74,3 +74,22 @@ def test_tenant_migrations_have_no_code_the_fast_path_would_skip():
         "tenants/schema.py builds new schemas from the models and skips data migrations; "
         f"teach tenant_schema_create these steps too: {offending}"
     )
+
+
+@pytest.mark.django_db
+def test_sign_up_never_lists_the_whole_catalog():
+    # Listing every table visible on the search path scans pg_class, which grows with every organization.
+    from django.test.utils import CaptureQueriesContext
+
+    from tenants.services import organization_register
+
+    with CaptureQueriesContext(connection) as queries:
+        organization_register(
+            organization_name="Catalog",
+            organization_slug="catalog-check",
+            owner_email="owner@catalog.test",
+            owner_password="a-long-enough-password-1",
+        )
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert statements, "the sign-up ran no query at all?"
+    assert not [sql for sql in statements if "pg_table_is_visible" in sql or "pg_class" in sql]

@@ -4,6 +4,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Membership, User
 from spacemanager.errors import NotFound
+from tenants import selectors
 from tenants.models import Organization
 from tenants.selectors import (
     TenantTableCounts,
@@ -11,6 +12,7 @@ from tenants.selectors import (
     organization_list,
     organization_list_active,
     organization_overview_list,
+    organizations_with_counts,
     tenant_table_counts,
 )
 
@@ -52,7 +54,8 @@ def test_overview_costs_the_same_number_of_queries_for_more_organizations(org, o
 
     assert len(rows) == 4
     selects = [[q for q in run.captured_queries if q["sql"].startswith("SELECT")] for run in (two, four)]
-    assert len(selects[0]) == len(selects[1]) == 3
+    # organizations, members, which tables exist, the counts (one statement per 50 schemas)
+    assert len(selects[0]) == len(selects[1]) == 4
     assert {(row.spaces, row.reservations) for row in rows if row.organization.slug in {"gamma", "delta"}} == {(0, 0)}
 
 
@@ -91,10 +94,32 @@ def test_table_counts_of_nothing_query_nothing():
 
 
 @pytest.mark.django_db
-def test_organization_list_annotates_members(org):
-    alpha = organization_list().get(slug="alpha")
+def test_organizations_with_counts_sets_members_and_table_counts(org, other_org):
+    rows = {row.slug: row for row in organizations_with_counts(organization_list())}
 
-    assert alpha.member_count == 3
+    assert rows["alpha"].member_count == 3
+    assert rows["alpha"].table_counts == TenantTableCounts(spaces=0, reservations=0)
+
+
+@pytest.mark.django_db
+def test_organization_list_never_joins_memberships(org):
+    # The join would follow the queryset into the admin's filters, date hierarchy and COUNTs.
+    assert "accounts_membership" not in str(organization_list().query)
+
+
+@pytest.mark.django_db
+def test_table_counts_go_in_batches_so_one_statement_never_locks_every_schema(monkeypatch):
+    monkeypatch.setattr(selectors, "COUNT_BATCH_SCHEMAS", 2)
+    for index in range(5):
+        make_schema_with_spaces(f"org_batch_{index}", spaces=index)
+
+    with CaptureQueriesContext(connection) as queries:
+        counts = selectors.tenant_table_counts(schema_names=[f"org_batch_{index}" for index in range(5)])
+
+    assert [counts[f"org_batch_{index}"].spaces for index in range(5)] == [0, 1, 2, 3, 4]
+    unions = [q["sql"] for q in queries if "count(*)" in q["sql"]]
+    assert len(unions) == 3
+    assert max(sql.count("UNION ALL") for sql in unions) == 1
 
 
 @pytest.mark.django_db

@@ -112,3 +112,74 @@ def test_fan_out_messages_carry_the_organization_schema_and_the_expiry(org, othe
     ]
     assert all(expires is not None for _, _, expires in sent)
     assert RUNS == []
+
+
+@app.task(name="tenants.tests.record_sweep")
+def record_sweep() -> None:
+    RUNS.append((connection.schema_name, "sweep"))
+
+
+@app.task(name="tenants.tests.failing_sweep")
+def failing_sweep() -> None:
+    if connection.schema_name == "org_alpha":
+        raise RuntimeError("alpha's sweep broke")
+    RUNS.append((connection.schema_name, "after failure"))
+
+
+def test_a_sweep_batch_runs_each_job_inside_each_organization_on_one_connection(org, other_org):
+    from tenants.tasks import sweep_batch
+
+    backend = connection.cursor().connection.info.backend_pid
+    result = sweep_batch.run(["tenants.tests.record_sweep"], ["org_alpha", "org_beta"])
+
+    assert RUNS == [("org_alpha", "sweep"), ("org_beta", "sweep")]
+    assert result == {"swept": 2, "failed": 0, "skipped": 0}
+    assert connection.schema_name == "public"
+    assert connection.cursor().connection.info.backend_pid == backend
+    assert Organization.objects.filter(schema_name__in=["org_alpha", "org_beta"], swept_at__isnull=False).count() == 2
+
+
+def test_a_sweep_batch_skips_deactivated_organizations_and_survives_one_that_fails(org, other_org):
+    from tenants.tasks import sweep_batch
+
+    Organization.objects.filter(pk=other_org.organization.pk).update(is_active=False)
+    assert sweep_batch.run(["tenants.tests.failing_sweep"], ["org_alpha", "org_beta"]) == {
+        "swept": 0,
+        "failed": 1,
+        "skipped": 1,
+    }
+    Organization.objects.filter(pk=other_org.organization.pk).update(is_active=True)
+    assert sweep_batch.run(["tenants.tests.failing_sweep"], ["org_alpha", "org_beta"])["swept"] == 1
+    assert RUNS == [("org_beta", "after failure")]
+
+
+def test_organizations_a_tick_did_not_reach_come_first_at_the_next(org, other_org, monkeypatch):
+    from tenants import tasks
+    from tenants.selectors import organization_list_sweep_order
+
+    for slug in ("gamma", "delta"):
+        Organization.objects.create(name=slug.title(), slug=slug, schema_name=f"org_{slug}")
+    sent = []
+    monkeypatch.setattr(tasks, "SWEEP_BATCH_ORGANIZATIONS", 2)
+    monkeypatch.setattr(
+        tasks.sweep_batch, "apply_async", lambda args, **options: sent.append((args[1], options["queue"]))
+    )
+
+    assert tasks.sweeps_fan_out.run(["tenants.tests.record_sweep"], 300) == 2
+    assert sent == [(["org_alpha", "org_beta"], "sweeps"), (["org_delta", "org_gamma"], "sweeps")]
+    # The tick only got through its first batch (the second expired in the queue).
+    tasks.sweep_batch.run(["tenants.tests.record_sweep"], ["org_alpha", "org_beta"])
+
+    assert organization_list_sweep_order()[:2] == ["org_delta", "org_gamma"]
+    tasks.sweep_batch.run(["tenants.tests.record_sweep"], ["org_delta", "org_gamma"])
+    assert organization_list_sweep_order()[:2] == ["org_alpha", "org_beta"]
+
+
+def test_sweeps_have_their_own_queue_and_emails_stay_on_the_default_one():
+    router = app.amqp.router
+    assert router.route({}, "tenants.tasks.sweep_batch")["queue"].name == "sweeps"
+    assert router.route({}, "tenants.tasks.sweeps_fan_out")["queue"].name == "sweeps"
+    assert router.route({}, "reservations.tasks.reservation_reminder_send")["queue"].name == "celery"
+    assert router.route({}, "reservations.tasks.reservation_notice_send")["queue"].name == "celery"
+    # A worker started without -Q consumes both.
+    assert {"celery", "sweeps"} <= set(app.amqp.queues)

@@ -33,7 +33,7 @@ class Command(BaseCommand):
         if options["exist_ok"] and Organization.objects.filter(slug=options["slug"]).exists():
             self.stdout.write(f"Organization {options['slug']} already exists; nothing changed.")
             return
-        owner_exists = User.objects.filter(email__iexact=options["owner_email"]).exists()
+        owner_exists = User.objects.with_email(options["owner_email"]).exists()
         password = None if owner_exists else options["owner_password"]
         if password is None and not owner_exists:
             if not sys.stdin.isatty():
