@@ -47,11 +47,35 @@ class LoginForm(forms.Form):
 
 
 class MemberAddForm(forms.Form):
+    """Invite someone: the person enters their own name and password when they accept."""
+
     email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
-    full_name = forms.CharField(
-        max_length=150, required=False, label="Full name", help_text="Used when the account is new."
-    )
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
+
+
+class InvitationNewAccountForm(forms.Form):
+    """Accepting an invitation with a new account: the person's own name and password."""
+
+    full_name = forms.CharField(
+        max_length=150, label="Your name", widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    password = forms.CharField(
+        strip=False,
+        max_length=128,
+        label="Choose a password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+class InvitationSignInForm(forms.Form):
+    """Accepting an invitation with the account the invited address already has."""
+
+    password = forms.CharField(
+        strip=False,
+        max_length=128,
+        label="Your password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
 
 class MemberRoleForm(forms.Form):

@@ -286,6 +286,8 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
 # The one-time link that logs a new owner in on their organization's host right after sign-up.
 SIGNUP_LOGIN_MAX_AGE = 120
+# How long an emailed invitation to join an organization works (resending starts the time again).
+INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=7)
 
 # One line per record on stdout, JSON in production (LOG_FORMAT=json|plain), each with the request id
 # (X-Request-ID), the tenant's schema and the user id (spacemanager.logging).
