@@ -100,3 +100,21 @@ class OrganizationPasswordResetForm(PasswordResetForm):
         # look-alike address cannot receive another person's reset link.
         wanted = unicodedata.normalize("NFKC", email).casefold()
         return (user for user in users if unicodedata.normalize("NFKC", user.email).casefold() == wanted)
+
+
+class ApiKeyCreateForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="Who or what uses it, e.g. “Wall display, floor 2”.")
+    access = forms.ChoiceField(
+        choices=[("read", "Read only"), ("write", "Read and write")],
+        initial="read",
+        help_text="Either way the key can do no more than your own role allows.",
+    )
+    expires_on = forms.DateField(
+        required=False,
+        label="Expires on",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="It stops working at the end of this day. Leave empty for a key that works until revoked.",
+    )
+
+    def scopes(self) -> list[str]:
+        return ["read", "write"] if self.cleaned_data["access"] == "write" else ["read"]

@@ -1,5 +1,6 @@
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -160,3 +161,45 @@ class Invitation(models.Model):
     @property
     def status(self) -> str:
         return self.status_at(timezone.now())
+
+
+class ApiKey(models.Model):
+    """A named key an integrator sends as `Authorization: Bearer sm_…` on its organization's host.
+
+    It acts as its creator, with the creator's current role, limited by its scopes; it dies when revoked,
+    expired, or when the creator leaves the organization or is deactivated. Only a hash of the key is stored.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read"
+        WRITE = "write", "Read and write"
+
+    organization = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="api_keys")
+    created_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    scopes = ArrayField(models.CharField(max_length=10, choices=Scope.choices), default=list)
+    # The first characters of the key, shown in lists so that people can tell their keys apart.
+    prefix = models.CharField(max_length=16)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…) in {self.organization}"
+
+    @property
+    def can_write(self) -> bool:
+        return self.Scope.WRITE in self.scopes
+
+    def status_at(self, now) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"

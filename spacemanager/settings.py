@@ -221,6 +221,8 @@ CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Before the JWT class: it would try to decode an `sm_…` key as a token.
+        "accounts.api_key_authentication.ApiKeyAuthentication",
         "accounts.authentication.OrganizationJWTAuthentication",
         "accounts.authentication.OrganizationSessionAuthentication",
     ],
