@@ -29,11 +29,12 @@ from spaces.models import OpeningHours, Space
 from tenants.idempotency import OnceKey, keys_done
 
 logger = logging.getLogger(__name__)
-Event = Literal["created", "confirmed", "changed", "cancelled", "expired"]
+Event = Literal["created", "confirmed", "changed", "cancelled", "expired", "declined"]
 EXCLUSION_VIOLATION = "23P01"
 DEADLOCK_DETECTED = "40P01"
 SAVE_ATTEMPTS = 3
 _INSTANT = timedelta(microseconds=1)
+DECLINE_REASON_MAX_LENGTH = 1000
 CHANGEABLE_FIELDS = ("space_id", "starts_at", "ends_at", "title", "notes", "attendees")
 
 
@@ -52,6 +53,8 @@ def _after_commit(reservation: Reservation, event: Event) -> None:
     from reservations import tasks  # tasks call the services below
 
     enqueue_on_commit(tasks.reservation_notice_send, reservation.pk, event, reservation.sequence)
+    if reservation.status == Reservation.Status.PENDING:  # a new or changed request: tell its approvers
+        enqueue_on_commit(tasks.approval_request_send, reservation.pk, reservation.sequence)
 
 
 def _timezone(actor: Membership) -> ZoneInfo:
@@ -322,6 +325,31 @@ def reservation_confirm(*, actor: Membership, reservation: Reservation) -> Reser
     reservation.sequence += 1
     reservation.save(update_fields=["status", "sequence", "updated_at"])
     _after_commit(reservation, "confirmed")
+    return reservation
+
+
+@transaction.atomic
+def reservation_decline(*, actor: Membership, reservation: Reservation, reason: str = "") -> Reservation:
+    """Refuse a pending request (owners and admins), freeing its slot; the booker is told why. Declining a
+    declined one changes nothing."""
+    if not actor.is_manager:
+        raise PermissionDenied("Only owners and admins decline reservations.")
+    reason = reason.strip()
+    if len(reason) > DECLINE_REASON_MAX_LENGTH:
+        raise ValidationFailed(f"Keep the reason under {DECLINE_REASON_MAX_LENGTH} characters.", field="reason")
+    reservation = _locked(reservation)
+    if reservation.status == Reservation.Status.DECLINED:
+        return reservation
+    if reservation.status != Reservation.Status.PENDING:
+        raise Conflict(
+            f"This reservation is {reservation.status}; only pending ones can be declined.",
+            code="reservation_not_pending",
+        )
+    reservation.status = Reservation.Status.DECLINED
+    reservation.decline_reason = reason
+    reservation.sequence += 1
+    reservation.save(update_fields=["status", "decline_reason", "sequence", "updated_at"])
+    _after_commit(reservation, "declined")
     return reservation
 
 

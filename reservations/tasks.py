@@ -10,7 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from reservations import services
+from reservations import approvals, services
 from reservations.selectors import reservation_ids_reminder_due
 from spacemanager.celery import app
 from spacemanager.mail import EmailTask
@@ -27,6 +27,17 @@ def reservation_notice_send(self, reservation_id: int, event: str, sequence: int
 @app.task(base=EmailTask, bind=True, name="reservations.tasks.reservation_reminder_send")
 def reservation_reminder_send(self, reservation_id: int) -> bool:
     return services.reservation_remind(reservation_id=reservation_id)
+
+
+@app.task(base=EmailTask, bind=True, name="reservations.tasks.approval_request_send")
+def approval_request_send(self, reservation_id: int, sequence: int) -> bool:
+    """Ask the approvers to decide on a new or changed request (queued after its commit)."""
+    return approvals.approval_request_send(reservation_id=reservation_id, sequence=sequence)
+
+
+@app.task(base=EmailTask, bind=True, name="reservations.tasks.approval_reminder_send")
+def approval_reminder_send(self, reservation_id: int, sequence: int) -> bool:
+    return approvals.approval_reminder_send(reservation_id=reservation_id, sequence=sequence)
 
 
 @app.task(name="reservations.tasks.reservation_reminders_queue")
@@ -49,7 +60,15 @@ def reservations_sweep() -> dict[str, int]:
         "expired": services.reservations_expire_pending(now=now),
         "completed": services.reservations_complete_ended(now=now),
         "notices_caught_up": len(services.reservations_notices_catch_up(now=now)),
+        "approval_reminders": _approval_reminders_queue(now),
     }
     if any(result.values()):
         logger.info("Reservations sweep: %s", result)
     return result
+
+
+def _approval_reminders_queue(now) -> int:
+    due = approvals.approval_reminders_due(now=now)
+    for reservation_id, sequence in due:
+        approval_reminder_send.delay(reservation_id, sequence)
+    return len(due)

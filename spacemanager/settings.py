@@ -208,6 +208,8 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "UTC"
 REMINDER_LEAD_MINUTES = env.int("REMINDER_LEAD_MINUTES", default=60)
 PENDING_EXPIRY_MINUTES = env.int("PENDING_EXPIRY_MINUTES", default=1440)
+# Approvers are reminded of a request this long before it expires (if it was made before then).
+APPROVAL_REMINDER_MINUTES = env.int("APPROVAL_REMINDER_MINUTES", default=120)
 # The issue promises reminders at most 5 minutes late: the sweep runs at least that often.
 REMINDER_SWEEP_SECONDS = env.int("REMINDER_SWEEP_SECONDS", default=300)
 if not 10 <= REMINDER_SWEEP_SECONDS <= 300:
