@@ -7,7 +7,7 @@ from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import PasswordResetForm
 
-from accounts.models import Membership, User
+from accounts.models import REMINDER_LEAD_CHOICES, Membership, User
 from accounts.selectors import membership_get
 from tenants.models import Organization
 
@@ -118,3 +118,36 @@ class ApiKeyCreateForm(forms.Form):
 
     def scopes(self) -> list[str]:
         return ["read", "write"] if self.cleaned_data["access"] == "write" else ["read"]
+
+
+class ProfileForm(forms.Form):
+    """The person's own name and notification choices (field names are accounts.profile's arguments)."""
+
+    full_name = forms.CharField(
+        max_length=150, label="Your name", widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    reminder_lead_minutes = forms.TypedChoiceField(
+        choices=REMINDER_LEAD_CHOICES, coerce=int, label="Remind me before a booking starts"
+    )
+    email_booking_updates = forms.BooleanField(
+        required=False, label="Email me when my bookings are made, approved, changed, declined or cancelled"
+    )
+    email_approval_requests = forms.BooleanField(
+        required=False, label="Email me about requests waiting for my approval (owners and admins)"
+    )
+
+    @classmethod
+    def for_user(cls, user: User, data=None) -> "ProfileForm":
+        initial = {
+            "full_name": user.full_name,
+            "reminder_lead_minutes": user.reminder_lead,
+            "email_booking_updates": user.email_booking_updates,
+            "email_approval_requests": user.email_approval_requests,
+        }
+        return cls(data=data, initial=initial)
+
+
+class FindByEmailForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254, label="Your email", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
@@ -34,6 +35,9 @@ class UserManager(BaseUserManager["User"]):
         return self.get(email__iexact=username)
 
 
+REMINDER_LEAD_CHOICES = [(0, "Off"), (15, "15 minutes"), (30, "30 minutes"), (60, "1 hour"), (120, "2 hours")]
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person. Lives in the public schema; organizations reach people through Membership.
 
@@ -45,6 +49,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Can log into the platform's Django admin.")
     date_joined = models.DateTimeField(default=timezone.now)
+    # The person's own notification choices (the profile page). No lead chosen: REMINDER_LEAD_MINUTES.
+    reminder_lead_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=REMINDER_LEAD_CHOICES, help_text="Minutes before a booking; 0 is off."
+    )
+    email_booking_updates = models.BooleanField(
+        default=True, help_text="Emails when one of my bookings is made, approved, changed, declined or cancelled."
+    )
+    email_approval_requests = models.BooleanField(
+        default=True, help_text="Owners and admins: emails about requests waiting for approval."
+    )
 
     objects = UserManager()
 
@@ -68,6 +82,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    @property
+    def reminder_lead(self) -> int:
+        """Minutes before a booking starts that this person is reminded; 0 means never."""
+        if self.reminder_lead_minutes is None:
+            return settings.REMINDER_LEAD_MINUTES
+        return self.reminder_lead_minutes
 
 
 class Membership(models.Model):

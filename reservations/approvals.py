@@ -67,7 +67,8 @@ def approvers_of(reservation: Reservation, organization: Organization) -> list[U
         chosen = managers.filter(user_id__in=named)
         if chosen.exists():
             managers = chosen
-    return list(User.objects.filter(pk__in=managers.values("user_id")).order_by("email"))
+    people = User.objects.filter(pk__in=managers.values("user_id"), email_approval_requests=True)
+    return list(people.order_by("email"))
 
 
 def expires_at(*, created_at: datetime, starts_at: datetime) -> datetime:

@@ -396,6 +396,8 @@ def reservation_notify(*, reservation_id: int, event: Event, sequence: int) -> b
     if booker is None:
         logger.info("The booker of reservation %s cannot be emailed; no %s notice.", reservation_id, event)
         return False
+    if not booker.email_booking_updates:  # their choice, on their profile page
+        return False
     message = notifications.notice_message(reservation=reservation, event=event, booker=booker)
     return send_once(message, key=OnceKey(notifications.NOTICE_KIND, reservation.pk, version=str(sequence)))
 

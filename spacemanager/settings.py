@@ -248,6 +248,8 @@ REST_FRAMEWORK = {
         "refresh": env.str("THROTTLE_RATE_REFRESH", default="60/minute"),
         "register": env.str("THROTTLE_RATE_REGISTER", default="10/hour"),
         "password_reset": env.str("THROTTLE_RATE_PASSWORD_RESET", default="5/hour"),
+        # "Find my organization" by email, per client address (each address also gets one email an hour at most).
+        "find_organization": env.str("THROTTLE_RATE_FIND_ORGANIZATION", default="5/hour"),
     },
     # Behind N proxies the client address is the Nth from the right of X-Forwarded-For; 0 (the default) means
     # REMOTE_ADDR. Never None: DRF would then trust the whole X-Forwarded-For header, which clients write.
