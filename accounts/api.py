@@ -20,6 +20,7 @@ from accounts.invitation_serializers import INVITATION_CREATE_RESPONSES, Invitat
 from accounts.models import Membership, User
 from accounts.permissions import IsOrganizationManager
 from accounts.selectors import membership_get, membership_list
+from accounts.sso import password_login_refusal
 from accounts.tokens import ORGANIZATION_CLAIM, tokens_for_membership
 from spacemanager.openapi import ERROR_RESPONSES, error_response
 from spacemanager.ratelimit import LoginAccountThrottle
@@ -103,6 +104,9 @@ class LoginView(GenericAPIView):
         membership = membership_get(user=user, organization=request.tenant) if user is not None else None
         if membership is None:
             raise InvalidCredentials()
+        sso_refusal = password_login_refusal(membership)
+        if sso_refusal:
+            raise exceptions.PermissionDenied(sso_refusal, code="sso_required")
         return Response(session_payload(membership, request))
 
 

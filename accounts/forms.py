@@ -9,6 +9,7 @@ from django.contrib.auth.forms import PasswordResetForm
 
 from accounts.models import REMINDER_LEAD_CHOICES, Membership, User
 from accounts.selectors import membership_get
+from accounts.sso import password_login_refusal
 from tenants.models import Organization
 
 
@@ -37,8 +38,12 @@ class LoginForm(forms.Form):
         if email and password:
             user = authenticate(self.request, username=email, password=password)
             organization = getattr(self.request, "tenant", None)
-            if user is None or organization is None or membership_get(user=user, organization=organization) is None:
+            membership = membership_get(user=user, organization=organization) if user and organization else None
+            if membership is None:
                 raise forms.ValidationError(self.invalid_login, code="invalid_login")
+            sso_refusal = password_login_refusal(membership)
+            if sso_refusal:
+                raise forms.ValidationError(sso_refusal, code="sso_required")
             self.user_cache = user
         return cleaned
 

@@ -224,3 +224,40 @@ class ApiKey(models.Model):
         if self.expires_at is not None and self.expires_at <= now:
             return "expired"
         return "active"
+
+
+class SsoProvider(models.Model):
+    """An OpenID Connect provider an organization's owners configured ("Sign in with <name>").
+
+    A first sign-in from one of `allowed_domains` creates the account and a membership with `role`. The client
+    secret is stored encrypted (accounts.sso), never in clear.
+    """
+
+    organization = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="sso_providers")
+    name = models.CharField(max_length=60, help_text="Shown on the login page: “Sign in with <name>”.")
+    issuer = models.URLField(max_length=300)
+    client_id = models.CharField(max_length=255)
+    client_secret_encrypted = models.TextField()
+    allowed_domains = ArrayField(models.CharField(max_length=253), default=list)
+    role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = "single sign-on provider"
+
+    def __str__(self) -> str:
+        return f"{self.name} for {self.organization}"
+
+
+class SsoPolicy(models.Model):
+    """Per organization: whether everyone but the owners must sign in through single sign-on."""
+
+    organization = models.OneToOneField(
+        "tenants.Organization", on_delete=models.CASCADE, primary_key=True, related_name="sso_policy"
+    )
+    sso_required = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"SSO {'required' if self.sso_required else 'optional'} in {self.organization}"

@@ -13,12 +13,17 @@ from accounts import profile
 from accounts.access import MemberRequiredMixin, member_required
 from accounts.forms import FindByEmailForm, ProfileForm
 from accounts.login_links import login_link_token_create, login_link_token_use
+from accounts.sso import SESSION_KEY as SSO_SESSION_KEY
 from spacemanager.errors import DomainError
 from spacemanager.ratelimit import rate_limit_refusal
 from spacemanager.web import form_add_error
 from tenants.selectors import organization_url_for_request
 
 TENANT_URLCONF = "spacemanager.urls_tenant"
+SSO_STAYS = (
+    "You signed in with single sign-on, which opens this organization only. "
+    "To open another one, log in on its own site."
+)
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
@@ -27,7 +32,11 @@ def _profile_page(request: HttpRequest, form: ProfileForm, *, status: int = 200)
         (membership, membership.organization_id == request.tenant.pk)
         for membership in profile.memberships_of(user=request.user)
     ]
-    return render(request, "accounts/profile.html", {"form": form, "memberships": memberships}, status=status)
+    via_sso = bool(request.session.get(SSO_SESSION_KEY))
+    if via_sso:  # a session opened by an organization's identity provider shows only that organization
+        memberships = [(membership, here) for membership, here in memberships if here]
+    context = {"form": form, "memberships": memberships, "via_sso": via_sso, "sso_stays": SSO_STAYS}
+    return render(request, "accounts/profile.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -69,6 +78,9 @@ class PasswordChangePageView(MemberRequiredMixin, auth_views.PasswordChangeView)
 def organization_switch(request: HttpRequest, membership_id: int) -> HttpResponse:
     """Go to another of the person's organizations, logged in there too (sessions are per host): a one-time
     link (accounts.login_links) carries them across."""
+    if request.session.get(SSO_SESSION_KEY):
+        messages.error(request, SSO_STAYS)
+        return redirect("accounts:profile")
     target = get_object_or_404(profile.memberships_of(user=request.user), pk=membership_id)
     token = login_link_token_create(membership=target)
     arrive = reverse("accounts:arrive", urlconf=TENANT_URLCONF, kwargs={"token": token})

@@ -61,8 +61,9 @@ class Reservation(models.Model):
     # send-once key (one email per version, docs/background.md).
     sequence = models.PositiveIntegerField(default=0, editable=False)
     reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # db_default: raw inserts (the demo seeder's COPY, the benchmarks) leave the column out.
     decline_reason = models.TextField(
-        blank=True, help_text="Why an approver declined the request (told to the booker)."
+        blank=True, default="", db_default="", help_text="Why an approver declined the request (told to the booker)."
     )
 
     objects = ReservationQuerySet.as_manager()

@@ -292,6 +292,9 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
 # The one-time link that logs a new owner in on their organization's host right after sign-up.
 SIGNUP_LOGIN_MAX_AGE = 120
+# Encrypts stored secrets (single sign-on client secrets). Defaults to a key derived from SECRET_KEY; set it to
+# rotate SECRET_KEY without losing them (any string; it is hashed into a Fernet key).
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="") or SECRET_KEY
 # How long an emailed invitation to join an organization works (resending starts the time again).
 INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=7)
 
