@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from reservations import approvals, services
-from reservations.preferences import reservation_ids_reminder_due_for_bookers
+from reservations.selectors import reservation_ids_reminder_due
 from spacemanager.celery import app
 from spacemanager.mail import EmailTask
 
@@ -46,9 +46,8 @@ def reservation_reminders_queue() -> int:
 
     Two overlapping runs may queue the same reservation twice; the email still goes out once (send_once).
     """
-    # Each booker's own lead time (their profile), REMINDER_LEAD_MINUTES for those who never chose.
-    default_lead = timedelta(minutes=settings.REMINDER_LEAD_MINUTES)
-    ids = reservation_ids_reminder_due_for_bookers(now=timezone.now(), default_lead=default_lead)
+    # Each booker's own lead time (their profile); REMINDER_LEAD_MINUTES for those who never chose.
+    ids = list(reservation_ids_reminder_due(now=timezone.now(), lead=timedelta(minutes=settings.REMINDER_LEAD_MINUTES)))
     for reservation_id in ids:
         reservation_reminder_send.delay(reservation_id)
     return len(ids)

@@ -13,7 +13,7 @@ from accounts.models import Membership, User
 from accounts.tests.factories import TEST_PASSWORD
 from reservations import tasks
 from reservations.models import Reservation
-from reservations.preferences import reservation_ids_reminder_due_for_bookers
+from reservations.selectors import reservation_ids_reminder_due
 from reservations.services import reservation_create
 from reservations.tests.factories import ReservationFactory
 from spaces.tests.factories import SpaceFactory
@@ -102,7 +102,7 @@ def tenant_space(org, in_tenant, booking_now, celery_eager):
 
 
 def reminders_due_at(moment):
-    return reservation_ids_reminder_due_for_bookers(now=moment, default_lead=timedelta(minutes=60))
+    return reservation_ids_reminder_due(now=moment, lead=timedelta(minutes=60))
 
 
 @pytest.mark.parametrize(("chosen", "due_at_minutes_before"), [(None, 60), (15, 15), (120, 120), (0, None)])
