@@ -218,7 +218,10 @@ def test_api_decline_with_a_reason(member, hall, api_client, paris, run_commits)
     )
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "declined"
+    assert response.json()["decline_reason"] == "Booked for a wedding."
     assert "Reason: Booked for a wedding." in mail.outbox[-1].body
+    mine = api_client(paris, paris.member).get(f"/api/v1/reservations/{reservation.pk}").json()
+    assert mine["status"] == "declined" and mine["decline_reason"] == "Booked for a wedding."
 
 
 @pytest.mark.parametrize(
