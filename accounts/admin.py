@@ -8,6 +8,7 @@ happen in the organization itself, where the last-owner rule lives (accounts.ser
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -135,3 +136,4 @@ class SsoProviderAdmin(ReadOnlyAdmin):
     search_fields = ["name", "issuer", "organization__slug"]
     list_select_related = ["organization"]
     exclude = ["client_secret_encrypted"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
