@@ -8,11 +8,12 @@ happen in the organization itself, where the last-owner rule lives (accounts.ser
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts import services
-from accounts.models import Membership, User
+from accounts.models import ApiKey, Invitation, Membership, SsoProvider, User
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -93,3 +94,51 @@ class MembershipAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Membership | None = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Operators look; the organization's owners and admins act (their pages hold the rules)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    list_display = ["email", "organization", "role", "created_at", "expires_at", "accepted_at", "revoked_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "organization__slug"]
+    list_select_related = ["organization"]
+    exclude = ["token_hash"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdmin):
+    list_display = [
+        "name",
+        "prefix",
+        "organization",
+        "created_by",
+        "scopes",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    ]
+    search_fields = ["name", "prefix", "organization__slug", "created_by__email"]
+    list_select_related = ["organization", "created_by"]
+    exclude = ["key_hash"]
+
+
+@admin.register(SsoProvider)
+class SsoProviderAdmin(ReadOnlyAdmin):
+    list_display = ["name", "organization", "issuer", "role", "is_active", "created_at"]
+    search_fields = ["name", "issuer", "organization__slug"]
+    list_select_related = ["organization"]
+    exclude = ["client_secret_encrypted"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}

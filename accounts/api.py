@@ -13,13 +13,15 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import services
+from accounts import invitations, services
 from accounts.access import request_membership
 from accounts.authentication import TokenChallengeOnly, membership_for_token
+from accounts.invitation_serializers import INVITATION_CREATE_RESPONSES, InvitationSerializer
 from accounts.login_limits import LoginThrottled, login_authenticate
 from accounts.models import Membership, User
 from accounts.permissions import IsOrganizationManager
 from accounts.selectors import membership_get, membership_list
+from accounts.sso import password_login_refusal
 from accounts.tokens import (
     ORGANIZATION_CLAIM,
     OrganizationRefreshToken,
@@ -121,6 +123,9 @@ class LoginView(GenericAPIView):
             raise LoginRefused(exc.retry_after) from exc
         if membership is None:
             raise InvalidCredentials()
+        sso_refusal = password_login_refusal(membership)
+        if sso_refusal:
+            raise exceptions.PermissionDenied(sso_refusal, code="sso_required")
         return Response(session_payload(membership, request))
 
 
@@ -222,7 +227,6 @@ class MemberSerializer(serializers.ModelSerializer):
 
 class MemberCreateSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
-    full_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
     role = serializers.ChoiceField(choices=Membership.Role.choices, default=Membership.Role.MEMBER)
     # Named so the strict API lets validate() explain why it is refused (spacemanager/strict.py).
     password = serializers.CharField(
@@ -232,22 +236,9 @@ class MemberCreateSerializer(serializers.Serializer):
     def validate(self, attrs):
         if "password" in self.initial_data:
             raise serializers.ValidationError(
-                {"password": ["Only the person sets their password: they choose it with the emailed reset link."]}
+                {"password": ["Only the person sets their password: they choose it with the emailed invitation."]}
             )
         return attrs
-
-
-class MemberAddedSerializer(serializers.ModelSerializer):
-    """The answer to adding someone: the same for a new address and for an existing account, so it reveals
-    nothing about a person who has not joined (no name, no account state)."""
-
-    user_id = serializers.IntegerField(source="user.id", read_only=True)
-    email = serializers.EmailField(source="user.email", read_only=True)
-    joined_at = serializers.DateTimeField(source="created_at", read_only=True)
-
-    class Meta:
-        model = Membership
-        fields = ["id", "user_id", "email", "role", "joined_at"]
 
 
 class MemberUpdateSerializer(serializers.Serializer):
@@ -274,24 +265,22 @@ class MemberListView(GenericAPIView):
 
     @extend_schema(
         request=MemberCreateSerializer,
-        responses={
-            201: MemberAddedSerializer,
-            **ERROR_RESPONSES.for_codes(400, 401, 403),
-            409: error_response("already_member"),
-        },
-        examples=[
-            OpenApiExample(
-                "Add a colleague", value={"email": "sam@example.com", "full_name": "Sam Lee", "role": "member"}
-            )
-        ],
+        responses=INVITATION_CREATE_RESPONSES,
+        description=(
+            "Invite a person: this creates an invitation (as `POST /api/v1/invitations` does) and emails them a "
+            "link; they become a member when they accept it. The answer is the same whether or not the address "
+            "already has an account, and shows nothing about that account. (Before invitations, this added the "
+            "person at once.)"
+        ),
+        examples=[OpenApiExample("Invite a colleague", value={"email": "sam@example.com", "role": "member"})],
     )
     def post(self, request):
         data = MemberCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = services.member_add(
+        issued = invitations.invitation_create(
             actor=request_membership(request._request), organization=request.tenant, **data.validated_data
         )
-        return Response(MemberAddedSerializer(membership).data, status=status.HTTP_201_CREATED)
+        return Response(InvitationSerializer(issued.invitation).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["members"])

@@ -64,43 +64,6 @@ def _require_can_manage(actor: Membership, *, target_role: str, new_role: str | 
         raise PermissionDenied("Only owners can add, change or remove owners.")
 
 
-@transaction.atomic
-def member_add(
-    *,
-    actor: Membership,
-    organization: Organization,
-    email: str,
-    role: str = Role.MEMBER,
-    full_name: str = "",
-) -> Membership:
-    """Add a person to the organization, creating the account first when the email is new.
-
-    Nobody but the person sets their password: a new account gets an unusable one, and the person chooses
-    it through the emailed reset link. An admin-chosen password would let that admin into every other
-    organization that later adds the same address (an account pre-hijack).
-    """
-    _require_can_manage(actor, target_role=role)
-    user = User.objects.with_email(email).first()
-    if user is None:
-        try:
-            user = user_create(email=email, password=None, full_name=full_name)
-        except ValidationFailed as exc:
-            if exc.code != "email_taken":
-                raise
-            # An identical add (or a sign-up) created the account a moment ago: carry on with it, so the
-            # loser of the race gets the answer a second add would get (409), never a 400 or a 500.
-            user = User.objects.with_email(email).get()
-    if Membership.objects.filter(user=user, organization=organization).exists():
-        raise Conflict(f"{user.email} is already a member of {organization.name}.", code="already_member")
-    try:
-        with transaction.atomic():
-            membership = Membership.objects.create(user=user, organization=organization, role=role)
-            member_changed(membership, "joined")  # webhooks
-            return membership
-    except IntegrityError as exc:
-        raise Conflict(f"{user.email} is already a member of {organization.name}.", code="already_member") from exc
-
-
 def _lock_owners(organization: Organization) -> int:
     """Count owners while holding row locks, so two concurrent demotions cannot both pass the check."""
     owners = Membership.objects.select_for_update().filter(organization=organization, role=Role.OWNER)

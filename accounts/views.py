@@ -8,10 +8,11 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.generic import TemplateView
 
-from accounts import services
+from accounts import invitations, services
 from accounts.access import (
     ManagerRequiredMixin,
     MemberRequiredMixin,
@@ -22,7 +23,7 @@ from accounts.access import (
 from accounts.forms import LoginForm, MemberAddForm, MemberRoleForm, OrganizationPasswordResetForm
 from accounts.login_limits import LoginThrottled
 from accounts.login_links import login_link_token_use
-from accounts.models import Membership
+from accounts.models import Invitation, Membership
 from accounts.selectors import membership_list
 from spacemanager.errors import DomainError
 from spacemanager.ratelimit import rate_limit_refusal, rate_limited_response
@@ -124,6 +125,11 @@ class MembersView(ManagerRequiredMixin, TemplateView):
             "page": Paginator(membership_list(organization=self.request.tenant), MEMBERS_PER_PAGE).get_page(
                 self.request.GET.get("page")
             ),
+            # Open ones, expired included: resending revives an expired invitation.
+            "invitations": Invitation.objects.select_related("invited_by").filter(
+                organization=self.request.tenant, accepted_at=None, revoked_at=None
+            ),
+            "now": timezone.now(),
             "add_form": kwargs.get("add_form") or MemberAddForm(),
             "roles": Membership.Role.choices,
         }
@@ -132,22 +138,22 @@ class MembersView(ManagerRequiredMixin, TemplateView):
         form = MemberAddForm(request.POST)
         if form.is_valid():
             try:
-                membership = services.member_add(
+                issued = invitations.invitation_create(
                     actor=request_membership(request), organization=request.tenant, **form.cleaned_data
                 )
             except DomainError as exc:
                 form_add_error(form, exc)
             else:
-                messages.success(request, _added_message(membership))
+                messages.success(request, _invited_message(issued.invitation))
                 return redirect("accounts:members")
         return self.render_to_response(self.get_context_data(add_form=form), status=400)
 
 
-def _added_message(membership: Membership) -> str:
+def _invited_message(invitation: Invitation) -> str:
     """The same words for a new address and an existing account: nothing about the person is revealed."""
     return (
-        f"{membership.user.email} was added as {membership.get_role_display()}. Without a password yet, they "
-        "choose one with “Forgot your password?” on the login page."
+        f"An invitation to join as {invitation.get_role_display()} was emailed to {invitation.email}. "
+        "They become a member when they accept it."
     )
 
 

@@ -57,6 +57,7 @@ class ReservationSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "cancelled_at",
+            "decline_reason",
         ]
 
     def get_currency(self, reservation: Reservation) -> str:
@@ -86,6 +87,7 @@ class ReservationSerializer(serializers.ModelSerializer):
             "created_at": isoformat_local(reservation.created_at, tz),
             "updated_at": isoformat_local(reservation.updated_at, tz),
             "cancelled_at": None if reservation.cancelled_at is None else isoformat_local(reservation.cancelled_at, tz),
+            "decline_reason": reservation.decline_reason,
         }
 
 
@@ -146,6 +148,7 @@ RESERVATION_EXAMPLE = {
     "created_at": "2025-03-01T09:12:00+01:00",
     "updated_at": "2025-03-01T09:12:00+01:00",
     "cancelled_at": None,
+    "decline_reason": "",
 }
 RESERVATION_INPUT_EXAMPLE = {
     "space": 7,

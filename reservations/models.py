@@ -41,6 +41,7 @@ class Reservation(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         COMPLETED = "completed", "Completed"
         EXPIRED = "expired", "Expired"
+        DECLINED = "declined", "Declined"
 
     ACTIVE_STATUSES = (Status.PENDING, Status.CONFIRMED)
 
@@ -66,6 +67,10 @@ class Reservation(models.Model):
     # send-once key (one email per version, docs/background.md).
     sequence = models.PositiveIntegerField(default=0, editable=False)
     reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # db_default: raw inserts (the demo seeder's COPY, the benchmarks) leave the column out.
+    decline_reason = models.TextField(
+        blank=True, default="", db_default="", help_text="Why an approver declined the request (told to the booker)."
+    )
 
     objects = ReservationQuerySet.as_manager()
 
@@ -123,3 +128,20 @@ class Reservation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+
+class SpaceApprover(models.Model):
+    """An owner or admin who approves a space's requests. A space without any: every owner and admin does."""
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="approvers")
+    # A public user, as in Reservation.user (TENANCY.md).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["space", "id"]
+        constraints = [models.UniqueConstraint(fields=["space", "user"], name="reservations_space_approver_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} approves {self.space_id}"

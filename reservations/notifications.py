@@ -31,12 +31,13 @@ _NOTICES = {
     ("changed", Status.PENDING): ("Booking changed", "Your changed booking awaits approval"),
     ("cancelled", Status.CANCELLED): ("Booking cancelled", "Your booking has been cancelled"),
     ("expired", Status.EXPIRED): ("Booking request expired", "Your booking request has expired"),
+    ("declined", Status.DECLINED): ("Booking request declined", "Your booking request was declined"),
 }
 
 
 def event_for_state(*, status: str, sequence: int) -> str:
     """The event that most likely produced this state, for a notice queued by the catch-up sweep."""
-    if status in (Status.CANCELLED, Status.EXPIRED):
+    if status in (Status.CANCELLED, Status.EXPIRED, Status.DECLINED):
         return str(status)
     if sequence == 0:
         return "created"
@@ -84,6 +85,8 @@ def _explanation(event: str, status: str) -> list[str]:
         ]
     if event == "expired":
         return ["Nobody approved it in time, so the slot is free again. You can book another time."]
+    if event == "declined":
+        return ["The slot is free again. You can book another time."]
     if event == "cancelled":
         return ["The slot is free again. The attached invitation removes it from your calendar."]
     return ["The attached invitation adds it to your calendar."]
@@ -128,13 +131,16 @@ def notice_message(*, reservation: Reservation, event: str, booker: User) -> Ema
         attachments.append(_invitation(reservation, organization, booker, CalendarMethod.REQUEST))
     elif reservation.status == Status.CANCELLED:
         attachments.append(_invitation(reservation, organization, booker, CalendarMethod.CANCEL))
+    lines = _explanation(event, reservation.status)
+    if reservation.status == Status.DECLINED:  # no .ics: the calendar never received an invitation
+        lines.insert(0, f"Reason: {reservation.decline_reason}" if reservation.decline_reason else "No reason given.")
     return _message(
         reservation=reservation,
         booker=booker,
         organization=organization,
         subject=subject,
         heading=heading,
-        lines=_explanation(event, reservation.status),
+        lines=lines,
         attachments=attachments,
     )
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reservations import views
+from reservations import approval_views, views
 
 app_name = "reservations"
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("<int:pk>/edit/", views.reservation_edit, name="edit"),
     path("<int:pk>/cancel/", views.reservation_cancel, name="cancel"),
     path("<int:pk>/confirm/", views.reservation_confirm, name="confirm"),
+    path("<int:pk>/decline/", approval_views.reservation_decline, name="decline"),
 ]

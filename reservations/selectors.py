@@ -4,9 +4,11 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q, QuerySet
 
-from accounts.models import Membership
+from accounts.models import REMINDER_LEAD_CHOICES, Membership
 from reservations.models import LONGEST_RESERVATION, Reservation, TsTzRange
 from spacemanager.errors import NotFound
+
+LONGEST_REMINDER_LEAD = timedelta(minutes=max(minutes for minutes, _ in REMINDER_LEAD_CHOICES))
 
 
 def reservation_list(*, actor: Membership, everyone: bool = False) -> QuerySet[Reservation]:
@@ -50,22 +52,31 @@ def reservation_overlapping(
     return queryset
 
 
-def reservation_ids_reminder_due(*, now: datetime, lead: timedelta) -> QuerySet:
-    """Ids of confirmed reservations starting within `lead` from `now`, not reminded yet.
+def reservation_ids_reminder_due(*, now: datetime, lead: timedelta) -> list[int]:
+    """Ids of confirmed reservations not reminded yet that start within their booker's own lead time (the
+    profile's choice; `lead` for people who never chose; none for those who turned reminders off).
 
-    Not "starting in exactly `lead`": a reservation booked inside the window is still due, and a late sweep
-    still catches what an earlier one missed. Answered from the partial index `reservations_remind_due`.
+    Not "starting in exactly the lead": a reservation booked inside the window is still due, and a late sweep
+    still catches what an earlier one missed. The candidates (within the longest lead anyone can choose) come
+    from the partial index `reservations_remind_due`; the booker's choice is read through the public user.
     """
-    return (
+    longest = max(LONGEST_REMINDER_LEAD, lead)
+    rows = (
         Reservation.objects.filter(
             status=Reservation.Status.CONFIRMED,
             reminder_sent_at__isnull=True,
             starts_at__gt=now,
-            starts_at__lte=now + lead,
+            starts_at__lte=now + longest,
         )
         .order_by("starts_at")
-        .values_list("pk", flat=True)
+        .values_list("pk", "starts_at", "user__reminder_lead_minutes")
     )
+    due = []
+    for pk, starts_at, chosen in rows:
+        booker_lead = lead if chosen is None else timedelta(minutes=chosen)
+        if booker_lead and starts_at <= now + booker_lead:
+            due.append(pk)
+    return due
 
 
 def reservation_list_upcoming(*, actor: Membership, now: datetime) -> QuerySet[Reservation]:

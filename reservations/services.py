@@ -38,9 +38,10 @@ from tenants.idempotency import OnceKey, keys_done
 from tenants.outbox import outbox_write
 
 logger = logging.getLogger(__name__)
-Event = Literal["created", "confirmed", "changed", "cancelled", "expired"]
+Event = Literal["created", "confirmed", "changed", "cancelled", "expired", "declined"]
 EXCLUSION_VIOLATION = "23P01"
 _INSTANT = timedelta(microseconds=1)
+DECLINE_REASON_MAX_LENGTH = 1000
 CHANGEABLE_FIELDS = ("space_id", "starts_at", "ends_at", "title", "notes", "attendees")
 
 
@@ -63,6 +64,8 @@ def _after_commit(reservation: Reservation, event: Event) -> None:
 
     reservation_changed(reservation, event)  # webhooks: recorded now, sent after commit
     outbox_write(tasks.reservation_notice_send, reservation.pk, event, reservation.sequence)
+    if reservation.status == Reservation.Status.PENDING:  # a new or changed request: tell its approvers
+        outbox_write(tasks.approval_request_send, reservation.pk, reservation.sequence)
     # Last write of the transaction (see spaces.availability_cache for why last): cached answers expire.
     availability_versions_bump([reservation.space_id])
 
@@ -342,6 +345,31 @@ def reservation_confirm(*, actor: Membership, reservation: Reservation) -> Reser
 
 
 @transaction.atomic
+def reservation_decline(*, actor: Membership, reservation: Reservation, reason: str = "") -> Reservation:
+    """Refuse a pending request (owners and admins), freeing its slot; the booker is told why. Declining a
+    declined one changes nothing."""
+    if not actor.is_manager:
+        raise PermissionDenied("Only owners and admins decline reservations.")
+    reason = reason.strip()
+    if len(reason) > DECLINE_REASON_MAX_LENGTH:
+        raise ValidationFailed(f"Keep the reason under {DECLINE_REASON_MAX_LENGTH} characters.", field="reason")
+    reservation = _locked(reservation)
+    if reservation.status == Reservation.Status.DECLINED:
+        return reservation
+    if reservation.status != Reservation.Status.PENDING:
+        raise Conflict(
+            f"This reservation is {reservation.status}; only pending ones can be declined.",
+            code="reservation_not_pending",
+        )
+    reservation.status = Reservation.Status.DECLINED
+    reservation.decline_reason = reason
+    reservation.sequence += 1
+    reservation.save(update_fields=["status", "decline_reason", "sequence", "updated_at"])
+    _after_commit(reservation, "declined")
+    return reservation
+
+
+@transaction.atomic
 def reservations_cancel_upcoming(*, space: Space) -> int:
     """Cancel the space's active reservations that have not started yet (used when a space is archived)."""
     now = timezone.now()
@@ -383,6 +411,8 @@ def reservation_notify(*, reservation_id: int, event: Event, sequence: int) -> b
     booker = _booker(reservation)
     if booker is None:
         logger.info("The booker of reservation %s cannot be emailed; no %s notice.", reservation_id, event)
+        return False
+    if not booker.email_booking_updates:  # their choice, on their profile page
         return False
     message = notifications.notice_message(reservation=reservation, event=event, booker=booker)
     return send_once(message, key=OnceKey(notifications.NOTICE_KIND, reservation.pk, version=str(sequence)))

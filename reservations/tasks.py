@@ -10,7 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from reservations import services
+from reservations import approvals, services
 from reservations.selectors import reservation_ids_reminder_due
 from spacemanager.celery import app
 from spacemanager.mail import EmailTask
@@ -29,12 +29,24 @@ def reservation_reminder_send(self, reservation_id: int) -> bool:
     return services.reservation_remind(reservation_id=reservation_id)
 
 
+@app.task(base=EmailTask, bind=True, name="reservations.tasks.approval_request_send")
+def approval_request_send(self, reservation_id: int, sequence: int) -> bool:
+    """Ask the approvers to decide on a new or changed request (queued after its commit)."""
+    return approvals.approval_request_send(reservation_id=reservation_id, sequence=sequence)
+
+
+@app.task(base=EmailTask, bind=True, name="reservations.tasks.approval_reminder_send")
+def approval_reminder_send(self, reservation_id: int, sequence: int) -> bool:
+    return approvals.approval_reminder_send(reservation_id=reservation_id, sequence=sequence)
+
+
 @app.task(name="reservations.tasks.reservation_reminders_queue")
 def reservation_reminders_queue() -> int:
     """Periodic, per organization: queue one reminder task per confirmed reservation starting within the lead.
 
     Two overlapping runs may queue the same reservation twice; the email still goes out once (send_once).
     """
+    # Each booker's own lead time (their profile); REMINDER_LEAD_MINUTES for those who never chose.
     ids = list(reservation_ids_reminder_due(now=timezone.now(), lead=timedelta(minutes=settings.REMINDER_LEAD_MINUTES)))
     for reservation_id in ids:
         reservation_reminder_send.delay(reservation_id)
@@ -49,7 +61,15 @@ def reservations_sweep() -> dict[str, int]:
         "expired": services.reservations_expire_pending(now=now),
         "completed": services.reservations_complete_ended(now=now),
         "notices_caught_up": len(services.reservations_notices_catch_up(now=now)),
+        "approval_reminders": _approval_reminders_queue(now),
     }
     if any(result.values()):
         logger.info("Reservations sweep: %s", result)
     return result
+
+
+def _approval_reminders_queue(now) -> int:
+    due = approvals.approval_reminders_due(now=now)
+    for reservation_id, sequence in due:
+        approval_reminder_send.delay(reservation_id, sequence)
+    return len(due)

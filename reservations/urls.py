@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reservations import api
+from reservations import api, approval_api
 
 app_name = "reservations_api"
 
@@ -8,4 +8,6 @@ urlpatterns = [
     path("reservations", api.ReservationListView.as_view(), name="list"),
     path("reservations/<int:pk>", api.ReservationDetailView.as_view(), name="detail"),
     path("reservations/<int:pk>/confirm", api.ReservationConfirmView.as_view(), name="confirm"),
+    path("reservations/<int:pk>/decline", approval_api.ReservationDeclineView.as_view(), name="decline"),
+    path("spaces/<int:pk>/approvers", approval_api.SpaceApproversView.as_view(), name="space-approvers"),
 ]

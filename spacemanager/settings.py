@@ -251,6 +251,8 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "UTC"
 REMINDER_LEAD_MINUTES = env.int("REMINDER_LEAD_MINUTES", default=60)
 PENDING_EXPIRY_MINUTES = env.int("PENDING_EXPIRY_MINUTES", default=1440)
+# Approvers are reminded of a request this long before it expires (if it was made before then).
+APPROVAL_REMINDER_MINUTES = env.int("APPROVAL_REMINDER_MINUTES", default=120)
 # The issue promises reminders at most 5 minutes late: the sweep runs at least that often.
 REMINDER_SWEEP_SECONDS = env.int("REMINDER_SWEEP_SECONDS", default=300)
 if not 10 <= REMINDER_SWEEP_SECONDS <= 300:
@@ -273,6 +275,8 @@ CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Before the JWT class: it would try to decode an `sm_…` key as a token.
+        "accounts.api_key_authentication.ApiKeyAuthentication",
         "accounts.authentication.OrganizationJWTAuthentication",
         "accounts.authentication.OrganizationSessionAuthentication",
     ],
@@ -297,6 +301,8 @@ REST_FRAMEWORK = {
         "refresh": env.str("THROTTLE_RATE_REFRESH", default="60/minute"),
         "register": env.str("THROTTLE_RATE_REGISTER", default="10/hour"),
         "password_reset": env.str("THROTTLE_RATE_PASSWORD_RESET", default="5/hour"),
+        # "Find my organization" by email, per client address (each address also gets one email an hour at most).
+        "find_organization": env.str("THROTTLE_RATE_FIND_ORGANIZATION", default="5/hour"),
     },
     # Behind N proxies the client address is the Nth from the right of X-Forwarded-For; 0 (the default) means
     # REMOTE_ADDR. Never None: DRF would then trust the whole X-Forwarded-For header, which clients write.
@@ -350,6 +356,11 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
 # The one-time link that logs a new owner in on their organization's host right after sign-up.
 SIGNUP_LOGIN_MAX_AGE = 120
+# Encrypts stored secrets (single sign-on client secrets). Defaults to a key derived from SECRET_KEY; set it to
+# rotate SECRET_KEY without losing them (any string; it is hashed into a Fernet key).
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="") or SECRET_KEY
+# How long an emailed invitation to join an organization works (resending starts the time again).
+INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=7)
 
 # One line per record on stdout, JSON in production (LOG_FORMAT=json|plain), each with the request id
 # (X-Request-ID), the tenant's schema and the user id (spacemanager.logging).

@@ -5,6 +5,7 @@ Two lists, like spacemanager/api_urls.py: the public site's pages and the pages 
 
 from django.urls import path
 
+from accounts import profile_views
 from tenants import views
 
 public_patterns = (
@@ -12,6 +13,7 @@ public_patterns = (
         path("", views.landing, name="landing"),
         path("signup/", views.signup, name="signup"),
         path("find/", views.find_organization, name="find"),
+        path("find/email/", profile_views.find_by_email, name="find_by_email"),
     ],
     "site",
 )

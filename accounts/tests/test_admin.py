@@ -3,6 +3,7 @@ import io
 import pytest
 from django.core.management import call_command
 
+from accounts import api_keys, invitations, sso
 from accounts.models import Membership, User
 
 
@@ -180,3 +181,31 @@ def test_unticking_active_in_the_admin_ends_the_persons_api_tokens(platform_admi
     User.objects.filter(pk=org.member.pk).update(is_active=True)  # reactivated later: old tokens stay ended
     api = platform_admin_client.get("/api/v1/auth/me", HTTP_HOST=org.host, HTTP_AUTHORIZATION=f"Bearer {access}")
     assert api.status_code == 401
+
+
+def test_operators_see_invitations_keys_and_providers_without_their_secrets(platform_admin_client, org):
+    issued = invitations.invitation_create(
+        actor=org.membership(org.owner), organization=org.organization, email="sam@example.com", role="member"
+    )
+    key = api_keys.api_key_create(
+        actor=org.membership(org.owner), organization=org.organization, name="Display", scopes=["read"]
+    )
+    provider = sso.sso_provider_create(
+        actor=org.membership(org.owner),
+        organization=org.organization,
+        name="Corp IdP",
+        issuer="https://idp.example.com",
+        client_id="abc",
+        client_secret="shh-secret",
+        allowed_domains=["example.com"],
+    )
+    pages = {
+        f"/admin/accounts/invitation/{issued.invitation.pk}/change/": issued.invitation.token_hash,
+        f"/admin/accounts/apikey/{key.api_key.pk}/change/": key.api_key.key_hash,
+        f"/admin/accounts/ssoprovider/{provider.pk}/change/": provider.client_secret_encrypted,
+    }
+    for url, secret in pages.items():
+        response = platform_admin_client.get(url)
+        assert response.status_code == 200
+        assert secret not in response.content.decode()
+    assert platform_admin_client.get("/admin/accounts/invitation/add/").status_code == 403

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Membership, User
+from accounts.models import Invitation, Membership, User
 from accounts.tests.factories import TEST_PASSWORD, UserFactory
 
 LOGIN_URL = "/api/v1/auth/login"
@@ -225,14 +225,34 @@ def test_member_list_runs_a_fixed_number_of_queries(api_client, org):
     assert len(statements(few)) == len(statements(many))
 
 
+INVITATION_FIELDS = {
+    "id",
+    "email",
+    "role",
+    "status",
+    "invited_by",
+    "created_at",
+    "sent_at",
+    "expires_at",
+    "accepted_at",
+}
+
+
 @pytest.mark.django_db
-def test_adding_a_new_person_creates_an_account_without_a_password(api_client, org):
-    response = api_client(org, org.admin).post(
-        "/api/v1/members", {"email": "Sam@Example.com", "full_name": "Sam Lee", "role": "member"}, format="json"
-    )
+def test_adding_a_new_person_invites_them_and_creates_no_account(
+    api_client, org, mailoutbox, celery_eager, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client(org, org.admin).post(
+            "/api/v1/members", {"email": "Sam@Example.com", "role": "member"}, format="json"
+        )
     assert response.status_code == 201, response.json()
     assert response.json()["email"] == "sam@example.com"
-    assert not User.objects.get(email="sam@example.com").has_usable_password()
+    assert response.json()["status"] == "pending"
+    assert not User.objects.filter(email="sam@example.com").exists()
+    assert not Membership.objects.filter(organization=org.organization, user__email="sam@example.com").exists()
+    assert mailoutbox[0].to == ["sam@example.com"]
+    assert "http://alpha.localhost/invitations/" in mailoutbox[0].body
 
 
 @pytest.mark.django_db
@@ -241,34 +261,36 @@ def test_an_admin_cannot_choose_a_new_members_password(api_client, org):
         "/api/v1/members", {"email": "victim@corp.test", "password": "chosen by the admin 42"}, format="json"
     )
     assert response.status_code == 400
-    assert "reset link" in response.json()["password"][0]
+    assert "emailed invitation" in response.json()["password"][0]
     assert not User.objects.filter(email="victim@corp.test").exists()
+    assert not Invitation.objects.filter(email="victim@corp.test").exists()
 
 
 @pytest.mark.django_db
-def test_an_account_added_by_one_organization_cannot_be_entered_from_another(api_client, org, other_org):
+def test_an_address_invited_by_one_organization_cannot_be_entered_from_another(api_client, org, other_org):
     """The audit's pre-hijack: alpha's owner adds victim@corp.test, beta's owner adds the same address, and
-    no password alpha's owner could know logs in on beta's host."""
+    nothing alpha's owner could know logs in on beta's host: no account exists until the person accepts."""
     api_client(org, org.owner).post("/api/v1/members", {"email": "victim@corp.test"}, format="json")
     added = api_client(other_org, other_org.owner).post(
         "/api/v1/members", {"email": "victim@corp.test", "role": "admin"}, format="json"
     )
     assert added.status_code == 201
-    assert not User.objects.get(email="victim@corp.test").has_usable_password()
+    assert not User.objects.filter(email="victim@corp.test").exists()
     for guess in ("", "chosen by the admin 42", "victim@corp.test"):
         assert login(api_client(other_org), "victim@corp.test", guess).status_code in (400, 401)
 
 
 @pytest.mark.django_db
-def test_adding_an_existing_account_reveals_nothing_about_the_person(api_client, org, other_org):
+def test_adding_an_existing_account_answers_as_for_a_new_address_and_adds_nobody(api_client, org, other_org):
     response = api_client(org, org.owner).post(
         "/api/v1/members", {"email": "member@beta.test", "role": "admin"}, format="json"
     )
     new = api_client(org, org.owner).post("/api/v1/members", {"email": "fresh@example.com"}, format="json")
     assert response.status_code == new.status_code == 201
-    assert set(response.json()) == set(new.json()) == {"id", "user_id", "email", "role", "joined_at"}
+    assert set(response.json()) == set(new.json()) == INVITATION_FIELDS
+    assert response.json()["status"] == new.json()["status"] == "pending"
     assert other_org.member.full_name not in response.content.decode()
-    assert Membership.objects.get(user=other_org.member, organization=org.organization).role == "admin"
+    assert not Membership.objects.filter(user=other_org.member, organization=org.organization).exists()
 
 
 @pytest.mark.django_db
@@ -279,12 +301,13 @@ def test_adding_an_existing_member_is_a_conflict(api_client, org):
 
 
 @pytest.mark.django_db
-def test_admins_cannot_create_owners(api_client, org):
+def test_admins_cannot_invite_owners(api_client, org):
     response = api_client(org, org.admin).post(
         "/api/v1/members", {"email": "boss@example.com", "role": "owner"}, format="json"
     )
     assert response.status_code == 403
     assert not User.objects.filter(email="boss@example.com").exists()
+    assert not Invitation.objects.filter(email="boss@example.com").exists()
 
 
 @pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.core import mail, signing
 from django.core.cache import cache
 
 from accounts.login_links import SALT, login_link_token_create
-from accounts.models import Membership, User
+from accounts.models import Invitation, Membership, User
 from accounts.tests.factories import TEST_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -279,24 +279,24 @@ def test_members_page_lists_everyone_for_admins(web_client, org):
     assert "3 members in Alpha" in page
 
 
-def test_admin_adds_a_new_person_as_member(web_client, org):
+def test_admin_invites_a_new_person_as_member(web_client, org):
     client = web_client(org, org.admin)
-    response = client.post(
-        "/members/", {"email": "Sam@Example.com", "full_name": "Sam Lee", "role": "member"}, follow=True
-    )
+    response = client.post("/members/", {"email": "Sam@Example.com", "role": "member"}, follow=True)
     assert response.redirect_chain[-1][0] == "/members/"
-    assert "sam@example.com was added as Member." in text(response)
-    assert "Forgot your password?" in text(response)
-    membership = Membership.objects.get(user__email="sam@example.com", organization=org.organization)
-    assert membership.role == Membership.Role.MEMBER
-    assert not membership.user.has_usable_password()
+    page = text(response)
+    assert "An invitation to join as Member was emailed to sam@example.com." in page
+    assert "Pending invitations" in page and "sam@example.com" in page
+    assert not User.objects.filter(email="sam@example.com").exists()
+    assert Invitation.objects.get(email="sam@example.com", organization=org.organization).role == "member"
 
 
-def test_adding_an_existing_account_reuses_it(web_client, org, other_org):
+def test_inviting_an_existing_account_says_the_same_and_adds_nobody(web_client, org, other_org):
     client = web_client(org, org.owner)
     response = client.post("/members/", {"email": other_org.member.email, "role": "admin"}, follow=True)
-    assert f"{other_org.member.email} was added as Admin." in text(response)
-    assert org.organization.memberships.get(user=other_org.member).role == "admin"
+    page = text(response)
+    assert f"An invitation to join as Admin was emailed to {other_org.member.email}." in page
+    assert other_org.member.full_name not in page
+    assert not org.organization.memberships.filter(user=other_org.member).exists()
 
 
 @pytest.mark.parametrize(
@@ -308,12 +308,12 @@ def test_adding_an_existing_account_reuses_it(web_client, org, other_org):
         ({"email": "new@example.com", "role": "owner"}, "Only owners can add, change or remove owners."),
     ],
 )
-def test_adding_a_member_with_bad_input_shows_the_error_and_changes_nothing(web_client, org, data, message):
-    before = Membership.objects.count(), User.objects.count()
+def test_inviting_with_bad_input_shows_the_error_and_changes_nothing(web_client, org, data, message):
+    before = Membership.objects.count(), User.objects.count(), Invitation.objects.count()
     response = web_client(org, org.admin).post("/members/", data)
     assert response.status_code == 400
     assert message in text(response)
-    assert (Membership.objects.count(), User.objects.count()) == before
+    assert (Membership.objects.count(), User.objects.count(), Invitation.objects.count()) == before
 
 
 def test_admin_changes_a_role(web_client, org):

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from accounts.models import Membership
+from accounts.models import Invitation
 from accounts.tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -92,26 +92,28 @@ def test_member_cannot_open_admin_pages(page, site, org, screenshot, log_in):
     screenshot(page, "forbidden")
 
 
-def test_admin_adds_a_member_from_the_members_page(page, site, org, screenshot, log_in):
+def test_admin_invites_a_member_from_the_members_page(page, site, org, screenshot, log_in):
     alpha = site.organization("alpha")
     log_in(page, alpha, org.admin.email, TEST_PASSWORD)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Members", exact=True).click()
     expect(page).to_have_url(f"{alpha}/members/")
     page.get_by_label("Email").fill("grace@example.com")
-    page.get_by_label("Full name").fill("Grace Hopper")
     page.get_by_label("Role", exact=True).select_option("admin")
-    page.get_by_role("button", name="Add member").click()
+    page.get_by_role("button", name="Send invitation").click()
 
-    expect(page.get_by_role("status")).to_contain_text("grace@example.com was added as Admin.")
-    row = page.locator("tr", has_text="grace@example.com")
-    expect(row.get_by_role("combobox")).to_have_value("admin")
-    assert Membership.objects.get(user__email="grace@example.com", organization=org.organization).role == "admin"
+    expect(page.get_by_role("status")).to_contain_text(
+        "An invitation to join as Admin was emailed to grace@example.com."
+    )
+    pending = page.get_by_role("region", name="Pending invitations")
+    expect(pending).to_contain_text("grace@example.com")
+    expect(pending.get_by_role("button", name="Revoke the invitation to grace@example.com")).to_be_visible()
+    assert Invitation.objects.get(email="grace@example.com", organization=org.organization).role == "admin"
     screenshot(page, "members")
 
     page.get_by_label("Email").fill("grace@example.com")
-    page.get_by_role("button", name="Add member").click()
-    expect(page.get_by_role("alert")).to_have_text(re.compile("grace@example.com is already a member of Alpha"))
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.locator("#field-email")).to_contain_text("An invitation to grace@example.com is already pending")
 
 
 def test_without_javascript_a_member_can_still_log_in_navigate_and_log_out(browser, site, org):
