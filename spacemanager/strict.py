@@ -12,6 +12,7 @@ permissions and throttles: a stranger learns nothing from it, a 401/403/429 come
 (REST_FRAMEWORK's filter backends) refuses orderings a view does not offer.
 """
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -98,9 +99,21 @@ def _unknown_inside(schema: dict, node: dict | None, data: Any, path: str) -> li
     return []
 
 
-@cache
+_contracts_lock = threading.Lock()
+
+
 def contracts() -> dict[tuple[type, str], Contract]:
-    """Every operation's contract, by (view class, HTTP method); built once per process (under a second)."""
+    """Every operation's contract, by (view class, HTTP method); built once per process (under a second).
+
+    Under a lock: drf-spectacular's generator is not thread-safe, and the first requests of a threaded
+    server (or racing test threads) would otherwise build it side by side and fail with a 500.
+    """
+    with _contracts_lock:
+        return _contracts_build()
+
+
+@cache
+def _contracts_build() -> dict[tuple[type, str], Contract]:
     from drf_spectacular.generators import SchemaGenerator
 
     generator = SchemaGenerator(urlconf="spacemanager.urls_schema")
@@ -123,7 +136,9 @@ def _runtime_query_names(view: APIView, method: str) -> set[str]:
         names.add(OrderingFilter.ordering_param)
     paginator = getattr(view, "paginator", None)
     if method == "GET" and paginator is not None:
-        names |= {name for name in (paginator.page_query_param, paginator.page_size_query_param) if name}
+        # Page numbers (PageNumberPagination) or cursors (KeysetPagination): whichever the view pages by.
+        params = ("page_query_param", "cursor_query_param", "page_size_query_param")
+        names |= {name for name in (getattr(paginator, param, None) for param in params) if name}
     return names
 
 

@@ -16,6 +16,7 @@ from reservations.models import Reservation
 from reservations.services import reservation_confirm, reservation_create, reservation_decline
 from spacemanager.errors import Conflict, PermissionDenied, ValidationFailed
 from spaces.tests.factories import SpaceFactory
+from tenants.outbox import outbox_relay
 
 pytestmark = pytest.mark.django_db
 MONDAY_9 = datetime(2025, 3, 10, 9, tzinfo=UTC)  # a week after BOOKING_NOW
@@ -42,9 +43,13 @@ def hall(in_tenant):
 
 @pytest.fixture
 def run_commits(django_capture_on_commit_callbacks):
+    """Run a change, then what workers do once it committed: on-commit tasks, and the outbox's messages."""
+
     def run(action, *args, **kwargs):
         with django_capture_on_commit_callbacks(execute=True):
-            return action(*args, **kwargs)
+            result = action(*args, **kwargs)
+        outbox_relay()
+        return result
 
     return run
 
