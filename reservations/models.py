@@ -1,9 +1,11 @@
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Func, Q
+from django.db.models import DateTimeField, F, Func, Q
 
 from spaces.models import Space
 
@@ -19,6 +21,37 @@ class TsTzRange(Func):
 
     def __init__(self, start="starts_at", end="ends_at", **extra):
         super().__init__(start, end, RangeBoundary(), **extra)
+
+
+class ShiftedByMinutes(Func):
+    """`instant - minutes` (or `+` with `later`), written with IMMUTABLE functions only: PostgreSQL refuses
+    `timestamptz ± interval` (STABLE, it depends on the session's time zone) in an index or constraint, while
+    the same arithmetic on the UTC wall clock is immutable and, for whole minutes, gives the same instant."""
+
+    output_field = DateTimeField()
+
+    def __init__(self, instant, minutes, *, later: bool = False, **extra):
+        self.later = later
+        super().__init__(instant, minutes, **extra)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        instant_sql, instant_params = compiler.compile(self.source_expressions[0])
+        minutes_sql, minutes_params = compiler.compile(self.source_expressions[1])
+        sign = "+" if self.later else "-"
+        sql = f"timezone('UTC', timezone('UTC', {instant_sql}) {sign} make_interval(mins => {minutes_sql}))"
+        return sql, [*instant_params, *minutes_params]
+
+
+class BlockedRange(TsTzRange):
+    """What a reservation keeps from others: its time widened by its frozen setup and cleanup buffers. The
+    exclusion constraint's expression; overlap queries repeat it word for word to use its GiST index."""
+
+    def __init__(self, **extra):
+        super().__init__(
+            ShiftedByMinutes("starts_at", "buffer_before_minutes"),
+            ShiftedByMinutes("ends_at", "buffer_after_minutes", later=True),
+            **extra,
+        )
 
 
 class ReservationQuerySet(models.QuerySet):
@@ -60,6 +93,10 @@ class Reservation(models.Model):
     # send-once key (one email per version, docs/background.md).
     sequence = models.PositiveIntegerField(default=0, editable=False)
     reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The space's setup and cleanup buffers when booked (or last moved): a later change of the space's buffers
+    # never makes an existing row clash. The slot blocked is [starts_at - before, ends_at + after).
+    buffer_before_minutes = models.PositiveIntegerField(default=0, editable=False)
+    buffer_after_minutes = models.PositiveIntegerField(default=0, editable=False)
 
     objects = ReservationQuerySet.as_manager()
 
@@ -81,13 +118,14 @@ class Reservation(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="reservations_ends_after_start"),
             models.CheckConstraint(condition=Q(attendees__gte=1), name="reservations_attendees_positive"),
-            # The last word on double booking: two active reservations of a space never overlap.
+            # The last word on double booking: two active reservations of a space never overlap, buffers
+            # included. Rows from before buffers existed have 0 minutes: their blocked range is their time.
             ExclusionConstraint(
                 name=NO_OVERLAP_CONSTRAINT,
                 index_type="gist",
                 expressions=[
                     ("space", RangeOperators.EQUAL),
-                    (TsTzRange("starts_at", "ends_at"), RangeOperators.OVERLAPS),
+                    (BlockedRange(), RangeOperators.OVERLAPS),
                 ],
                 condition=Q(status__in=["pending", "confirmed"]),
             ),
@@ -99,3 +137,11 @@ class Reservation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def blocked_from(self) -> datetime:
+        return self.starts_at - timedelta(minutes=self.buffer_before_minutes)
+
+    @property
+    def blocked_until(self) -> datetime:
+        return self.ends_at + timedelta(minutes=self.buffer_after_minutes)

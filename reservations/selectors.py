@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q, QuerySet
 
 from accounts.models import Membership
-from reservations.models import Reservation, TsTzRange
+from reservations.models import BlockedRange, Reservation, TsTzRange
 from spacemanager.errors import NotFound
 
 
@@ -26,17 +26,25 @@ def reservation_get(*, actor: Membership, reservation_id: int) -> Reservation:
 
 
 def reservation_overlapping(
-    *, space_id: int, starts_at: datetime, ends_at: datetime, exclude_id: int | None = None
+    *,
+    space_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    exclude_id: int | None = None,
+    buffer_before_minutes: int = 0,
+    buffer_after_minutes: int = 0,
 ) -> QuerySet[Reservation]:
-    """Active reservations of the space overlapping [starts_at, ends_at); touching ones do not overlap.
+    """Active reservations of the space that a booking of [starts_at, ends_at) with these buffers would clash
+    with: their blocked slots (buffers included) overlap its own. Touching ones do not overlap.
 
     Written with the exclusion constraint's own expression and condition so that PostgreSQL answers it from
-    the constraint's GiST index (space = … AND tstzrange(starts_at, ends_at, '[)') && …).
+    the constraint's GiST index (space = … AND tstzrange(blocked start, blocked end, '[)') && …).
     """
+    blocked = (starts_at - timedelta(minutes=buffer_before_minutes), ends_at + timedelta(minutes=buffer_after_minutes))
     queryset = (
         Reservation.objects.active()
-        .alias(period=TsTzRange())
-        .filter(space_id=space_id, period__overlap=(starts_at, ends_at))
+        .alias(blocked=BlockedRange())
+        .filter(space_id=space_id, blocked__overlap=blocked)
         .order_by("starts_at")
     )
     if exclude_id is not None:

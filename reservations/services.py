@@ -143,18 +143,29 @@ def _price(space: Space, starts_at: datetime, ends_at: datetime) -> Decimal | No
     return (space.hourly_rate * hours).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def _conflict(
-    *, space_id: int, starts_at: datetime, ends_at: datetime, exclude_id: int | None, tz: ZoneInfo
-) -> ReservationConflict:
+def _freeze_buffers(reservation: Reservation, space: Space) -> None:
+    """Copy the space's current buffers onto the reservation: they hold for it until it is moved."""
+    reservation.buffer_before_minutes = space.buffer_before_minutes
+    reservation.buffer_after_minutes = space.buffer_after_minutes
+
+
+def _conflict(*, reservation: Reservation, exclude_id: int | None, tz: ZoneInfo) -> ReservationConflict:
     clashes = list(
         reservation_overlapping(
-            space_id=space_id, starts_at=starts_at, ends_at=ends_at, exclude_id=exclude_id
+            space_id=reservation.space_id,
+            starts_at=reservation.starts_at,
+            ends_at=reservation.ends_at,
+            exclude_id=exclude_id,
+            buffer_before_minutes=reservation.buffer_before_minutes,
+            buffer_after_minutes=reservation.buffer_after_minutes,
         ).values_list("starts_at", "ends_at")
     )
     intervals = [
         {"starts_at": isoformat_local(start, tz), "ends_at": isoformat_local(end, tz)} for start, end in clashes
     ]
     detail = "This space is already booked at that time"
+    if reservation.buffer_before_minutes or reservation.buffer_after_minutes:
+        detail += " (with its setup and cleanup time)"
     if intervals:
         detail += ": " + ", ".join(f"{i['starts_at']} to {i['ends_at']}" for i in intervals)
     return ReservationConflict(detail + ".", extra={"conflicts": intervals})
@@ -182,13 +193,7 @@ def _save_or_conflict(reservation: Reservation, *, tz: ZoneInfo, exclude_id: int
         except IntegrityError as exc:
             if not _is_overlap_violation(exc):
                 raise
-            raise _conflict(
-                space_id=reservation.space_id,
-                starts_at=reservation.starts_at,
-                ends_at=reservation.ends_at,
-                exclude_id=exclude_id,
-                tz=tz,
-            ) from exc
+            raise _conflict(reservation=reservation, exclude_id=exclude_id, tz=tz) from exc
         except OperationalError as exc:
             # Two requests writing clashing rows at the same instant each wait for the other's row and
             # PostgreSQL aborts one of them (measured: ~2% of the losers of an 8-way race). Writing again waits
@@ -223,6 +228,7 @@ def reservation_create(
         status=Reservation.Status.PENDING if space.requires_approval else Reservation.Status.CONFIRMED,
         price=_price(space, starts_at, ends_at),
     )
+    _freeze_buffers(reservation, space)
     reservation.full_clean(exclude=["space", "user"], validate_constraints=False)
     _save_or_conflict(reservation, tz=tz, exclude_id=None)
     _after_commit(reservation, "created")
@@ -277,6 +283,7 @@ def reservation_update(*, actor: Membership, reservation: Reservation, **changes
     if moved:
         reservation.price = _price(space, reservation.starts_at, reservation.ends_at)
         reservation.reminder_sent_at = None  # a reminder is for the time it named
+        _freeze_buffers(reservation, space)
         if space.requires_approval and not actor.is_manager:
             reservation.status = Reservation.Status.PENDING
     reservation.sequence += 1

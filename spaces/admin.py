@@ -63,6 +63,8 @@ class SpaceAdmin(ServiceModelAdmin):
                     "min_duration_minutes",
                     "max_duration_minutes",
                     "max_days_ahead",
+                    "buffer_before_minutes",
+                    "buffer_after_minutes",
                 ]
             },
         ),

@@ -71,6 +71,8 @@ class SpaceSerializer(serializers.ModelSerializer):
             "max_duration_minutes",
             "max_days_ahead",
             "requires_approval",
+            "buffer_before_minutes",
+            "buffer_after_minutes",
             "opening_hours",
             "created_at",
             "updated_at",
@@ -97,6 +99,12 @@ class SpaceInputSerializer(serializers.Serializer):
     max_duration_minutes = serializers.IntegerField(min_value=1, max_value=44640, required=False)
     max_days_ahead = serializers.IntegerField(min_value=0, max_value=3650, required=False)
     requires_approval = serializers.BooleanField(required=False)
+    buffer_before_minutes = serializers.IntegerField(
+        min_value=0, max_value=1440, required=False, help_text="Setup minutes kept free before each booking."
+    )
+    buffer_after_minutes = serializers.IntegerField(
+        min_value=0, max_value=1440, required=False, help_text="Cleanup minutes kept free after each booking."
+    )
     opening_hours = OpeningHoursSerializer(many=True, required=False, help_text=OPENING_HOURS_HELP)
 
 
@@ -122,6 +130,8 @@ SPACE_EXAMPLE = {
     "max_duration_minutes": 480,
     "max_days_ahead": 90,
     "requires_approval": False,
+    "buffer_before_minutes": 10,
+    "buffer_after_minutes": 15,
     "opening_hours": [
         {"weekday": 0, "opens_at": "08:00", "closes_at": "18:00"},
         {"weekday": 1, "opens_at": "08:00", "closes_at": "18:00"},
@@ -143,6 +153,8 @@ SPACE_INPUT_EXAMPLE = {
         "max_duration_minutes",
         "max_days_ahead",
         "requires_approval",
+        "buffer_before_minutes",
+        "buffer_after_minutes",
         "opening_hours",
     )
 }

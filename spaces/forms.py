@@ -206,6 +206,22 @@ class SpaceForm(forms.Form):
         label="Bookings need approval",
         help_text="New bookings stay pending until an owner or admin approves them.",
     )
+    buffer_before_minutes = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=1440,
+        initial=0,
+        label="Setup time",
+        help_text="Minutes kept free before each booking.",
+    )
+    buffer_after_minutes = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=1440,
+        initial=0,
+        label="Cleanup time",
+        help_text="Minutes kept free after each booking.",
+    )
     always_open = forms.BooleanField(
         required=False,
         label="Bookable at any time",
@@ -244,6 +260,9 @@ class SpaceForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        for name in ("buffer_before_minutes", "buffer_after_minutes"):
+            if name not in self.errors and cleaned.get(name) is None:
+                cleaned[name] = 0  # empty means no buffer
         if cleaned.get("always_open"):
             cleaned["opening_hours"] = []  # the weekday fields are ignored
             return cleaned

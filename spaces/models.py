@@ -58,6 +58,13 @@ class Space(models.Model):
         default=365, validators=[MinValueValidator(0), MaxValueValidator(3650)]
     )
     requires_approval = models.BooleanField(default=False)
+    # Setup before and cleanup after each booking, kept free of other bookings; frozen on each reservation.
+    buffer_before_minutes = models.PositiveIntegerField(
+        default=0, validators=[MaxValueValidator(24 * 60)], help_text="Setup time kept free before each booking."
+    )
+    buffer_after_minutes = models.PositiveIntegerField(
+        default=0, validators=[MaxValueValidator(24 * 60)], help_text="Cleanup time kept free after each booking."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

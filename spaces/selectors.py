@@ -7,11 +7,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import CharField, Count, DateTimeField, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Value
 from django.utils import timezone
 
 from accounts.models import Membership, User
-from reservations.models import Reservation, TsTzRange
+from reservations.models import BlockedRange, Reservation, ShiftedByMinutes, TsTzRange
 from spacemanager.errors import NotFound, ValidationFailed
 from spaces.filters import SpaceFilter
 from spaces.hours import MIDNIGHT, WeeklyInterval, local_pieces, open_intervals, subtract
@@ -65,7 +65,8 @@ def _check_window(starts_at: datetime, ends_at: datetime, *, end_field: str) -> 
 def space_list_available(
     *, starts_at: datetime, ends_at: datetime, tz: ZoneInfo, queryset: QuerySet[Space] | None = None
 ) -> QuerySet[Space]:
-    """Active spaces open for the whole of [starts_at, ends_at) and without an active reservation in it.
+    """Active spaces open for the whole of [starts_at, ends_at) and bookable for it: no active reservation's
+    blocked slot (buffers included) meets the interval widened by the space's own buffers.
 
     One SQL query whatever the number of spaces: the interval is cut into local-day pieces in Python (the
     organization's timezone, DST included), and each piece must fall inside one opening-hours row.
@@ -73,10 +74,15 @@ def space_list_available(
     _check_window(starts_at, ends_at, end_field="available_to")
     if queryset is None:
         queryset = space_list()
+    # Each space widens the interval by its own buffers, so the range is built in SQL from the outer row.
+    wanted = TsTzRange(
+        ShiftedByMinutes(Value(starts_at, output_field=DateTimeField()), OuterRef("buffer_before_minutes")),
+        ShiftedByMinutes(Value(ends_at, output_field=DateTimeField()), OuterRef("buffer_after_minutes"), later=True),
+    )
     busy = (
         Reservation.objects.active()
-        .alias(period=TsTzRange())
-        .filter(space_id=OuterRef("pk"), period__overlap=(starts_at, ends_at))
+        .alias(blocked=BlockedRange())
+        .filter(space_id=OuterRef("pk"), blocked__overlap=wanted)
     )
     hours = OpeningHours.objects.filter(space_id=OuterRef("pk"))
     covered = Q()
@@ -115,22 +121,42 @@ def space_availability(
 ) -> Availability:
     """Busy intervals (active reservations) and free intervals within opening hours, for a window ≤ 31 days.
 
-    Members see when others are busy, never who or why. An archived space has no free time.
+    Free means a booking may start and end there: the buffers of the reservations around it and the space's
+    own buffers for the new booking stay clear. Members see when others are busy, never who or why. An
+    archived space has no free time.
     """
     _check_window(starts_at, ends_at, end_field="end")
+    before = timedelta(minutes=space.buffer_before_minutes)
+    after = timedelta(minutes=space.buffer_after_minutes)
     # Plain rows rather than model instances: a busy week has dozens, and this read is the hot path.
-    columns = ["id", "starts_at", "ends_at", "status", "user_id", "title"]
+    columns = [
+        "id",
+        "starts_at",
+        "ends_at",
+        "status",
+        "user_id",
+        "title",
+        "buffer_before_minutes",
+        "buffer_after_minutes",
+    ]
     if viewer.is_manager:
         columns += _BOOKER_COLUMNS
     rows = (
         Reservation.objects.active()
-        .alias(period=TsTzRange())
-        .filter(space_id=space.pk, period__overlap=(starts_at, ends_at))
+        .alias(blocked=BlockedRange())
+        .filter(space_id=space.pk, blocked__overlap=(starts_at - before, ends_at + after))
         .order_by("starts_at")
         .values_list(*columns)
     )
     busy = []
-    for reservation_id, busy_from, busy_to, status, user_id, title, *booker in rows:
+    # A new booking [s, e) clashes with a blocked slot [b0, b1) when s - before < b1 and e + after > b0.
+    kept_clear = []
+    for reservation_id, busy_from, busy_to, status, user_id, title, held_before, held_after, *booker in rows:
+        kept_clear.append(
+            (busy_from - timedelta(minutes=held_before) - after, busy_to + timedelta(minutes=held_after) + before)
+        )
+        if busy_to <= starts_at or busy_from >= ends_at:
+            continue  # only its buffers reach into the window
         mine = user_id == viewer.user_id
         visible = mine or viewer.is_manager
         busy.append(
@@ -145,11 +171,7 @@ def space_availability(
             )
         )
     rows = [WeeklyInterval(row.weekday, row.opens_at, row.closes_at) for row in space.opening_hours.all()]
-    free = (
-        subtract(open_intervals(rows, starts_at, ends_at, tz), [(b.starts_at, b.ends_at) for b in busy])
-        if space.is_active
-        else []
-    )
+    free = subtract(open_intervals(rows, starts_at, ends_at, tz), kept_clear) if space.is_active else []
     return Availability(space=space, starts_at=starts_at, ends_at=ends_at, timezone=tz.key, busy=busy, free=free)
 
 

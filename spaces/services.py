@@ -27,6 +27,8 @@ SPACE_FIELDS = (
     "max_duration_minutes",
     "max_days_ahead",
     "requires_approval",
+    "buffer_before_minutes",
+    "buffer_after_minutes",
 )
 
 
@@ -72,6 +74,8 @@ def space_create(
     max_duration_minutes: int = 12 * 60,
     max_days_ahead: int = 365,
     requires_approval: bool = False,
+    buffer_before_minutes: int = 0,
+    buffer_after_minutes: int = 0,
     is_active: bool = True,
     opening_hours: Iterable[WeeklyInterval] | None = None,
 ) -> Space:
@@ -90,6 +94,8 @@ def space_create(
             max_duration_minutes=max_duration_minutes,
             max_days_ahead=max_days_ahead,
             requires_approval=requires_approval,
+            buffer_before_minutes=buffer_before_minutes,
+            buffer_after_minutes=buffer_after_minutes,
             is_active=is_active,
         )
     )
