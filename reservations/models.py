@@ -97,6 +97,8 @@ class Reservation(models.Model):
     # never makes an existing row clash. The slot blocked is [starts_at - before, ends_at + after).
     buffer_before_minutes = models.PositiveIntegerField(default=0, editable=False)
     buffer_after_minutes = models.PositiveIntegerField(default=0, editable=False)
+    # Why the organization cancelled it (a closure, a changed space), told to the booker in the notice.
+    cancel_reason = models.CharField(max_length=300, blank=True, editable=False)
 
     objects = ReservationQuerySet.as_manager()
 

@@ -124,13 +124,16 @@ def notice_message(*, reservation: Reservation, event: str, booker: User) -> Ema
         attachments.append(_invitation(reservation, organization, booker, CalendarMethod.REQUEST))
     elif reservation.status == Status.CANCELLED:
         attachments.append(_invitation(reservation, organization, booker, CalendarMethod.CANCEL))
+    lines = _explanation(event, reservation.status)
+    if reservation.status == Status.CANCELLED and reservation.cancel_reason:
+        lines.insert(0, f"{organization.name} cancelled it: {reservation.cancel_reason}")
     return _message(
         reservation=reservation,
         booker=booker,
         organization=organization,
         subject=subject,
         heading=heading,
-        lines=_explanation(event, reservation.status),
+        lines=lines,
         attachments=attachments,
     )
 

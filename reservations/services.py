@@ -26,6 +26,7 @@ from spacemanager.errors import Conflict, NotFound, PermissionDenied, Validation
 from spacemanager.mail import send_once
 from spaces.hours import WeeklyInterval, describe_day, isoformat_local, local_pieces, uncovered_pieces
 from spaces.models import OpeningHours, Space
+from spaces.selectors import closure_list_overlapping
 from tenants.idempotency import OnceKey, keys_done
 
 logger = logging.getLogger(__name__)
@@ -126,6 +127,21 @@ def _check_rules(
             else "starts_at",
             code="closed",
         )
+    _check_closures(space=space, starts_at=starts_at, ends_at=ends_at, tz=tz)
+
+
+def _check_closures(*, space: Space, starts_at: datetime, ends_at: datetime, tz: ZoneInfo) -> None:
+    """Refuse a booking that meets a closure of the space (or of every space), naming its reason."""
+    closure = closure_list_overlapping(starts_at=starts_at, ends_at=ends_at, space_id=space.pk).first()
+    if closure is None:
+        return
+    raise ValidationFailed(
+        f"{space.name} is closed from {isoformat_local(closure.starts_at, tz)} to "
+        f"{isoformat_local(closure.ends_at, tz)}: {closure.reason}.",
+        field="starts_at",
+        code="closed",
+        extra={"closure": {"id": closure.pk, "reason": closure.reason}},
+    )
 
 
 def _minutes(minutes: int) -> str:
@@ -330,6 +346,32 @@ def reservation_confirm(*, actor: Membership, reservation: Reservation) -> Reser
     reservation.save(update_fields=["status", "sequence", "updated_at"])
     _after_commit(reservation, "confirmed")
     return reservation
+
+
+@transaction.atomic
+def reservations_cancel_with_notice(*, reservation_ids: list[int], reason: str) -> list[Reservation]:
+    """The organization cancels these reservations (a closure, a changed space); each booker is told why.
+
+    Those no longer pending or confirmed are left as they are. Returns the ones cancelled now.
+    """
+    now = timezone.now()
+    due = list(
+        Reservation.objects.active()
+        .select_for_update(of=("self",))
+        .select_related("space")
+        .filter(pk__in=reservation_ids)
+        .order_by("pk")
+    )
+    for reservation in due:
+        reservation.status = Reservation.Status.CANCELLED
+        reservation.cancelled_at = now
+        reservation.cancel_reason = reason[:300]
+        reservation.sequence += 1
+        reservation.updated_at = now  # bulk_update skips auto_now
+    Reservation.objects.bulk_update(due, ["status", "cancelled_at", "cancel_reason", "sequence", "updated_at"])
+    for reservation in due:
+        _after_commit(reservation, "cancelled")
+    return due
 
 
 @transaction.atomic

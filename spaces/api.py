@@ -309,6 +309,12 @@ class FreeSerializer(serializers.Serializer):
     ends_at = serializers.DateTimeField()
 
 
+class ClosedSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    reason = serializers.CharField()
+
+
 class AvailabilitySerializer(serializers.Serializer):
     space = serializers.IntegerField(source="space.pk")
     start = serializers.DateTimeField(source="starts_at")
@@ -316,6 +322,7 @@ class AvailabilitySerializer(serializers.Serializer):
     timezone = serializers.CharField()
     busy = BusySerializer(many=True)
     free = serializers.SerializerMethodField()
+    closures = ClosedSerializer(many=True, help_text="Closures (holidays, maintenance) meeting the window.")
 
     @extend_schema_field(FreeSerializer(many=True))
     def get_free(self, availability) -> list[dict]:
@@ -347,6 +354,14 @@ class AvailabilitySerializer(serializers.Serializer):
             "free": [
                 {"starts_at": isoformat_local(start, tz), "ends_at": isoformat_local(end, tz)}
                 for start, end in availability.free
+            ],
+            "closures": [
+                {
+                    "starts_at": isoformat_local(closure.starts_at, tz),
+                    "ends_at": isoformat_local(closure.ends_at, tz),
+                    "reason": closure.reason,
+                }
+                for closure in availability.closures
             ],
         }
 
@@ -381,7 +396,14 @@ class SpaceAvailabilityView(OrganizationTimezoneMixin, GenericAPIView):
                     ],
                     "free": [
                         {"starts_at": "2025-03-03T08:00:00+01:00", "ends_at": "2025-03-03T10:00:00+01:00"},
-                        {"starts_at": "2025-03-03T11:00:00+01:00", "ends_at": "2025-03-03T18:00:00+01:00"},
+                        {"starts_at": "2025-03-03T11:00:00+01:00", "ends_at": "2025-03-03T16:00:00+01:00"},
+                    ],
+                    "closures": [
+                        {
+                            "starts_at": "2025-03-03T16:00:00+01:00",
+                            "ends_at": "2025-03-03T18:00:00+01:00",
+                            "reason": "Fire drill",
+                        }
                     ],
                 },
                 response_only=True,

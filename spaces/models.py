@@ -1,5 +1,6 @@
 from datetime import time
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -123,3 +124,28 @@ class OpeningHours(models.Model):
     def __str__(self) -> str:
         closes = "24:00" if self.closes_at == time(0) else f"{self.closes_at:%H:%M}"
         return f"{self.get_weekday_display()} {self.opens_at:%H:%M}-{closes}"
+
+
+class Closure(models.Model):
+    """A period nobody may book (a holiday, maintenance): of the chosen spaces, or of all when none is chosen."""
+
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, help_text="Shown to bookers, e.g. “Public holiday”.")
+    spaces = models.ManyToManyField(Space, blank=True, related_name="closures", help_text="None means every space.")
+    # Users live in the public schema: no database constraint, no cascade, no reverse accessor (TENANCY.md).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", null=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [models.Index(fields=["ends_at", "starts_at"], name="spaces_closure_ends_starts")]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="spaces_closure_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M})"

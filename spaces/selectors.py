@@ -1,7 +1,7 @@
 """Reads of spaces: lists with filters, the free-space search and a space's availability."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +15,7 @@ from reservations.models import BlockedRange, Reservation, ShiftedByMinutes, TsT
 from spacemanager.errors import NotFound, ValidationFailed
 from spaces.filters import SpaceFilter
 from spaces.hours import MIDNIGHT, WeeklyInterval, local_pieces, open_intervals, subtract
-from spaces.models import OpeningHours, Space
+from spaces.models import Closure, OpeningHours, Space
 
 MAX_WINDOW = timedelta(days=31)
 # Windows are refused this far from today: local-time arithmetic near year 1 or 9999 would overflow.
@@ -62,6 +62,50 @@ def _check_window(starts_at: datetime, ends_at: datetime, *, end_field: str) -> 
         raise ValidationFailed("Ask for at most 31 days at a time.", field=end_field, code="window_too_long")
 
 
+def _closure_applies_to(space_id) -> Q:
+    """A closure of every space (none chosen), or one that names `space_id` (a value or an OuterRef)."""
+    chosen = Closure.spaces.through.objects.filter(closure_id=OuterRef("pk"))
+    return ~Exists(chosen) | Exists(chosen.filter(space_id=space_id))
+
+
+def closure_list_overlapping(
+    *, starts_at: datetime, ends_at: datetime, space_id: int | None = None
+) -> QuerySet[Closure]:
+    """Closures overlapping [starts_at, ends_at), soonest first; with `space_id`, only those that apply to it."""
+    queryset = Closure.objects.filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
+    if space_id is not None:
+        queryset = queryset.filter(_closure_applies_to(space_id))
+    return queryset.order_by("starts_at", "id")
+
+
+def closure_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Closure]:
+    """Every closure with its spaces (one extra query), soonest first; `ends_after` keeps those not over yet."""
+    queryset = Closure.objects.prefetch_related(Prefetch("spaces", queryset=Space.objects.only("id", "name")))
+    if filters and filters.get("ends_after") is not None:
+        queryset = queryset.filter(ends_at__gt=filters["ends_after"])
+    return queryset.order_by("starts_at", "id")
+
+
+def closure_get(*, closure_id: int) -> Closure:
+    closure = closure_list().filter(pk=closure_id).first()
+    if closure is None:
+        raise NotFound("No such closure here.")
+    return closure
+
+
+def closure_affected_reservations(*, closure: Closure, now: datetime) -> QuerySet[Reservation]:
+    """The pending or confirmed reservations inside the closure that have not ended, soonest first."""
+    queryset = (
+        Reservation.objects.active()
+        .select_related("space", "user")
+        .filter(starts_at__lt=closure.ends_at, ends_at__gt=max(closure.starts_at, now))
+    )
+    space_ids = [space.pk for space in closure.spaces.all()]
+    if space_ids:
+        queryset = queryset.filter(space_id__in=space_ids)
+    return queryset.order_by("starts_at", "id")
+
+
 def space_list_available(
     *, starts_at: datetime, ends_at: datetime, tz: ZoneInfo, queryset: QuerySet[Space] | None = None
 ) -> QuerySet[Space]:
@@ -84,6 +128,9 @@ def space_list_available(
         .alias(blocked=BlockedRange())
         .filter(space_id=OuterRef("pk"), blocked__overlap=wanted)
     )
+    closed = Closure.objects.filter(starts_at__lt=ends_at, ends_at__gt=starts_at).filter(
+        _closure_applies_to(OuterRef(OuterRef("pk")))
+    )
     hours = OpeningHours.objects.filter(space_id=OuterRef("pk"))
     covered = Q()
     for piece in local_pieces(starts_at, ends_at, tz):
@@ -92,7 +139,9 @@ def space_list_available(
         if piece.ends_time is not None:
             closes |= Q(closes_at__gte=piece.ends_time)
         covered &= Exists(row.filter(closes))
-    return queryset.filter(is_active=True).filter(~Exists(busy)).filter(~Exists(hours) | covered)
+    return (
+        queryset.filter(is_active=True).filter(~Exists(busy)).filter(~Exists(closed)).filter(~Exists(hours) | covered)
+    )
 
 
 @dataclass(frozen=True)
@@ -107,6 +156,13 @@ class BusyInterval:
 
 
 @dataclass(frozen=True)
+class ClosedInterval:
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class Availability:
     space: Space
     starts_at: datetime
@@ -114,6 +170,7 @@ class Availability:
     timezone: str
     busy: list[BusyInterval]
     free: list[tuple[datetime, datetime]]
+    closures: list[ClosedInterval] = field(default_factory=list)
 
 
 def space_availability(
@@ -170,9 +227,24 @@ def space_availability(
                 user=User.from_db(DEFAULT_DB_ALIAS, _BOOKER_FIELDS, [user_id, *booker]) if booker else None,
             )
         )
+    closures = [
+        ClosedInterval(starts_at=closed_from, ends_at=closed_until, reason=reason)
+        for closed_from, closed_until, reason in closure_list_overlapping(
+            starts_at=starts_at, ends_at=ends_at, space_id=space.pk
+        ).values_list("starts_at", "ends_at", "reason")
+    ]
+    kept_clear += [(closure.starts_at, closure.ends_at) for closure in closures]
     rows = [WeeklyInterval(row.weekday, row.opens_at, row.closes_at) for row in space.opening_hours.all()]
     free = subtract(open_intervals(rows, starts_at, ends_at, tz), kept_clear) if space.is_active else []
-    return Availability(space=space, starts_at=starts_at, ends_at=ends_at, timezone=tz.key, busy=busy, free=free)
+    return Availability(
+        space=space,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        timezone=tz.key,
+        busy=busy,
+        free=free,
+        closures=closures,
+    )
 
 
 def space_amenities() -> list[str]:

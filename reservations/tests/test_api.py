@@ -89,11 +89,13 @@ def test_booking_runs_a_fixed_number_of_queries(api_client, org, space):
     transaction_control = {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK"}
     sql = [query["sql"] for query in booked.captured_queries if query["sql"].split()[0] not in transaction_control]
     # Routing (SET public, domain; cached in production), SET tenant, membership, then in one transaction the
-    # space FOR SHARE, its opening hours and the insert. The exclusion constraint is the overlap check.
+    # space FOR SHARE, its opening hours, its closures and the insert. The exclusion constraint is the overlap
+    # check.
     assert [statement.split()[0] for statement in sql] == [
         "SET",
         "SELECT",
         "SET",
+        "SELECT",
         "SELECT",
         "SELECT",
         "SELECT",
@@ -104,6 +106,7 @@ def test_booking_runs_a_fixed_number_of_queries(api_client, org, space):
     # and one query names the clashing intervals.
     statements = [query["sql"].split()[0] for query in refused.captured_queries]
     assert [statement for statement in statements if statement not in transaction_control | {"SET"}] == [
+        "SELECT",
         "SELECT",
         "SELECT",
         "SELECT",

@@ -288,8 +288,8 @@ def test_availability_runs_a_fixed_number_of_queries(api_client, org, in_tenant,
 
     assert len(body["busy"]) == reservations
     # Routing (SET public, domain; cached in production), SET tenant, membership, space, opening hours,
-    # reservations with their bookers: whatever the number of reservations.
-    assert len(queries) == 7
+    # reservations with their bookers, closures: whatever the number of reservations.
+    assert len(queries) == 8
 
 
 @pytest.mark.django_db
