@@ -8,9 +8,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.db.models import QuerySet
 
-from spaces.hours import MIDNIGHT, WEEKDAY_NAMES, WeeklyInterval
-from spaces.localtime import local_today, wall_to_instant
+from spaces.hours import END_OF_DAY, MIDNIGHT, WEEKDAY_NAMES, WeeklyInterval
+from spaces.localtime import local_today, since_midnight, wall_to_instant
 from spaces.models import Space
 from spaces.selectors import MAX_YEARS
 from spaces.services import SPACE_FIELDS
@@ -291,3 +292,71 @@ class SpaceForm(forms.Form):
             if message.startswith(f"{name}:"):
                 return f"{HOURS_FIELD_PREFIX}{weekday}"
         return None
+
+
+class ClosureForm(forms.Form):
+    """Declare a closure: from a local day (and time) to another, for chosen spaces or all of them."""
+
+    first_day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label="From")
+    start = forms.TimeField(
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        label="From time",
+        help_text="Empty: from the start of the day.",
+    )
+    last_day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label="Until")
+    end = forms.TimeField(
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        label="Until time",
+        help_text="Empty: to the end of the day.",
+    )
+    reason = forms.CharField(max_length=200, help_text="Bookers are told, e.g. “Public holiday”.")
+    spaces = forms.ModelMultipleChoiceField(
+        queryset=Space.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every space is closed.",
+    )
+    cancel_affected = forms.BooleanField(
+        required=False,
+        label="Cancel the bookings inside it",
+        help_text="Each booker gets an email giving the reason. Otherwise they are listed for you to decide.",
+    )
+
+    def __init__(self, *args, tz: ZoneInfo, spaces: QuerySet[Space], **kwargs) -> None:
+        self.tz = tz
+        super().__init__(*args, **kwargs)
+        self.fields["spaces"].queryset = spaces
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        first, last = cleaned.get("first_day"), cleaned.get("last_day")
+        for name, day in (("first_day", first), ("last_day", last)):
+            if day is not None:
+                try:
+                    check_year_range(day, local_today(self.tz))
+                except forms.ValidationError as error:
+                    self.add_error(name, error)
+                    return cleaned
+        if first is None or last is None:
+            return cleaned
+        start, end = cleaned.get("start"), cleaned.get("end")
+        cleaned["starts_at"] = wall_to_instant(first, start or MIDNIGHT, self.tz)
+        cleaned["ends_at"] = wall_to_instant(last, since_midnight(end) if end else END_OF_DAY, self.tz)
+        if cleaned["starts_at"] is None:
+            self.add_error("start", NO_SUCH_TIME)
+        if cleaned["ends_at"] is None:
+            self.add_error("end", NO_SUCH_TIME)
+        return cleaned
+
+    @property
+    def service_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "starts_at": data["starts_at"],
+            "ends_at": data["ends_at"],
+            "reason": data["reason"],
+            "space_ids": [space.pk for space in data["spaces"]],
+            "cancel_affected": data["cancel_affected"],
+        }
