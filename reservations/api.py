@@ -192,6 +192,27 @@ BOOKING_400 = OpenApiResponse(
         OpenApiExample(
             "over_capacity", value={"attendees": ["Blue room holds at most 8 people."], "code": "over_capacity"}
         ),
+        OpenApiExample(
+            "closed (a closure)",
+            value={
+                "starts_at": [
+                    "Blue room is closed from 2025-12-25T00:00:00+01:00 to 2025-12-26T00:00:00+01:00: Christmas Day."
+                ],
+                "code": "closed",
+                "closure": {"id": 3, "reason": "Christmas Day"},
+            },
+        ),
+        OpenApiExample(
+            "quota_exceeded",
+            value={
+                "detail": "You already hold 3 upcoming bookings of Blue room, the most one member may hold. "
+                "Cancel one or wait until one has ended.",
+                "code": "quota_exceeded",
+                "limit": "max_upcoming_per_member",
+                "allowed": 3,
+                "used": 3,
+            },
+        ),
     ],
 )
 NOT_ACTIVE = error_response(

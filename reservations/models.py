@@ -94,11 +94,12 @@ class Reservation(models.Model):
     sequence = models.PositiveIntegerField(default=0, editable=False)
     reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The space's setup and cleanup buffers when booked (or last moved): a later change of the space's buffers
-    # never makes an existing row clash. The slot blocked is [starts_at - before, ends_at + after).
-    buffer_before_minutes = models.PositiveIntegerField(default=0, editable=False)
-    buffer_after_minutes = models.PositiveIntegerField(default=0, editable=False)
+    # never makes an existing row clash. The slot blocked is [starts_at - before, ends_at + after). Database
+    # defaults too, so that bulk writers (COPY, raw INSERT) that leave them out get no buffer.
+    buffer_before_minutes = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    buffer_after_minutes = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     # Why the organization cancelled it (a closure, a changed space), told to the booker in the notice.
-    cancel_reason = models.CharField(max_length=300, blank=True, editable=False)
+    cancel_reason = models.CharField(max_length=300, blank=True, default="", db_default="", editable=False)
 
     objects = ReservationQuerySet.as_manager()
 

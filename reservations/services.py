@@ -13,8 +13,8 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import DurationField, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone
 
 from accounts.models import Membership, User
@@ -130,6 +130,21 @@ def _check_rules(
     _check_closures(space=space, starts_at=starts_at, ends_at=ends_at, tz=tz)
 
 
+def _check_edit_in_place(*, space: Space, attendees: int, attendees_changed: bool) -> None:
+    """The rules an edit that keeps the space and times can touch. The time rules (hours, closures, window,
+    durations, limits) held when it was booked and its time has not changed, so they are not asked again."""
+    if not space.is_active:
+        raise ValidationFailed("This space is archived and can no longer be booked.", field="space", code="inactive")
+    if not attendees_changed:
+        return
+    if attendees < 1:
+        raise ValidationFailed("At least one person attends.", field="attendees", code="min_value")
+    if attendees > space.capacity:
+        raise ValidationFailed(
+            f"{space.name} holds at most {space.capacity} people.", field="attendees", code="over_capacity"
+        )
+
+
 def _check_closures(*, space: Space, starts_at: datetime, ends_at: datetime, tz: ZoneInfo) -> None:
     """Refuse a booking that meets a closure of the space (or of every space), naming its reason."""
     closure = closure_list_overlapping(starts_at=starts_at, ends_at=ends_at, space_id=space.pk).first()
@@ -142,6 +157,71 @@ def _check_closures(*, space: Space, starts_at: datetime, ends_at: datetime, tz:
         code="closed",
         extra={"closure": {"id": closure.pk, "reason": closure.reason}},
     )
+
+
+class QuotaExceeded(ValidationFailed):
+    """A booking limit per member is reached: `extra` names the limit, what it allows and the member's use."""
+
+    code = "quota_exceeded"
+
+
+def _lock_member_bookings(user_id: int) -> None:
+    """Serialize one member's bookings in this organization until commit (a transaction-level advisory lock),
+    so that two racing requests of one member cannot both pass a limit. Taken after the space's lock, always."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"booking-limits:{connection.schema_name}:{user_id}"],
+        )
+
+
+def _check_limits(
+    *,
+    actor: Membership,
+    user_id: int,
+    space: Space,
+    starts_at: datetime,
+    ends_at: datetime,
+    tz: ZoneInfo,
+    now: datetime,
+    exclude_id: int | None = None,
+) -> None:
+    """The space's booking limits per member (or the organization's defaults): bookings not ended yet, and
+    booked hours in the local week (Monday to Sunday) the booking starts in. Owners and admins are exempt."""
+    if actor.is_manager:
+        return
+    organization = actor.organization
+    max_upcoming = space.max_upcoming_per_member or organization.default_max_upcoming_per_member
+    max_hours = space.max_hours_per_week_per_member or organization.default_max_hours_per_week_per_member
+    if not (max_upcoming or max_hours):
+        return
+    _lock_member_bookings(user_id)
+    mine = Reservation.objects.active().filter(user_id=user_id, space_id=space.pk)
+    if exclude_id is not None:
+        mine = mine.exclude(pk=exclude_id)
+    if max_upcoming:
+        held = mine.filter(ends_at__gt=now).count()
+        if held >= max_upcoming:
+            raise QuotaExceeded(
+                f"You already hold {held} upcoming booking{'s' if held != 1 else ''} of {space.name}, the most "
+                f"one member may hold. Cancel one or wait until one has ended.",
+                extra={"limit": "max_upcoming_per_member", "allowed": max_upcoming, "used": held},
+            )
+    if max_hours:
+        local_day = starts_at.astimezone(tz).date()
+        monday = local_day - timedelta(days=local_day.weekday())
+        week_starts = datetime.combine(monday, datetime.min.time(), tzinfo=tz)
+        week_ends = datetime.combine(monday + timedelta(days=7), datetime.min.time(), tzinfo=tz)
+        booked = mine.filter(starts_at__gte=week_starts, starts_at__lt=week_ends).aggregate(
+            total=Sum(ExpressionWrapper(F("ends_at") - F("starts_at"), output_field=DurationField()))
+        )["total"] or timedelta(0)
+        if booked + (ends_at - starts_at) > timedelta(hours=max_hours):
+            used = round(booked.total_seconds() / 3600, 2)
+            raise QuotaExceeded(
+                f"One member may book {space.name} for at most {max_hours} h in a week; you have {used:g} h "
+                f"booked in the week of {monday:%d %b %Y}, and this booking would go over.",
+                extra={"limit": "max_hours_per_week_per_member", "allowed": max_hours, "used": used},
+            )
 
 
 def _minutes(minutes: int) -> str:
@@ -232,7 +312,9 @@ def reservation_create(
     """Book a space for the actor: confirmed at once, or pending when the space requires approval."""
     tz = _timezone(actor)
     space = _space_for_booking(space_id)
-    _check_rules(space=space, starts_at=starts_at, ends_at=ends_at, attendees=attendees, tz=tz, now=timezone.now())
+    now = timezone.now()
+    _check_rules(space=space, starts_at=starts_at, ends_at=ends_at, attendees=attendees, tz=tz, now=now)
+    _check_limits(actor=actor, user_id=actor.user_id, space=space, starts_at=starts_at, ends_at=ends_at, tz=tz, now=now)
     reservation = Reservation(
         space=space,
         user=actor.user,
@@ -262,10 +344,12 @@ def _locked(reservation: Reservation) -> Reservation:
 
 @transaction.atomic
 def reservation_update(*, actor: Membership, reservation: Reservation, **changes) -> Reservation:
-    """Change a pending or confirmed reservation; the result must pass every rule a new booking passes.
+    """Change a pending or confirmed reservation. A move (times or space) must pass every rule a new booking
+    passes; other edits (title, notes, attendees) are checked only against the rules they touch, so a booking
+    that was valid when made stays editable after the space's hours, closures or limits have changed.
 
-    Moving a reservation (times or space) on a space that requires approval makes it pending again, unless an
-    owner or admin moves it. A move re-prices it at the space's current rate; other edits keep the price.
+    Moving a reservation on a space that requires approval makes it pending again, unless an owner or admin
+    moves it. A move re-prices it at the space's current rate and buffers; other edits keep both.
     """
     unknown = set(changes) - set(CHANGEABLE_FIELDS)
     if unknown:
@@ -288,14 +372,28 @@ def reservation_update(*, actor: Membership, reservation: Reservation, **changes
     for key, value in changes.items():
         setattr(reservation, key, value.strip() if key == "title" else value)
     reservation.space = space
-    _check_rules(
-        space=space,
-        starts_at=reservation.starts_at,
-        ends_at=reservation.ends_at,
-        attendees=reservation.attendees,
-        tz=tz,
-        now=timezone.now(),
-    )
+    now = timezone.now()
+    if moved:
+        _check_rules(
+            space=space,
+            starts_at=reservation.starts_at,
+            ends_at=reservation.ends_at,
+            attendees=reservation.attendees,
+            tz=tz,
+            now=now,
+        )
+        _check_limits(
+            actor=actor,
+            user_id=reservation.user_id,
+            space=space,
+            starts_at=reservation.starts_at,
+            ends_at=reservation.ends_at,
+            tz=tz,
+            now=now,
+            exclude_id=reservation.pk,
+        )
+    else:
+        _check_edit_in_place(space=space, attendees=reservation.attendees, attendees_changed="attendees" in changes)
     if moved:
         reservation.price = _price(space, reservation.starts_at, reservation.ends_at)
         reservation.reminder_sent_at = None  # a reminder is for the time it named

@@ -65,6 +65,8 @@ class SpaceAdmin(ServiceModelAdmin):
                     "max_days_ahead",
                     "buffer_before_minutes",
                     "buffer_after_minutes",
+                    "max_upcoming_per_member",
+                    "max_hours_per_week_per_member",
                 ]
             },
         ),

@@ -73,6 +73,8 @@ class SpaceSerializer(serializers.ModelSerializer):
             "requires_approval",
             "buffer_before_minutes",
             "buffer_after_minutes",
+            "max_upcoming_per_member",
+            "max_hours_per_week_per_member",
             "opening_hours",
             "created_at",
             "updated_at",
@@ -105,6 +107,20 @@ class SpaceInputSerializer(serializers.Serializer):
     buffer_after_minutes = serializers.IntegerField(
         min_value=0, max_value=1440, required=False, help_text="Cleanup minutes kept free after each booking."
     )
+    max_upcoming_per_member = serializers.IntegerField(
+        min_value=1,
+        max_value=10_000,
+        required=False,
+        allow_null=True,
+        help_text="The most bookings not ended yet one member may hold here; null: the organization's default.",
+    )
+    max_hours_per_week_per_member = serializers.IntegerField(
+        min_value=1,
+        max_value=168,
+        required=False,
+        allow_null=True,
+        help_text="The most hours one member may book here per local week; null: the organization's default.",
+    )
     opening_hours = OpeningHoursSerializer(many=True, required=False, help_text=OPENING_HOURS_HELP)
 
 
@@ -132,6 +148,8 @@ SPACE_EXAMPLE = {
     "requires_approval": False,
     "buffer_before_minutes": 10,
     "buffer_after_minutes": 15,
+    "max_upcoming_per_member": 3,
+    "max_hours_per_week_per_member": None,
     "opening_hours": [
         {"weekday": 0, "opens_at": "08:00", "closes_at": "18:00"},
         {"weekday": 1, "opens_at": "08:00", "closes_at": "18:00"},
@@ -155,6 +173,8 @@ SPACE_INPUT_EXAMPLE = {
         "requires_approval",
         "buffer_before_minutes",
         "buffer_after_minutes",
+        "max_upcoming_per_member",
+        "max_hours_per_week_per_member",
         "opening_hours",
     )
 }

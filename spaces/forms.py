@@ -223,6 +223,20 @@ class SpaceForm(forms.Form):
         label="Cleanup time",
         help_text="Minutes kept free after each booking.",
     )
+    max_upcoming_per_member = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=10_000,
+        label="Upcoming bookings per member",
+        help_text="Empty: the organization's default. Owners and admins are exempt.",
+    )
+    max_hours_per_week_per_member = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=168,
+        label="Hours per member per week",
+        help_text="Empty: the organization's default. Owners and admins are exempt.",
+    )
     always_open = forms.BooleanField(
         required=False,
         label="Bookable at any time",

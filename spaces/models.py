@@ -66,6 +66,19 @@ class Space(models.Model):
     buffer_after_minutes = models.PositiveIntegerField(
         default=0, validators=[MaxValueValidator(24 * 60)], help_text="Cleanup time kept free after each booking."
     )
+    # Booking limits per member (owners and admins are exempt); empty means no limit.
+    max_upcoming_per_member = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(10_000)],
+        help_text="The most bookings not ended yet one member may hold here; empty: the organization's default.",
+    )
+    max_hours_per_week_per_member = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(168)],
+        help_text="The most hours one member may book here per week (Monday to Sunday); empty: the default.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -33,6 +33,8 @@ SPACE_FIELDS = (
     "requires_approval",
     "buffer_before_minutes",
     "buffer_after_minutes",
+    "max_upcoming_per_member",
+    "max_hours_per_week_per_member",
 )
 
 
@@ -80,6 +82,8 @@ def space_create(
     requires_approval: bool = False,
     buffer_before_minutes: int = 0,
     buffer_after_minutes: int = 0,
+    max_upcoming_per_member: int | None = None,
+    max_hours_per_week_per_member: int | None = None,
     is_active: bool = True,
     opening_hours: Iterable[WeeklyInterval] | None = None,
 ) -> Space:
@@ -100,6 +104,8 @@ def space_create(
             requires_approval=requires_approval,
             buffer_before_minutes=buffer_before_minutes,
             buffer_after_minutes=buffer_after_minutes,
+            max_upcoming_per_member=max_upcoming_per_member,
+            max_hours_per_week_per_member=max_hours_per_week_per_member,
             is_active=is_active,
         )
     )
