@@ -60,6 +60,37 @@ class ReservationQuerySet(models.QuerySet):
         return self.filter(status__in=Reservation.ACTIVE_STATUSES)
 
 
+class Series(models.Model):
+    """A recurring booking: one request that booked many occurrences, each an ordinary Reservation pointing
+    here. The rule (RFC 5545 RRULE) runs in the organization's time zone from the first occurrence's local
+    start, so a weekly 09:00 stays 09:00 local across daylight-saving changes."""
+
+    space = models.ForeignKey(Space, on_delete=models.PROTECT, related_name="series")
+    # Users live in the public schema: no database constraint, no cascade, no reverse accessor (TENANCY.md).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    recurrence = models.CharField(max_length=500, help_text="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10.")
+    starts_at = models.DateTimeField(help_text="The first occurrence's start.")
+    ends_at = models.DateTimeField(help_text="The first occurrence's end.")
+    timezone = models.CharField(max_length=64, help_text="The zone the rule runs in (the organization's).")
+    title = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # The .ics SEQUENCE of the series' invitation and the version of its send-once key.
+    sequence = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        verbose_name_plural = "series"
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="reservations_series_ends_after_start")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recurrence} from {self.starts_at:%Y-%m-%d %H:%M}"
+
+
 class Reservation(models.Model):
     """A booking of a space by a person, from `starts_at` (included) to `ends_at` (excluded), stored in UTC."""
 
@@ -100,6 +131,12 @@ class Reservation(models.Model):
     buffer_after_minutes = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     # Why the organization cancelled it (a closure, a changed space), told to the booker in the notice.
     cancel_reason = models.CharField(max_length=300, blank=True, default="", db_default="", editable=False)
+    # An occurrence of a series, and where the series' rule put it (its RECURRENCE-ID): an occurrence moved on
+    # its own starts elsewhere but keeps this.
+    series = models.ForeignKey(
+        Series, on_delete=models.PROTECT, null=True, blank=True, related_name="occurrences", editable=False
+    )
+    series_starts_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ReservationQuerySet.as_manager()
 
@@ -117,6 +154,7 @@ class Reservation(models.Model):
             models.Index(fields=["ends_at"], name="reservations_confirmed_ends", condition=Q(status="confirmed")),
             models.Index(fields=["created_at"], name="reservations_pending_created", condition=Q(status="pending")),
             models.Index(fields=["updated_at"], name="reservations_updated"),
+            models.Index(fields=["series", "series_starts_at"], name="reservations_series_starts"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="reservations_ends_after_start"),

@@ -7,6 +7,8 @@ the loser's insert fails with sqlstate 23P01 and is answered with the same 409 a
 """
 
 import logging
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
@@ -19,12 +21,14 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from reservations import notifications
-from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation
+from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation, Series
+from reservations.recurrence import recurrence_expand, recurrence_normalize
 from reservations.selectors import reservation_overlapping
 from spacemanager.celery import enqueue_on_commit
-from spacemanager.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from spacemanager.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from spacemanager.mail import send_once
 from spaces.hours import WeeklyInterval, describe_day, isoformat_local, local_pieces, uncovered_pieces
+from spaces.localtime import wall_to_instant
 from spaces.models import OpeningHours, Space
 from spaces.selectors import closure_list_overlapping
 from tenants.idempotency import OnceKey, keys_done
@@ -312,7 +316,35 @@ def reservation_create(
     """Book a space for the actor: confirmed at once, or pending when the space requires approval."""
     tz = _timezone(actor)
     space = _space_for_booking(space_id)
-    now = timezone.now()
+    reservation = _book(
+        actor=actor,
+        space=space,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        title=title,
+        notes=notes,
+        attendees=attendees,
+        tz=tz,
+        now=timezone.now(),
+    )
+    _after_commit(reservation, "created")
+    return reservation
+
+
+def _book(
+    *,
+    actor: Membership,
+    space: Space,
+    starts_at: datetime,
+    ends_at: datetime,
+    title: str,
+    notes: str,
+    attendees: int,
+    tz: ZoneInfo,
+    now: datetime,
+    series: Series | None = None,
+) -> Reservation:
+    """Check every rule and write one booking of the (locked) space; the caller tells the booker."""
     _check_rules(space=space, starts_at=starts_at, ends_at=ends_at, attendees=attendees, tz=tz, now=now)
     _check_limits(actor=actor, user_id=actor.user_id, space=space, starts_at=starts_at, ends_at=ends_at, tz=tz, now=now)
     reservation = Reservation(
@@ -325,11 +357,12 @@ def reservation_create(
         ends_at=ends_at,
         status=Reservation.Status.PENDING if space.requires_approval else Reservation.Status.CONFIRMED,
         price=_price(space, starts_at, ends_at),
+        series=series,
+        series_starts_at=starts_at if series is not None else None,
     )
     _freeze_buffers(reservation, space)
-    reservation.full_clean(exclude=["space", "user"], validate_constraints=False)
+    reservation.full_clean(exclude=["space", "user", "series"], validate_constraints=False)
     _save_or_conflict(reservation, tz=tz, exclude_id=None)
-    _after_commit(reservation, "created")
     return reservation
 
 
@@ -365,7 +398,14 @@ def reservation_update(*, actor: Membership, reservation: Reservation, **changes
             f"This reservation is {reservation.status}; only pending or confirmed ones can be changed.",
             code="reservation_not_active",
         )
-    space = spaces[new_space_id]
+    reservation = _change(actor=actor, reservation=reservation, space=spaces[new_space_id], changes=changes, tz=tz)
+    _after_commit(reservation, "changed")
+    return reservation
+
+
+def _change(*, actor: Membership, reservation: Reservation, space: Space, changes: dict, tz: ZoneInfo) -> Reservation:
+    """Apply `changes` to the locked, active reservation (moving it to the locked `space`), check the rules they
+    touch and write it; the caller tells the booker."""
     moved = any(
         key in changes and changes[key] != getattr(reservation, key) for key in ("space_id", "starts_at", "ends_at")
     )
@@ -401,9 +441,8 @@ def reservation_update(*, actor: Membership, reservation: Reservation, **changes
         if space.requires_approval and not actor.is_manager:
             reservation.status = Reservation.Status.PENDING
     reservation.sequence += 1
-    reservation.full_clean(exclude=["space", "user"], validate_constraints=False)
+    reservation.full_clean(exclude=["space", "user", "series"], validate_constraints=False)
     _save_or_conflict(reservation, tz=tz, exclude_id=reservation.pk)
-    _after_commit(reservation, "changed")
     return reservation
 
 
@@ -599,6 +638,8 @@ def reservations_notices_catch_up(*, now: datetime | None = None) -> list[int]:
             ends_at__gt=now,
         )
         .exclude(status=Reservation.Status.COMPLETED)
+        # Occurrences last written by their series: the series' own email told the booker.
+        .exclude(series__isnull=False, updated_at__lte=F("series__updated_at"))
         .values_list("pk", "status", "sequence")
     )
     done = keys_done(kind=notifications.NOTICE_KIND, object_ids=[pk for pk, _, _ in candidates])
@@ -609,3 +650,283 @@ def reservations_notices_catch_up(*, now: datetime | None = None) -> list[int]:
     if missing:
         logger.warning("Queued %d missed notices: reservations %s.", len(missing), [pk for pk, _, _ in missing])
     return [pk for pk, _, _ in missing]
+
+
+# Recurring series: every occurrence is an ordinary reservation booked through `_book`, so each passes every
+# rule and the exclusion constraint; the series itself gets one email (one VEVENT with RRULE and EXDATE).
+
+SERIES_CHANGEABLE_FIELDS = ("title", "notes", "attendees", "starts_at", "ends_at")
+
+
+@dataclass(frozen=True)
+class SkippedOccurrence:
+    starts_at: datetime
+    ends_at: datetime
+    code: str
+    detail: str
+    conflicts: list[dict] = dataclass_field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SeriesResult:
+    series: Series
+    occurrences: list[Reservation]
+    skipped: list[SkippedOccurrence]
+
+
+def _after_commit_series(series: Series, event: Event) -> None:
+    from reservations import tasks  # tasks call the services of this module
+
+    enqueue_on_commit(tasks.series_notice_send, series.pk, event, series.sequence)
+
+
+def _refusal(failures: list[SkippedOccurrence], *, total: int, tz: ZoneInfo) -> DomainError:
+    """One answer naming every failing occurrence: 409 when they all clash with other bookings, else 400."""
+    occurrences = [
+        {
+            "starts_at": isoformat_local(failure.starts_at, tz),
+            "ends_at": isoformat_local(failure.ends_at, tz),
+            "code": failure.code,
+            "detail": failure.detail,
+        }
+        for failure in failures
+    ]
+    if all(failure.code == ReservationConflict.code for failure in failures):
+        clashes = [clash for failure in failures for clash in failure.conflicts]
+        return ReservationConflict(
+            f"{len(failures)} of {total} occurrences clash with other bookings, so nothing was booked or changed. "
+            "Choose other times, or skip the clashing dates.",
+            extra={"conflicts": clashes, "occurrences": occurrences},
+        )
+    return ValidationFailed(
+        f"{len(failures)} of {total} occurrences cannot be booked, so nothing was booked or changed: "
+        f"{failures[0].detail}",
+        code="occurrences_refused",
+        extra={"occurrences": occurrences},
+    )
+
+
+def _skipped(starts_at: datetime, ends_at: datetime, error: DomainError) -> SkippedOccurrence:
+    return SkippedOccurrence(
+        starts_at=starts_at,
+        ends_at=ends_at,
+        code=error.code,
+        detail=error.message,
+        conflicts=list(error.extra.get("conflicts", [])),
+    )
+
+
+def _check_series_times(starts_at: datetime, ends_at: datetime) -> None:
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if timezone.is_naive(value):
+            raise ValidationFailed("Give the time with its UTC offset, e.g. +01:00 or Z.", field=name, code="naive")
+    if ends_at <= starts_at:
+        raise ValidationFailed("The end must be after the start.", field="ends_at", code="ends_before_start")
+
+
+@transaction.atomic
+def series_create(
+    *,
+    actor: Membership,
+    space_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    recurrence: str,
+    title: str = "",
+    notes: str = "",
+    attendees: int = 1,
+    skip_conflicts: bool = False,
+) -> SeriesResult:
+    """Book every occurrence of `recurrence` (RFC 5545 RRULE, in the organization's time zone) from the first
+    start, each as an ordinary reservation. All or nothing: if any occurrence breaks a rule or clashes, nothing
+    is booked and the refusal lists each failing one; with `skip_conflicts` the others are booked and the
+    failing ones come back as `skipped`. The booker gets one email for the whole series."""
+    _check_series_times(starts_at, ends_at)
+    tz = _timezone(actor)
+    space = _space_for_booking(space_id)
+    rule = recurrence_normalize(recurrence)
+    occurrences = recurrence_expand(rule=rule, starts_at=starts_at, ends_at=ends_at, tz=tz)
+    series = Series(
+        space=space,
+        user=actor.user,
+        recurrence=rule,
+        starts_at=occurrences[0].starts_at,
+        ends_at=occurrences[0].ends_at,
+        timezone=tz.key,
+        title=title.strip(),
+    )
+    series.full_clean(exclude=["space", "user"])
+    series.save()
+    now = timezone.now()
+    booked: list[Reservation] = []
+    skipped: list[SkippedOccurrence] = []
+    for occurrence in occurrences:
+        if occurrence.problem:
+            skipped.append(
+                SkippedOccurrence(occurrence.starts_at, occurrence.ends_at, "no_such_time", occurrence.problem)
+            )
+            continue
+        try:
+            with transaction.atomic():  # a refused occurrence leaves nothing behind
+                booked.append(
+                    _book(
+                        actor=actor,
+                        space=space,
+                        starts_at=occurrence.starts_at,
+                        ends_at=occurrence.ends_at,
+                        title=title,
+                        notes=notes,
+                        attendees=attendees,
+                        tz=tz,
+                        now=now,
+                        series=series,
+                    )
+                )
+        except (ValidationFailed, ReservationConflict) as error:
+            skipped.append(_skipped(occurrence.starts_at, occurrence.ends_at, error))
+    if (skipped and not skip_conflicts) or not booked:
+        raise _refusal(skipped, total=len(occurrences), tz=tz)
+    # After the occurrences: their notice is the series' one (reservations_notices_catch_up reads this).
+    Series.objects.filter(pk=series.pk).update(updated_at=timezone.now())
+    _after_commit_series(series, "created")
+    return SeriesResult(series=series, occurrences=booked, skipped=skipped)
+
+
+def _require_series_access(actor: Membership, series: Series) -> None:
+    if not (actor.is_manager or series.user_id == actor.user_id):
+        raise NotFound("No such series here.")
+
+
+def _upcoming_occurrences(series: Series, *, from_starts_at: datetime | None, now: datetime):
+    """The series' pending or confirmed occurrences not started yet, from the one the rule put at
+    `from_starts_at` on (that one must exist), locked, in the rule's order."""
+    if (
+        from_starts_at is not None
+        and not Reservation.objects.filter(series=series, series_starts_at=from_starts_at).exists()
+    ):
+        raise ValidationFailed(
+            "No occurrence of this series starts then; give the start of one of its occurrences.",
+            field="from",
+            code="unknown_occurrence",
+        )
+    upcoming = (
+        Reservation.objects.active()
+        .select_for_update(of=("self",))
+        .select_related("space")
+        .filter(series=series, starts_at__gt=now)
+        .order_by("series_starts_at", "pk")
+    )
+    if from_starts_at is not None:
+        upcoming = upcoming.filter(series_starts_at__gte=from_starts_at)
+    return list(upcoming)
+
+
+def _series_changed(series: Series, *, now: datetime, event: Event) -> Series:
+    Series.objects.filter(pk=series.pk).update(sequence=F("sequence") + 1, updated_at=now)
+    series.refresh_from_db()
+    _after_commit_series(series, event)
+    return series
+
+
+@transaction.atomic
+def series_cancel(*, actor: Membership, series: Series, from_starts_at: datetime | None = None) -> list[Reservation]:
+    """Cancel the series' occurrences that have not started: all of them, or the one the rule put at
+    `from_starts_at` and those after it. One email for the series; returns the occurrences cancelled now."""
+    _require_series_access(actor, series)
+    series = Series.objects.select_for_update().get(pk=series.pk)
+    now = timezone.now()
+    cancelled = _upcoming_occurrences(series, from_starts_at=from_starts_at, now=now)
+    for reservation in cancelled:
+        reservation.status = Reservation.Status.CANCELLED
+        reservation.cancelled_at = now
+        reservation.sequence += 1
+        reservation.updated_at = now  # bulk_update skips auto_now
+    Reservation.objects.bulk_update(cancelled, ["status", "cancelled_at", "sequence", "updated_at"])
+    if cancelled:
+        remaining = Reservation.objects.active().filter(series=series, ends_at__gt=now).exists()
+        _series_changed(series, now=now, event="changed" if remaining else "cancelled")
+    return cancelled
+
+
+@transaction.atomic
+def series_update(
+    *, actor: Membership, series: Series, from_starts_at: datetime | None = None, **changes
+) -> list[Reservation]:
+    """Change the occurrences not started yet (all, or from `from_starts_at` on): title, notes, attendees, and
+    new `starts_at`/`ends_at` for the first of them, the others moved by the same wall-clock shift. Each moved
+    occurrence is checked against every rule; all or nothing. One email for the series."""
+    unknown = set(changes) - set(SERIES_CHANGEABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    _require_series_access(actor, series)
+    tz = _timezone(actor)
+    space = _space_for_booking(series.space_id)  # lock order: the space, then the occurrences
+    series = Series.objects.select_for_update().get(pk=series.pk)
+    now = timezone.now()
+    targets = _upcoming_occurrences(series, from_starts_at=from_starts_at, now=now)
+    if not targets:
+        raise Conflict("No occurrence of this series is left to change.", code="reservation_not_active")
+    anchor = targets[0]
+    new_start, new_end = changes.pop("starts_at", None), changes.pop("ends_at", None)
+    shift = wall_length = None
+    if new_start is not None or new_end is not None:
+        new_start, new_end = new_start or anchor.starts_at, new_end or anchor.ends_at
+        _check_series_times(new_start, new_end)
+        shift = _wall(new_start, tz) - _wall(anchor.starts_at, tz)
+        wall_length = _wall(new_end, tz) - _wall(new_start, tz)
+        if shift > timedelta(0):
+            targets.reverse()  # later ones move first, so none moves into a neighbour still in place
+    failures: list[SkippedOccurrence] = []
+    for reservation in targets:
+        occurrence_changes = dict(changes)
+        if shift is not None:
+            wall_start = _wall(reservation.starts_at, tz) + shift
+            starts_at = wall_to_instant(wall_start.date(), wall_start - wall_start.replace(hour=0, minute=0), tz)
+            wall_end = wall_start + wall_length
+            ends_at = wall_to_instant(wall_end.date(), wall_end - wall_end.replace(hour=0, minute=0), tz)
+            if starts_at is None or ends_at is None:
+                failures.append(
+                    SkippedOccurrence(
+                        wall_start.replace(tzinfo=tz),
+                        wall_end.replace(tzinfo=tz),
+                        "no_such_time",
+                        f"{wall_start:%Y-%m-%d %H:%M} does not exist in {tz.key}: the clocks skip it.",
+                    )
+                )
+                continue
+            occurrence_changes.update(starts_at=starts_at, ends_at=ends_at)
+        try:
+            with transaction.atomic():
+                _change(actor=actor, reservation=reservation, space=space, changes=occurrence_changes, tz=tz)
+        except (ValidationFailed, ReservationConflict) as error:
+            failures.append(
+                _skipped(
+                    occurrence_changes.get("starts_at", reservation.starts_at),
+                    occurrence_changes.get("ends_at", reservation.ends_at),
+                    error,
+                )
+            )
+    if failures:
+        raise _refusal(sorted(failures, key=lambda f: f.starts_at), total=len(targets), tz=tz)
+    Reservation.objects.filter(pk__in=[r.pk for r in targets]).update(updated_at=now)
+    if "title" in changes and from_starts_at is None:
+        Series.objects.filter(pk=series.pk).update(title=changes["title"].strip())
+    _series_changed(series, now=now, event="changed")
+    return sorted(targets, key=lambda r: r.starts_at)
+
+
+def _wall(instant: datetime, tz: ZoneInfo) -> datetime:
+    return instant.astimezone(tz).replace(tzinfo=None)
+
+
+def series_notify(*, series_id: int, event: Event, sequence: int) -> bool:
+    """Email the booker about one version of the series, once; True when sent now."""
+    series = Series.objects.select_related("space").filter(pk=series_id).first()
+    if series is None or series.sequence != sequence:
+        logger.info("Series %s is gone or changed since; notice %s/%s dropped.", series_id, event, sequence)
+        return False
+    booker = User.objects.filter(pk=series.user_id, is_active=True).first()
+    if booker is None:
+        return False
+    message = notifications.series_message(series=series, event=event, booker=booker)
+    return send_once(message, key=OnceKey(notifications.SERIES_NOTICE_KIND, series.pk, version=str(sequence)))

@@ -53,3 +53,9 @@ def reservations_sweep() -> dict[str, int]:
     if any(result.values()):
         logger.info("Reservations sweep: %s", result)
     return result
+
+
+@app.task(base=EmailTask, bind=True, name="reservations.tasks.series_notice_send")
+def series_notice_send(self, series_id: int, event: str, sequence: int) -> bool:
+    """Tell the booker about a series: one email for all its occurrences."""
+    return services.series_notify(series_id=series_id, event=event, sequence=sequence)
