@@ -38,6 +38,9 @@ class ReservationSerializer(serializers.ModelSerializer):
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
     currency = serializers.SerializerMethodField()
+    series = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The recurring series it belongs to, or null."
+    )
 
     class Meta:
         model = Reservation
@@ -56,6 +59,7 @@ class ReservationSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "cancelled_at",
+            "series",
         ]
 
     def get_currency(self, reservation: Reservation) -> str:
@@ -85,6 +89,7 @@ class ReservationSerializer(serializers.ModelSerializer):
             "created_at": isoformat_local(reservation.created_at, tz),
             "updated_at": isoformat_local(reservation.updated_at, tz),
             "cancelled_at": None if reservation.cancelled_at is None else isoformat_local(reservation.cancelled_at, tz),
+            "series": reservation.series_id,
         }
 
 
@@ -106,12 +111,13 @@ def _service_arguments(validated: dict) -> dict:
 
 class ReservationFilter(django_filters.FilterSet):
     space = django_filters.NumberFilter(field_name="space_id")
+    series = django_filters.NumberFilter(field_name="series_id", help_text="Only the occurrences of this series.")
     status = django_filters.MultipleChoiceFilter(choices=Reservation.Status.choices, help_text="Repeatable.")
     # `from`/`to` are Python keywords: declared through the dict below.
 
     class Meta:
         model = Reservation
-        fields = ["space", "status"]
+        fields = ["space", "status", "series"]
 
 
 ReservationFilter.base_filters["from"] = AwareDateTimeFilter(
@@ -136,6 +142,7 @@ RESERVATION_EXAMPLE = {
     "created_at": "2025-03-01T09:12:00+01:00",
     "updated_at": "2025-03-01T09:12:00+01:00",
     "cancelled_at": None,
+    "series": None,
 }
 RESERVATION_INPUT_EXAMPLE = {
     "space": 7,

@@ -2,10 +2,10 @@
 
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import Membership
-from reservations.models import BlockedRange, Reservation, TsTzRange
+from reservations.models import BlockedRange, Reservation, Series, TsTzRange
 from spacemanager.errors import NotFound
 
 
@@ -128,3 +128,21 @@ def reservation_search(
 def reservation_count_upcoming(*, space_id: int, now: datetime) -> int:
     """How many reservations archiving the space would cancel (`reservations_cancel_upcoming`'s rule)."""
     return Reservation.objects.active().filter(space_id=space_id, starts_at__gt=now).count()
+
+
+def series_list(*, actor: Membership) -> QuerySet[Series]:
+    """The actor's series (everyone's for owners and admins) with their space and occurrences, in a fixed
+    number of queries whatever the page size; soonest first."""
+    occurrences = Reservation.objects.select_related("space", "user").order_by("series_starts_at", "pk")
+    queryset = Series.objects.select_related("space").prefetch_related(Prefetch("occurrences", queryset=occurrences))
+    if not actor.is_manager:
+        queryset = queryset.filter(user_id=actor.user_id)
+    return queryset.order_by("starts_at", "id")
+
+
+def series_get(*, actor: Membership, series_id: int) -> Series:
+    """One series the actor may see; someone else's is "not found" to a member."""
+    series = series_list(actor=actor).filter(pk=series_id).first()
+    if series is None:
+        raise NotFound("No such series here.")
+    return series

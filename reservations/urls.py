@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reservations import api
+from reservations import api, series_api
 
 app_name = "reservations_api"
 
@@ -8,4 +8,6 @@ urlpatterns = [
     path("reservations", api.ReservationListView.as_view(), name="list"),
     path("reservations/<int:pk>", api.ReservationDetailView.as_view(), name="detail"),
     path("reservations/<int:pk>/confirm", api.ReservationConfirmView.as_view(), name="confirm"),
+    path("series", series_api.SeriesListView.as_view(), name="series-list"),
+    path("series/<int:pk>", series_api.SeriesDetailView.as_view(), name="series-detail"),
 ]
