@@ -14,4 +14,6 @@ urlpatterns = [
     path("<int:pk>/edit/", views.reservation_edit, name="edit"),
     path("<int:pk>/cancel/", views.reservation_cancel, name="cancel"),
     path("<int:pk>/confirm/", views.reservation_confirm, name="confirm"),
+    path("series/<int:pk>/edit/", views.series_edit, name="series-edit"),
+    path("series/<int:pk>/cancel/", views.series_cancel, name="series-cancel"),
 ]

@@ -741,6 +741,71 @@ def series_create(
     start, each as an ordinary reservation. All or nothing: if any occurrence breaks a rule or clashes, nothing
     is booked and the refusal lists each failing one; with `skip_conflicts` the others are booked and the
     failing ones come back as `skipped`. The booker gets one email for the whole series."""
+    result, total = _series_book(
+        actor=actor,
+        space_id=space_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        recurrence=recurrence,
+        title=title,
+        notes=notes,
+        attendees=attendees,
+    )
+    if (result.skipped and not skip_conflicts) or not result.occurrences:
+        raise _refusal(result.skipped, total=total, tz=_timezone(actor))
+    # After the occurrences: their notice is the series' one (reservations_notices_catch_up reads this).
+    Series.objects.filter(pk=result.series.pk).update(updated_at=timezone.now())
+    _after_commit_series(result.series, "created")
+    return result
+
+
+class _DryRun(Exception):
+    def __init__(self, result: SeriesResult) -> None:
+        super().__init__("dry run")
+        self.result = result
+
+
+def series_preview(
+    *,
+    actor: Membership,
+    space_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    recurrence: str,
+    attendees: int = 1,
+) -> SeriesResult:
+    """What series_create would book, without booking: every occurrence goes through the very same rules and
+    the exclusion constraint inside a transaction that is then rolled back. `occurrences` are the dates that
+    can be booked now (unsaved), `skipped` the others with their reason."""
+    try:
+        with transaction.atomic():
+            result, _ = _series_book(
+                actor=actor,
+                space_id=space_id,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                recurrence=recurrence,
+                title="",
+                notes="",
+                attendees=attendees,
+            )
+            raise _DryRun(result)
+    except _DryRun as dry_run:
+        return dry_run.result
+
+
+def _series_book(
+    *,
+    actor: Membership,
+    space_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    recurrence: str,
+    title: str,
+    notes: str,
+    attendees: int,
+) -> tuple[SeriesResult, int]:
+    """Write the series and each occurrence that passes every rule; the others come back as skipped."""
     _check_series_times(starts_at, ends_at)
     tz = _timezone(actor)
     space = _space_for_booking(space_id)
@@ -784,12 +849,7 @@ def series_create(
                 )
         except (ValidationFailed, ReservationConflict) as error:
             skipped.append(_skipped(occurrence.starts_at, occurrence.ends_at, error))
-    if (skipped and not skip_conflicts) or not booked:
-        raise _refusal(skipped, total=len(occurrences), tz=tz)
-    # After the occurrences: their notice is the series' one (reservations_notices_catch_up reads this).
-    Series.objects.filter(pk=series.pk).update(updated_at=timezone.now())
-    _after_commit_series(series, "created")
-    return SeriesResult(series=series, occurrences=booked, skipped=skipped)
+    return SeriesResult(series=series, occurrences=booked, skipped=skipped), len(occurrences)
 
 
 def _require_series_access(actor: Membership, series: Series) -> None:
