@@ -122,6 +122,30 @@ class SpaceInputSerializer(serializers.Serializer):
         help_text="The most hours one member may book here per local week; null: the organization's default.",
     )
     opening_hours = OpeningHoursSerializer(many=True, required=False, help_text=OPENING_HOURS_HELP)
+    cancel_affected = serializers.BooleanField(
+        required=False,
+        write_only=True,
+        help_text="On a change: cancel the upcoming bookings the new capacity or hours no longer allow, telling "
+        "each booker why. Otherwise they are kept (and stay editable). Either way the answer lists them in "
+        "`affected_reservations`.",
+    )
+
+
+class AffectedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    attendees = serializers.IntegerField()
+    status = serializers.CharField(help_text="`cancelled` when cancel_affected cancelled it.")
+
+
+class SpaceChangedSerializer(SpaceSerializer):
+    affected_reservations = AffectedSerializer(
+        many=True, read_only=True, help_text="Upcoming bookings the new capacity or opening hours no longer allow."
+    )
+
+    class Meta(SpaceSerializer.Meta):
+        fields = [*SpaceSerializer.Meta.fields, "affected_reservations"]
 
 
 def _intervals(data: dict) -> list[WeeklyInterval] | None:
@@ -235,6 +259,7 @@ class SpaceListView(OrganizationTimezoneMixin, SpacePermissionsMixin, GenericAPI
         data = SpaceInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
+        values.pop("cancel_affected", None)  # nothing to affect yet
         opening_hours = _intervals(values)
         space = services.space_create(actor=request_membership(request._request), opening_hours=opening_hours, **values)
         return Response(self.get_serializer(space_get(space_id=space.pk)).data, status=201)
@@ -263,14 +288,32 @@ class SpaceDetailView(OrganizationTimezoneMixin, SpacePermissionsMixin, GenericA
             # PUT replaces: what is left out goes back to its default (archiving stays explicit).
             values = {**PUT_DEFAULTS, **values}
         opening_hours = _intervals(values)
+        cancel_affected = values.pop("cancel_affected", False)
+        actor = request_membership(request._request)
+        affected = services.space_update_affected(actor=actor, space=space, data=values, opening_hours=opening_hours)
         services.space_update(
-            actor=request_membership(request._request), space=space, data=values, opening_hours=opening_hours
+            actor=actor, space=space, data=values, opening_hours=opening_hours, cancel_affected=cancel_affected
         )
-        return Response(self.get_serializer(space_get(space_id=space.pk)).data)
+        tz = ZoneInfo(request.tenant.timezone)
+        return Response(
+            {
+                **self.get_serializer(space_get(space_id=space.pk)).data,
+                "affected_reservations": [
+                    {
+                        "id": reservation.pk,
+                        "starts_at": isoformat_local(reservation.starts_at, tz),
+                        "ends_at": isoformat_local(reservation.ends_at, tz),
+                        "attendees": reservation.attendees,
+                        "status": "cancelled" if cancel_affected else reservation.status,
+                    }
+                    for reservation in affected
+                ],
+            }
+        )
 
     @extend_schema(
         request=SpaceInputSerializer,
-        responses={200: SpaceSerializer, **ERROR_RESPONSES.for_codes(400, 401, 403, 404)},
+        responses={200: SpaceChangedSerializer, **ERROR_RESPONSES.for_codes(400, 401, 403, 404)},
         examples=[OpenApiExample("Replace a space", value=SPACE_INPUT_EXAMPLE, request_only=True)],
         description="Replace the space's settings. Fields left out take their defaults; opening hours left out "
         "stay as they are.",
@@ -280,7 +323,7 @@ class SpaceDetailView(OrganizationTimezoneMixin, SpacePermissionsMixin, GenericA
 
     @extend_schema(
         request=SpaceInputSerializer,
-        responses={200: SpaceSerializer, **ERROR_RESPONSES.for_codes(400, 401, 403, 404)},
+        responses={200: SpaceChangedSerializer, **ERROR_RESPONSES.for_codes(400, 401, 403, 404)},
         examples=[
             OpenApiExample(
                 "Change capacity and hours",

@@ -237,6 +237,15 @@ class SpaceForm(forms.Form):
         label="Hours per member per week",
         help_text="Empty: the organization's default. Owners and admins are exempt.",
     )
+    affected_bookings = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("keep", "Keep them: they stay booked and editable"),
+            ("cancel", "Cancel them and tell each booker why"),
+        ],
+        widget=forms.RadioSelect,
+        label="Bookings the change no longer allows",
+    )
     always_open = forms.BooleanField(
         required=False,
         label="Bookable at any time",

@@ -14,7 +14,7 @@ from accounts.models import Membership, User
 from reservations.models import BlockedRange, Reservation, ShiftedByMinutes, TsTzRange
 from spacemanager.errors import NotFound, ValidationFailed
 from spaces.filters import SpaceFilter
-from spaces.hours import MIDNIGHT, WeeklyInterval, local_pieces, open_intervals, subtract
+from spaces.hours import MIDNIGHT, WeeklyInterval, local_pieces, open_intervals, subtract, uncovered_pieces
 from spaces.models import Closure, OpeningHours, Space
 
 MAX_WINDOW = timedelta(days=31)
@@ -270,3 +270,26 @@ def space_list_managed(*, now: datetime) -> QuerySet[Space]:
         .annotate(upcoming_count=Count("reservations", filter=upcoming))
         .order_by("-is_active", "name", "id")
     )
+
+
+def space_reservations_breaking_rules(*, space: Space, tz: ZoneInfo, now: datetime) -> list[Reservation]:
+    """The space's pending or confirmed reservations not ended yet that its current capacity or opening hours
+    no longer allow (made before a change of the space), soonest first."""
+    rows = [
+        WeeklyInterval(weekday, opens_at, closes_at)
+        for weekday, opens_at, closes_at in OpeningHours.objects.filter(space=space)
+        .order_by("weekday", "opens_at")
+        .values_list("weekday", "opens_at", "closes_at")
+    ]
+    upcoming = (
+        Reservation.objects.active()
+        .select_related("space", "user")
+        .filter(space_id=space.pk, ends_at__gt=now)
+        .order_by("starts_at", "id")
+    )
+    return [
+        reservation
+        for reservation in upcoming
+        if reservation.attendees > space.capacity
+        or uncovered_pieces(rows, local_pieces(reservation.starts_at, reservation.ends_at, tz))
+    ]

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,7 +16,7 @@ from reservations.services import reservations_cancel_upcoming, reservations_can
 from spacemanager.errors import PermissionDenied, ValidationFailed
 from spaces.hours import MIDNIGHT, WEEKDAY_NAMES, WeeklyInterval
 from spaces.models import Closure, OpeningHours, Space
-from spaces.selectors import closure_affected_reservations
+from spaces.selectors import closure_affected_reservations, space_reservations_breaking_rules
 
 # Fields a manager may set through space_create/space_update (opening hours have their own service).
 SPACE_FIELDS = (
@@ -116,11 +117,18 @@ def space_create(
 
 @transaction.atomic
 def space_update(
-    *, actor: Membership, space: Space, data: dict[str, Any], opening_hours: Iterable[WeeklyInterval] | None = None
+    *,
+    actor: Membership,
+    space: Space,
+    data: dict[str, Any],
+    opening_hours: Iterable[WeeklyInterval] | None = None,
+    cancel_affected: bool = False,
 ) -> Space:
     """Change the given fields (and replace the opening hours when given). Setting is_active to false archives.
 
     New rules apply to new bookings and changes; existing reservations keep their times and frozen price.
+    Those the new capacity or hours no longer allow (space_update_affected lists them beforehand) are kept and
+    stay editable, or with `cancel_affected` cancelled, each booker told why.
     """
     _require_manager(actor)
     unknown = set(data) - set(SPACE_FIELDS)
@@ -137,7 +145,38 @@ def space_update(
     if opening_hours is not None:
         opening_hours_set(actor=actor, space=space, intervals=opening_hours)
     space.refresh_from_db()
+    if cancel_affected:
+        affected = space_reservations_breaking_rules(
+            space=space, tz=ZoneInfo(actor.organization.timezone), now=timezone.now()
+        )
+        reservations_cancel_with_notice(
+            reservation_ids=[reservation.pk for reservation in affected],
+            reason=f"{space.name} changed (its opening hours or capacity) and no longer allows this booking.",
+        )
     return space
+
+
+class _DryRun(Exception):
+    def __init__(self, affected: list[Reservation]) -> None:
+        super().__init__("dry run")
+        self.affected = affected
+
+
+def space_update_affected(
+    *, actor: Membership, space: Space, data: dict[str, Any], opening_hours: Iterable[WeeklyInterval] | None = None
+) -> list[Reservation]:
+    """The upcoming bookings a space_update with these values would leave outside the space's hours or over
+    its capacity, without changing anything (the update runs in a transaction that is rolled back)."""
+    try:
+        with transaction.atomic():
+            changed = space_update(actor=actor, space=space, data=data, opening_hours=opening_hours)
+            raise _DryRun(
+                space_reservations_breaking_rules(
+                    space=changed, tz=ZoneInfo(actor.organization.timezone), now=timezone.now()
+                )
+            )
+    except _DryRun as dry_run:
+        return dry_run.affected
 
 
 def _apply(space: Space, data: dict[str, Any]) -> None:

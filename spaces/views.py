@@ -157,15 +157,42 @@ def space_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = SpaceForm(initial=SpaceForm.initial_for(space, weekly_rows(space)))
         return render(request, "spaces/space_form.html", {"form": form, "space": space})
     form = SpaceForm(request.POST)
-    saved = _save_space(form, _update, actor=request_membership(request), space=space)
+    actor = request_membership(request)
+    choice = form.cleaned_data.get("affected_bookings") if form.is_valid() else None
+    if form.is_valid() and not choice:
+        # Say which bookings the new hours or capacity leave out before saving, and let the admin choose.
+        try:
+            affected = services.space_update_affected(
+                actor=actor, space=space, data=form.space_values, opening_hours=form.cleaned_data["opening_hours"]
+            )
+        except DomainError as exc:
+            _add_space_error(form, exc)
+            return render(request, "spaces/space_form.html", {"form": form, "space": space}, status=400)
+        if affected:
+            form.add_error(
+                "affected_bookings",
+                f"{len(affected)} upcoming booking{'s' if len(affected) != 1 else ''} would no longer fit. "
+                "Keep them or cancel them, then save again.",
+            )
+            context = {"form": form, "space": space, "affected": affected}
+            return render(request, "spaces/space_form.html", context, status=400)
+    saved = _save_space(form, _update, actor=actor, space=space, cancel_affected=choice == "cancel")
     if saved is None:
         return render(request, "spaces/space_form.html", {"form": form, "space": space}, status=400)
-    messages.success(request, f"{saved.name} was saved.")
+    messages.success(
+        request,
+        f"{saved.name} was saved."
+        + (" The bookings it no longer allows were cancelled." if choice == "cancel" else ""),
+    )
     return redirect("spaces:detail", pk=saved.pk)
 
 
-def _update(*, actor: Membership, space: Space, opening_hours: list[WeeklyInterval], **values) -> Space:
-    return services.space_update(actor=actor, space=space, data=values, opening_hours=opening_hours)
+def _update(
+    *, actor: Membership, space: Space, opening_hours: list[WeeklyInterval], cancel_affected: bool = False, **values
+) -> Space:
+    return services.space_update(
+        actor=actor, space=space, data=values, opening_hours=opening_hours, cancel_affected=cancel_affected
+    )
 
 
 def _save_space(form: SpaceForm, save: Callable[..., Space], **arguments) -> Space | None:
