@@ -219,7 +219,7 @@ class RepeatForm(forms.Form):
     )
     skip_conflicts = forms.BooleanField(
         required=False,
-        label="Skip the dates that cannot be booked",
+        label="Skip the occurrences that cannot be booked",
         help_text="Otherwise nothing is booked if one date clashes or breaks a rule.",
     )
 
