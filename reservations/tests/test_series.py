@@ -250,3 +250,13 @@ def test_the_notice_catch_up_leaves_occurrences_told_by_their_series_email_alone
     reservation_update(actor=member, reservation=result.occurrences[0], title="Own change")
     booking_now.shift(timedelta(minutes=5))
     assert reservations_notices_catch_up() == [result.occurrences[0].pk]  # its own notice never went out
+
+
+def test_a_local_time_the_clocks_repeat_is_booked_once_at_its_first_pass(member, space):
+    # 02:30 happens twice in Paris on 26 October 2025; the rule's 02:30 is the first of them.
+    result = book_series(
+        member, space, rule="FREQ=DAILY;COUNT=3", starts_at=datetime(2025, 10, 25, 2, 30, tzinfo=PARIS), minutes=20
+    )
+
+    assert [local(r.starts_at).strftime("%d %H:%M") for r in result.occurrences] == ["25 02:30", "26 02:30", "27 02:30"]
+    assert result.occurrences[1].starts_at == datetime(2025, 10, 26, 0, 30, tzinfo=UTC)  # still summer time

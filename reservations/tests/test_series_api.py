@@ -146,3 +146,25 @@ def test_another_members_series_is_404_and_other_organizations_never_see_it(pari
     assert api_client(paris, paris.owner).get(f"/api/v1/series/{series['id']}").status_code == 200  # a manager
     assert api_client(other_org, other_org.admin).get(f"/api/v1/series/{series['id']}").status_code == 404
     assert api_client(other_org, other_org.admin).get("/api/v1/series").json()["count"] == 0
+
+
+def test_a_member_never_sees_or_cancels_another_members_series(paris, space, api_client):
+    from accounts.models import Membership, User
+    from accounts.tests.factories import TEST_PASSWORD
+
+    series = (
+        api_client(paris, paris.member)
+        .post("/api/v1/series", {**BODY, "space": space.pk, "recurrence": "FREQ=WEEKLY;COUNT=2"}, format="json")
+        .json()
+    )
+    other = User.objects.create_user(email="other@alpha.test", password=TEST_PASSWORD, full_name="Other")
+    Membership.objects.create(user=other, organization=paris.organization, role=Membership.Role.MEMBER)
+    client = api_client(paris, other)
+
+    assert client.get(f"/api/v1/series/{series['id']}").status_code == 404
+    assert client.delete(f"/api/v1/series/{series['id']}").status_code == 404
+    assert client.get("/api/v1/series").json()["count"] == 0
+    statuses = in_schema(
+        paris, lambda: set(Reservation.objects.filter(series_id=series["id"]).values_list("status", flat=True))
+    )
+    assert statuses == {"confirmed"}
