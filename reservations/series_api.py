@@ -16,6 +16,7 @@ from reservations.models import Reservation, Series
 from reservations.recurrence import MAX_OCCURRENCES
 from reservations.selectors import series_get, series_list
 from spacemanager.openapi import ERROR_RESPONSES
+from spacemanager.strict import StrictSerializer
 from spaces.hours import isoformat_local
 from spaces.timefields import AwareDateTimeField, OrganizationTimezoneMixin
 
@@ -24,16 +25,6 @@ RECURRENCE_HELP = (
     f"(one of them, required). Expanded in the organization's time zone; at most {MAX_OCCURRENCES} occurrences, "
     "each within the space's booking window."
 )
-
-
-class StrictSerializer(serializers.Serializer):
-    """Unknown or misspelled body fields are a 400 that names them, never silently ignored."""
-
-    def to_internal_value(self, data):
-        unknown = set(data) - set(self.fields) if hasattr(data, "keys") else set()
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
-        return super().to_internal_value(data)
 
 
 class SeriesInputSerializer(StrictSerializer):

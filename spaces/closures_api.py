@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from accounts.access import request_membership
 from accounts.permissions import IsOrganizationManager, IsOrganizationMember
 from spacemanager.openapi import ERROR_RESPONSES
+from spacemanager.strict import StrictSerializer
 from spaces import services
 from spaces.hours import isoformat_local
 from spaces.models import Closure
@@ -83,16 +84,6 @@ def _with_affected(result: services.ClosureResult) -> dict:
         **ClosureSerializer(closure).data,
         "affected_reservations": _affected([*result.affected, *result.cancelled]),
     }
-
-
-class StrictSerializer(serializers.Serializer):
-    """Unknown or misspelled body fields are a 400 that names them, never silently ignored."""
-
-    def to_internal_value(self, data):
-        unknown = set(data) - set(self.fields) if hasattr(data, "keys") else set()
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
-        return super().to_internal_value(data)
 
 
 class ClosureInputSerializer(StrictSerializer):

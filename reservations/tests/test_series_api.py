@@ -168,3 +168,34 @@ def test_a_member_never_sees_or_cancels_another_members_series(paris, space, api
         paris, lambda: set(Reservation.objects.filter(series_id=series["id"]).values_list("status", flat=True))
     )
     assert statuses == {"confirmed"}
+
+
+def test_the_series_list_runs_a_fixed_number_of_queries(paris, space, api_client):
+    from django.test.utils import CaptureQueriesContext
+
+    client = api_client(paris, paris.member)
+
+    def book(day: int) -> None:
+        start = f"2025-03-{day:02d}T09:00:00+01:00"
+        client.post(
+            "/api/v1/series",
+            {
+                **BODY,
+                "space": space.pk,
+                "starts_at": start,
+                "ends_at": start.replace("09:00", "09:30"),
+                "recurrence": "FREQ=DAILY;COUNT=2",
+            },
+            format="json",
+        )
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/api/v1/series").status_code == 200
+        return len(queries)
+
+    book(10)
+    one = count()
+    book(12)
+    book(14)
+    assert count() == one
