@@ -920,9 +920,13 @@ def series_update(
         raise ValidationFailed(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
     _require_series_access(actor, series)
     tz = _timezone(actor)
-    space = _space_for_booking(series.space_id)  # lock order: the space, then the occurrences
-    series = Series.objects.select_for_update().get(pk=series.pk)
     now = timezone.now()
+    # Lock order as in booking: the spaces (an occurrence may have been moved to another one), then the rows.
+    space_ids = set(
+        Reservation.objects.active().filter(series=series, starts_at__gt=now).values_list("space_id", flat=True)
+    )
+    spaces = {space_id: _space_for_booking(space_id) for space_id in sorted(space_ids | {series.space_id})}
+    series = Series.objects.select_for_update().get(pk=series.pk)
     targets = _upcoming_occurrences(series, from_starts_at=from_starts_at, now=now)
     if not targets:
         raise Conflict("No occurrence of this series is left to change.", code="reservation_not_active")
@@ -957,6 +961,7 @@ def series_update(
             occurrence_changes.update(starts_at=starts_at, ends_at=ends_at)
         try:
             with transaction.atomic():
+                space = spaces.get(reservation.space_id) or _space_for_booking(reservation.space_id)
                 _change(actor=actor, reservation=reservation, space=space, changes=occurrence_changes, tz=tz)
         except (ValidationFailed, ReservationConflict) as error:
             failures.append(

@@ -260,3 +260,17 @@ def test_a_local_time_the_clocks_repeat_is_booked_once_at_its_first_pass(member,
 
     assert [local(r.starts_at).strftime("%d %H:%M") for r in result.occurrences] == ["25 02:30", "26 02:30", "27 02:30"]
     assert result.occurrences[1].starts_at == datetime(2025, 10, 26, 0, 30, tzinfo=UTC)  # still summer time
+
+
+def test_renaming_all_keeps_an_occurrence_moved_to_another_space_there(member, space):
+    result = book_series(member, space, rule="FREQ=WEEKLY;COUNT=3")
+    elsewhere = SpaceFactory(name="Green room")
+    reservation_update(actor=member, reservation=result.occurrences[1], space_id=elsewhere.pk)
+
+    renamed = series_update(actor=member, series=result.series, title="Weekly")
+
+    assert [(r.space_id, r.title) for r in renamed] == [
+        (space.pk, "Weekly"),
+        (elsewhere.pk, "Weekly"),
+        (space.pk, "Weekly"),
+    ]
