@@ -274,3 +274,30 @@ def test_renaming_all_keeps_an_occurrence_moved_to_another_space_there(member, s
         (elsewhere.pk, "Weekly"),
         (space.pk, "Weekly"),
     ]
+
+
+def test_cancelling_one_the_following_then_all_each_send_the_right_calendar_update(
+    member, space, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        result = book_series(member, space, rule="FREQ=WEEKLY;COUNT=4")
+    first, second, third, _ = result.occurrences
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reservation_cancel(actor=member, reservation=second)
+    with django_capture_on_commit_callbacks(execute=True):
+        series_cancel(actor=member, series=result.series, from_starts_at=third.series_starts_at)
+    with django_capture_on_commit_callbacks(execute=True):
+        series_cancel(actor=member, series=result.series)
+
+    one, following, everything = (_calendar(message) for message in mail.outbox)
+    assert str(one["METHOD"]) == "CANCEL"
+    assert one.walk("VEVENT")[0].decoded("RECURRENCE-ID") == second.series_starts_at
+    assert str(following["METHOD"]) == "REQUEST"
+    exdates = following.walk("VEVENT")[0]["EXDATE"]
+    exdates = exdates if isinstance(exdates, list) else [exdates]
+    assert [d.dt for prop in exdates for d in prop.dts] == [r.series_starts_at for r in result.occurrences[1:]]
+    assert str(everything["METHOD"]) == "CANCEL"
+    assert [m.subject.split(":")[0] for m in mail.outbox] == ["Booking cancelled", "Series changed", "Series cancelled"]
+    assert Reservation.objects.get(pk=first.pk).status == "cancelled"  # the last one left before "all"
