@@ -39,6 +39,9 @@ class ReservationSerializer(serializers.ModelSerializer):
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
     currency = serializers.SerializerMethodField()
+    series = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The recurring series it belongs to, or null."
+    )
 
     class Meta:
         model = Reservation
@@ -58,6 +61,7 @@ class ReservationSerializer(serializers.ModelSerializer):
             "updated_at",
             "cancelled_at",
             "decline_reason",
+            "series",
         ]
 
     def get_currency(self, reservation: Reservation) -> str:
@@ -88,6 +92,7 @@ class ReservationSerializer(serializers.ModelSerializer):
             "updated_at": isoformat_local(reservation.updated_at, tz),
             "cancelled_at": None if reservation.cancelled_at is None else isoformat_local(reservation.cancelled_at, tz),
             "decline_reason": reservation.decline_reason,
+            "series": reservation.series_id,
         }
 
 
@@ -109,12 +114,13 @@ def _service_arguments(validated: dict) -> dict:
 
 class ReservationFilter(django_filters.FilterSet):
     space = django_filters.NumberFilter(field_name="space_id")
+    series = django_filters.NumberFilter(field_name="series_id", help_text="Only the occurrences of this series.")
     status = django_filters.MultipleChoiceFilter(choices=Reservation.Status.choices, help_text="Repeatable.")
     # `from`/`to` are Python keywords: declared through the dict below.
 
     class Meta:
         model = Reservation
-        fields = ["space", "status"]
+        fields = ["space", "status", "series"]
 
     def filter_running_from(self, queryset, name, value):
         return queryset.filter(running_at_or_after(value))
@@ -149,6 +155,7 @@ RESERVATION_EXAMPLE = {
     "updated_at": "2025-03-01T09:12:00+01:00",
     "cancelled_at": None,
     "decline_reason": "",
+    "series": None,
 }
 RESERVATION_INPUT_EXAMPLE = {
     "space": 7,
@@ -204,6 +211,27 @@ BOOKING_400 = OpenApiResponse(
         ),
         OpenApiExample(
             "over_capacity", value={"attendees": ["Blue room holds at most 8 people."], "code": "over_capacity"}
+        ),
+        OpenApiExample(
+            "closed (a closure)",
+            value={
+                "starts_at": [
+                    "Blue room is closed from 2025-12-25T00:00:00+01:00 to 2025-12-26T00:00:00+01:00: Christmas Day."
+                ],
+                "code": "closed",
+                "closure": {"id": 3, "reason": "Christmas Day"},
+            },
+        ),
+        OpenApiExample(
+            "quota_exceeded",
+            value={
+                "detail": "You already hold 3 upcoming bookings of Blue room, the most one member may hold. "
+                "Cancel one or wait until one has ended.",
+                "code": "quota_exceeded",
+                "limit": "max_upcoming_per_member",
+                "allowed": 3,
+                "used": 3,
+            },
         ),
     ],
 )

@@ -189,3 +189,103 @@ def default_slot(now: datetime, tz: ZoneInfo) -> dict[str, date | time]:
     start = now.astimezone(tz).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     end = start + timedelta(hours=1)
     return {"date": start.date(), "start": start.time().replace(tzinfo=None), "end": end.time().replace(tzinfo=None)}
+
+
+WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+class RepeatForm(forms.Form):
+    """The booking form's "Repeat" choice, turned into an RFC 5545 rule for reservations.services.series_create
+    (which owns every rule about series; this only writes the RRULE people would otherwise type)."""
+
+    repeat = forms.ChoiceField(
+        choices=[("never", "Never"), ("daily", "Every day"), ("weekly", "Every week on…"), ("monthly", "Every month")],
+        initial="never",
+        required=False,
+    )
+    weekdays = forms.MultipleChoiceField(
+        choices=list(zip(WEEKDAY_CODES, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), strict=True)),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="On",
+        help_text="Weekly: the days it repeats on (none ticked: the booking's own weekday).",
+    )
+    ends = forms.ChoiceField(
+        choices=[("count", "After a number of times"), ("until", "On a date")], initial="count", required=False
+    )
+    count = forms.IntegerField(min_value=1, max_value=500, initial=10, required=False, label="Times")
+    until = forms.DateField(
+        required=False, label="Last day", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    skip_conflicts = forms.BooleanField(
+        required=False,
+        label="Skip the occurrences that cannot be booked",
+        help_text="Otherwise nothing is booked if one date clashes or breaks a rule.",
+    )
+
+    @property
+    def repeats(self) -> bool:
+        return self.is_valid() and (self.cleaned_data.get("repeat") or "never") != "never"
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if (cleaned.get("repeat") or "never") == "never":
+            return cleaned
+        if cleaned.get("ends") == "until":
+            if cleaned.get("until") is None:
+                self.add_error("until", "Choose the last day, or end after a number of times.")
+        elif cleaned.get("count") is None:
+            self.add_error("count", "How many times? At most 500.")
+        return cleaned
+
+    def rule(self, first_day: date) -> str:
+        """The RRULE for a series starting on `first_day`."""
+        data = self.cleaned_data
+        parts = [f"FREQ={data['repeat'].upper()}"]
+        if data["repeat"] == "weekly":
+            days = data.get("weekdays") or [WEEKDAY_CODES[first_day.weekday()]]
+            parts.append("BYDAY=" + ",".join(code for code in WEEKDAY_CODES if code in days))
+        elif data["repeat"] == "monthly":
+            parts.append(f"BYMONTHDAY={first_day.day}")
+        if data.get("ends") == "until":
+            parts.append(f"UNTIL={data['until']:%Y%m%d}")
+        else:
+            parts.append(f"COUNT={data['count']}")
+        return ";".join(parts)
+
+
+class SeriesChangeForm(forms.Form):
+    """Change this and the following occurrences of a series, or all: new local times (on each one's own day),
+    title, people and notes."""
+
+    start = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    end = forms.TimeField(
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="00:00 means midnight at the end of the day.",
+    )
+    title = forms.CharField(max_length=200, required=False)
+    attendees = forms.IntegerField(min_value=1, max_value=100_000, label="People attending")
+    notes = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, tz: ZoneInfo, day: date, **kwargs) -> None:
+        self.tz, self.day = tz, day
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start is not None:
+            cleaned["starts_at"] = wall_to_instant(self.day, start, self.tz)
+            if cleaned["starts_at"] is None:
+                self.add_error("start", NO_SUCH_TIME)
+        if end is not None:
+            wall = END_OF_DAY if end == MIDNIGHT else since_midnight(end)
+            cleaned["ends_at"] = wall_to_instant(self.day, wall, self.tz)
+            if cleaned["ends_at"] is None:
+                self.add_error("end", NO_SUCH_TIME)
+        return cleaned
+
+    @property
+    def service_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {name: data[name] for name in ("starts_at", "ends_at", "title", "attendees", "notes")}

@@ -1,11 +1,11 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Func, Q
+from django.db.models import DateTimeField, F, Func, Q
 
 from spaces.models import Space
 
@@ -26,10 +26,72 @@ class TsTzRange(Func):
         super().__init__(start, end, RangeBoundary(), **extra)
 
 
+class ShiftedByMinutes(Func):
+    """`instant - minutes` (or `+` with `later`), written with IMMUTABLE functions only: PostgreSQL refuses
+    `timestamptz ± interval` (STABLE, it depends on the session's time zone) in an index or constraint, while
+    the same arithmetic on the UTC wall clock is immutable and, for whole minutes, gives the same instant."""
+
+    output_field = DateTimeField()
+
+    def __init__(self, instant, minutes, *, later: bool = False, **extra):
+        self.later = later
+        super().__init__(instant, minutes, **extra)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        instant_sql, instant_params = compiler.compile(self.source_expressions[0])
+        minutes_sql, minutes_params = compiler.compile(self.source_expressions[1])
+        sign = "+" if self.later else "-"
+        sql = f"timezone('UTC', timezone('UTC', {instant_sql}) {sign} make_interval(mins => {minutes_sql}))"
+        return sql, [*instant_params, *minutes_params]
+
+
+class BlockedRange(TsTzRange):
+    """What a reservation keeps from others: its time widened by its frozen setup and cleanup buffers. The
+    exclusion constraint's expression; overlap queries repeat it word for word to use its GiST index."""
+
+    def __init__(self, **extra):
+        super().__init__(
+            ShiftedByMinutes("starts_at", "buffer_before_minutes"),
+            ShiftedByMinutes("ends_at", "buffer_after_minutes", later=True),
+            **extra,
+        )
+
+
 class ReservationQuerySet(models.QuerySet):
     def active(self) -> "ReservationQuerySet":
         """Pending or confirmed: the reservations that hold their slot."""
         return self.filter(status__in=Reservation.ACTIVE_STATUSES)
+
+
+class Series(models.Model):
+    """A recurring booking: one request that booked many occurrences, each an ordinary Reservation pointing
+    here. The rule (RFC 5545 RRULE) runs in the organization's time zone from the first occurrence's local
+    start, so a weekly 09:00 stays 09:00 local across daylight-saving changes."""
+
+    space = models.ForeignKey(Space, on_delete=models.PROTECT, related_name="series")
+    # Users live in the public schema: no database constraint, no cascade, no reverse accessor (TENANCY.md).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    recurrence = models.CharField(max_length=500, help_text="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10.")
+    starts_at = models.DateTimeField(help_text="The first occurrence's start.")
+    ends_at = models.DateTimeField(help_text="The first occurrence's end.")
+    timezone = models.CharField(max_length=64, help_text="The zone the rule runs in (the organization's).")
+    title = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # The .ics SEQUENCE of the series' invitation and the version of its send-once key.
+    sequence = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        verbose_name_plural = "series"
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="reservations_series_ends_after_start")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recurrence} from {self.starts_at:%Y-%m-%d %H:%M}"
 
 
 class Reservation(models.Model):
@@ -71,6 +133,19 @@ class Reservation(models.Model):
     decline_reason = models.TextField(
         blank=True, default="", db_default="", help_text="Why an approver declined the request (told to the booker)."
     )
+    # The space's setup and cleanup buffers when booked (or last moved): a later change of the space's buffers
+    # never makes an existing row clash. The slot blocked is [starts_at - before, ends_at + after). Database
+    # defaults too, so that bulk writers (COPY, raw INSERT) that leave them out get no buffer.
+    buffer_before_minutes = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    buffer_after_minutes = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    # Why the organization cancelled it (a closure, a changed space), told to the booker in the notice.
+    cancel_reason = models.CharField(max_length=300, blank=True, default="", db_default="", editable=False)
+    # An occurrence of a series, and where the series' rule put it (its RECURRENCE-ID): an occurrence moved on
+    # its own starts elsewhere but keeps this.
+    series = models.ForeignKey(
+        Series, on_delete=models.PROTECT, null=True, blank=True, related_name="occurrences", editable=False
+    )
+    series_starts_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ReservationQuerySet.as_manager()
 
@@ -103,6 +178,7 @@ class Reservation(models.Model):
             # Requests waiting for approval, soonest first (the dashboard's panel): only pending rows are read.
             models.Index(fields=["starts_at", "id"], name="reservations_pending_starts", condition=Q(status="pending")),
             models.Index(fields=["updated_at"], name="reservations_updated"),
+            models.Index(fields=["series", "series_starts_at"], name="reservations_series_starts"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="reservations_ends_after_start"),
@@ -110,13 +186,14 @@ class Reservation(models.Model):
             models.CheckConstraint(
                 condition=Q(ends_at__lte=F("starts_at") + LONGEST_RESERVATION), name="reservations_at_most_31_days"
             ),
-            # The last word on double booking: two active reservations of a space never overlap.
+            # The last word on double booking: two active reservations of a space never overlap, buffers
+            # included. Rows from before buffers existed have 0 minutes: their blocked range is their time.
             ExclusionConstraint(
                 name=NO_OVERLAP_CONSTRAINT,
                 index_type="gist",
                 expressions=[
                     ("space", RangeOperators.EQUAL),
-                    (TsTzRange("starts_at", "ends_at"), RangeOperators.OVERLAPS),
+                    (BlockedRange(), RangeOperators.OVERLAPS),
                 ],
                 condition=Q(status__in=["pending", "confirmed"]),
             ),
@@ -128,6 +205,14 @@ class Reservation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def blocked_from(self) -> datetime:
+        return self.starts_at - timedelta(minutes=self.buffer_before_minutes)
+
+    @property
+    def blocked_until(self) -> datetime:
+        return self.ends_at + timedelta(minutes=self.buffer_after_minutes)
 
 
 class SpaceApprover(models.Model):

@@ -6,18 +6,21 @@ organization's time zone; the `.ics` parts carry UTC (spacemanager.mail).
 
 from datetime import datetime
 from email.mime.base import MIMEBase
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 
 from accounts.models import User
-from reservations.models import Reservation
+from reservations.models import Reservation, Series
+from reservations.recurrence import recurrence_expand
 from spacemanager.mail import CalendarMethod, build_email, calendar_invitation, calendar_uid, format_local_interval
 from tenants.models import Organization
 from tenants.selectors import organization_current
 
 NOTICE_KIND = "reservation_notice"
+SERIES_NOTICE_KIND = "series_notice"
 REMINDER_KIND = "reservation_reminder"
 
 Status = Reservation.Status
@@ -62,9 +65,16 @@ def _details(reservation: Reservation, organization: Organization) -> list[tuple
 
 
 def _invitation(reservation: Reservation, organization: Organization, booker: User, method: CalendarMethod) -> MIMEBase:
+    """The booking's calendar entry; an occurrence of a series is that occurrence of the series' entry."""
+    in_series = reservation.series_id is not None
     return calendar_invitation(
         method=method,
-        uid=calendar_uid(kind="reservation", object_id=reservation.pk, organization_host=organization.host),
+        uid=calendar_uid(
+            kind="series" if in_series else "reservation",
+            object_id=reservation.series_id if in_series else reservation.pk,
+            organization_host=organization.host,
+        ),
+        recurrence_id=reservation.series_starts_at if in_series else None,
         sequence=reservation.sequence,
         summary=reservation.title or f"{reservation.space.name} ({organization.name})",
         starts_at=reservation.starts_at,
@@ -134,6 +144,8 @@ def notice_message(*, reservation: Reservation, event: str, booker: User) -> Ema
     lines = _explanation(event, reservation.status)
     if reservation.status == Status.DECLINED:  # no .ics: the calendar never received an invitation
         lines.insert(0, f"Reason: {reservation.decline_reason}" if reservation.decline_reason else "No reason given.")
+    if reservation.status == Status.CANCELLED and reservation.cancel_reason:
+        lines.insert(0, f"{organization.name} cancelled it: {reservation.cancel_reason}")
     return _message(
         reservation=reservation,
         booker=booker,
@@ -155,4 +167,72 @@ def reminder_message(*, reservation: Reservation, booker: User, now: datetime) -
         subject=f"Reminder (in {minutes} min)",
         heading=f"Your booking starts in {minutes} minutes",
         lines=["Cannot make it? Cancel the booking so that someone else can use the space."],
+    )
+
+
+_SERIES_NOTICES = {
+    "created": ("Series booked", "Your recurring booking is confirmed"),
+    "changed": ("Series changed", "Your recurring booking has been changed"),
+    "cancelled": ("Series cancelled", "Your recurring booking has been cancelled"),
+}
+
+
+def series_message(*, series: Series, event: str, booker: User) -> EmailMultiAlternatives:
+    """One email for a whole series: its dates, the ones left out, and one VEVENT with RRULE and EXDATE."""
+    organization = organization_current()
+    subject, heading = _SERIES_NOTICES.get(event, ("Series update", "Your recurring booking"))
+    occurrences = list(series.occurrences.order_by("series_starts_at").values_list("series_starts_at", "status"))
+    taking_place = {start for start, status in occurrences if status in Reservation.ACTIVE_STATUSES}
+    scheduled = recurrence_expand(
+        rule=series.recurrence, starts_at=series.starts_at, ends_at=series.ends_at, tz=ZoneInfo(series.timezone)
+    )
+    left_out = [occurrence.starts_at for occurrence in scheduled if occurrence.starts_at not in taking_place]
+    first = format_local_interval(series.starts_at, series.ends_at, organization.timezone)
+    details = [
+        ("Space", series.space.name),
+        ("Repeats", series.recurrence),
+        ("First", first),
+        ("Occurrences", f"{len(taking_place)} of {len(scheduled)}"),
+    ]
+    if series.title:
+        details.append(("Title", series.title))
+    if left_out:
+        details.append(
+            (
+                "Not taking place",
+                ", ".join(f"{d.astimezone(ZoneInfo(organization.timezone)):%a %d %b %Y}" for d in left_out),
+            )
+        )
+    cancelled = not taking_place
+    invitation = calendar_invitation(
+        method=CalendarMethod.CANCEL if cancelled else CalendarMethod.REQUEST,
+        uid=calendar_uid(kind="series", object_id=series.pk, organization_host=organization.host),
+        sequence=series.sequence,
+        summary=series.title or f"{series.space.name} ({organization.name})",
+        starts_at=series.starts_at,
+        ends_at=series.ends_at,
+        timezone_name=series.timezone,
+        attendee_email=booker.email,
+        attendee_name=booker.full_name,
+        location=series.space.location or series.space.name,
+        rrule=series.recurrence,
+        exdates=left_out,
+    )
+    lines = (
+        ["The slots are free again. The attached invitation removes the series from your calendar."]
+        if cancelled
+        else ["The attached invitation adds the whole series to your calendar."]
+    )
+    return build_email(
+        to=[booker.email],
+        subject=f"{subject}: {series.space.name}, {len(taking_place)} times from {first}",
+        template="reservations/email/notice",
+        context={
+            "organization_name": organization.name,
+            "booker_name": booker.full_name,
+            "heading": heading,
+            "details": details,
+            "lines": lines,
+        },
+        attachments=[invitation],
     )

@@ -15,4 +15,6 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.reservation_cancel, name="cancel"),
     path("<int:pk>/confirm/", views.reservation_confirm, name="confirm"),
     path("<int:pk>/decline/", approval_views.reservation_decline, name="decline"),
+    path("series/<int:pk>/edit/", views.series_edit, name="series-edit"),
+    path("series/<int:pk>/cancel/", views.series_cancel, name="series-cancel"),
 ]

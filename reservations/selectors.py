@@ -2,10 +2,10 @@
 
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import REMINDER_LEAD_CHOICES, Membership
-from reservations.models import LONGEST_RESERVATION, Reservation, TsTzRange
+from reservations.models import LONGEST_RESERVATION, BlockedRange, Reservation, Series
 from spacemanager.errors import NotFound
 
 LONGEST_REMINDER_LEAD = timedelta(minutes=max(minutes for minutes, _ in REMINDER_LEAD_CHOICES))
@@ -34,17 +34,25 @@ def reservation_get(*, actor: Membership, reservation_id: int) -> Reservation:
 
 
 def reservation_overlapping(
-    *, space_id: int, starts_at: datetime, ends_at: datetime, exclude_id: int | None = None
+    *,
+    space_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    exclude_id: int | None = None,
+    buffer_before_minutes: int = 0,
+    buffer_after_minutes: int = 0,
 ) -> QuerySet[Reservation]:
-    """Active reservations of the space overlapping [starts_at, ends_at); touching ones do not overlap.
+    """Active reservations of the space that a booking of [starts_at, ends_at) with these buffers would clash
+    with: their blocked slots (buffers included) overlap its own. Touching ones do not overlap.
 
     Written with the exclusion constraint's own expression and condition so that PostgreSQL answers it from
-    the constraint's GiST index (space = … AND tstzrange(starts_at, ends_at, '[)') && …).
+    the constraint's GiST index (space = … AND tstzrange(blocked start, blocked end, '[)') && …).
     """
+    blocked = (starts_at - timedelta(minutes=buffer_before_minutes), ends_at + timedelta(minutes=buffer_after_minutes))
     queryset = (
         Reservation.objects.active()
-        .alias(period=TsTzRange())
-        .filter(space_id=space_id, period__overlap=(starts_at, ends_at))
+        .alias(blocked=BlockedRange())
+        .filter(space_id=space_id, blocked__overlap=blocked)
         .order_by("starts_at")
     )
     if exclude_id is not None:
@@ -137,3 +145,21 @@ def reservation_search(
 def reservation_count_upcoming(*, space_id: int, now: datetime) -> int:
     """How many reservations archiving the space would cancel (`reservations_cancel_upcoming`'s rule)."""
     return Reservation.objects.active().filter(space_id=space_id, starts_at__gt=now).count()
+
+
+def series_list(*, actor: Membership) -> QuerySet[Series]:
+    """The actor's series (everyone's for owners and admins) with their space and occurrences, in a fixed
+    number of queries whatever the page size; soonest first."""
+    occurrences = Reservation.objects.select_related("space", "user").order_by("series_starts_at", "pk")
+    queryset = Series.objects.select_related("space").prefetch_related(Prefetch("occurrences", queryset=occurrences))
+    if not actor.is_manager:
+        queryset = queryset.filter(user_id=actor.user_id)
+    return queryset.order_by("starts_at", "id")
+
+
+def series_get(*, actor: Membership, series_id: int) -> Series:
+    """One series the actor may see; someone else's is "not found" to a member."""
+    series = series_list(actor=actor).filter(pk=series_id).first()
+    if series is None:
+        raise NotFound("No such series here.")
+    return series

@@ -13,6 +13,8 @@ constraint"). Taking turns, the loser meets the winner's committed row and fails
 """
 
 import logging
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
@@ -21,19 +23,22 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import DurationField, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone
 
 from accounts.models import Membership, User
 from reservations import notifications
-from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation
+from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation, Series
+from reservations.recurrence import recurrence_expand, recurrence_normalize
 from reservations.selectors import reservation_overlapping
 from spacemanager import rawsql
-from spacemanager.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from spacemanager.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from spacemanager.mail import send_once
 from spaces.availability_cache import availability_versions_bump
 from spaces.hours import WeeklyInterval, describe_day, isoformat_local, local_pieces, uncovered_pieces
+from spaces.localtime import wall_to_instant
 from spaces.models import Space
+from spaces.selectors import closure_list_overlapping
 from tenants.idempotency import OnceKey, keys_done
 from tenants.outbox import outbox_write
 
@@ -152,6 +157,101 @@ def _check_rules(
             else "starts_at",
             code="closed",
         )
+    _check_closures(space=space, starts_at=starts_at, ends_at=ends_at, tz=tz)
+
+
+def _check_edit_in_place(*, space: Space, attendees: int, attendees_changed: bool) -> None:
+    """The rules an edit that keeps the space and times can touch. The time rules (hours, closures, window,
+    durations, limits) held when it was booked and its time has not changed, so they are not asked again."""
+    if not space.is_active:
+        raise ValidationFailed("This space is archived and can no longer be booked.", field="space", code="inactive")
+    if not attendees_changed:
+        return
+    if attendees < 1:
+        raise ValidationFailed("At least one person attends.", field="attendees", code="min_value")
+    if attendees > space.capacity:
+        raise ValidationFailed(
+            f"{space.name} holds at most {space.capacity} people.", field="attendees", code="over_capacity"
+        )
+
+
+def _check_closures(*, space: Space, starts_at: datetime, ends_at: datetime, tz: ZoneInfo) -> None:
+    """Refuse a booking that meets a closure of the space (or of every space), naming its reason."""
+    closure = closure_list_overlapping(starts_at=starts_at, ends_at=ends_at, space_id=space.pk).first()
+    if closure is None:
+        return
+    raise ValidationFailed(
+        f"{space.name} is closed from {isoformat_local(closure.starts_at, tz)} to "
+        f"{isoformat_local(closure.ends_at, tz)}: {closure.reason}.",
+        field="starts_at",
+        code="closed",
+        extra={"closure": {"id": closure.pk, "reason": closure.reason}},
+    )
+
+
+class QuotaExceeded(ValidationFailed):
+    """A booking limit per member is reached: `extra` names the limit, what it allows and the member's use."""
+
+    code = "quota_exceeded"
+
+
+def _lock_member_bookings(user_id: int) -> None:
+    """Serialize one member's bookings in this organization until commit (a transaction-level advisory lock),
+    so that two racing requests of one member cannot both pass a limit. Taken after the space's lock, always."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"booking-limits:{connection.schema_name}:{user_id}"],
+        )
+
+
+def _check_limits(
+    *,
+    actor: Membership,
+    user_id: int,
+    space: Space,
+    starts_at: datetime,
+    ends_at: datetime,
+    tz: ZoneInfo,
+    now: datetime,
+    exclude_id: int | None = None,
+) -> None:
+    """The space's booking limits per member (or the organization's defaults): bookings not ended yet, and
+    booked hours in the local week (Monday to Sunday) the booking starts in. Owners and admins are exempt."""
+    if actor.is_manager:
+        return
+    organization = actor.organization
+    max_upcoming = space.max_upcoming_per_member or organization.default_max_upcoming_per_member
+    max_hours = space.max_hours_per_week_per_member or organization.default_max_hours_per_week_per_member
+    if not (max_upcoming or max_hours):
+        return
+    _lock_member_bookings(user_id)
+    mine = Reservation.objects.active().filter(user_id=user_id, space_id=space.pk)
+    if exclude_id is not None:
+        mine = mine.exclude(pk=exclude_id)
+    if max_upcoming:
+        held = mine.filter(ends_at__gt=now).count()
+        if held >= max_upcoming:
+            raise QuotaExceeded(
+                f"You already hold {held} upcoming booking{'s' if held != 1 else ''} of {space.name}, the most "
+                f"one member may hold. Cancel one or wait until one has ended.",
+                extra={"limit": "max_upcoming_per_member", "allowed": max_upcoming, "used": held},
+            )
+    if max_hours:
+        local_day = starts_at.astimezone(tz).date()
+        monday = local_day - timedelta(days=local_day.weekday())
+        week_starts = datetime.combine(monday, datetime.min.time(), tzinfo=tz)
+        week_ends = datetime.combine(monday + timedelta(days=7), datetime.min.time(), tzinfo=tz)
+        booked = mine.filter(starts_at__gte=week_starts, starts_at__lt=week_ends).aggregate(
+            total=Sum(ExpressionWrapper(F("ends_at") - F("starts_at"), output_field=DurationField()))
+        )["total"] or timedelta(0)
+        if booked + (ends_at - starts_at) > timedelta(hours=max_hours):
+            used = round(booked.total_seconds() / 3600, 2)
+            raise QuotaExceeded(
+                f"One member may book {space.name} for at most {max_hours} h in a week; you have {used:g} h "
+                f"booked in the week of {monday:%d %b %Y}, and this booking would go over.",
+                extra={"limit": "max_hours_per_week_per_member", "allowed": max_hours, "used": used},
+            )
 
 
 def _minutes(minutes: int) -> str:
@@ -169,18 +269,29 @@ def _price(space: Space, starts_at: datetime, ends_at: datetime) -> Decimal | No
     return (space.hourly_rate * hours).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def _conflict(
-    *, space_id: int, starts_at: datetime, ends_at: datetime, exclude_id: int | None, tz: ZoneInfo
-) -> ReservationConflict:
+def _freeze_buffers(reservation: Reservation, space: Space) -> None:
+    """Copy the space's current buffers onto the reservation: they hold for it until it is moved."""
+    reservation.buffer_before_minutes = space.buffer_before_minutes
+    reservation.buffer_after_minutes = space.buffer_after_minutes
+
+
+def _conflict(*, reservation: Reservation, exclude_id: int | None, tz: ZoneInfo) -> ReservationConflict:
     clashes = list(
         reservation_overlapping(
-            space_id=space_id, starts_at=starts_at, ends_at=ends_at, exclude_id=exclude_id
+            space_id=reservation.space_id,
+            starts_at=reservation.starts_at,
+            ends_at=reservation.ends_at,
+            exclude_id=exclude_id,
+            buffer_before_minutes=reservation.buffer_before_minutes,
+            buffer_after_minutes=reservation.buffer_after_minutes,
         ).values_list("starts_at", "ends_at")
     )
     intervals = [
         {"starts_at": isoformat_local(start, tz), "ends_at": isoformat_local(end, tz)} for start, end in clashes
     ]
     detail = "This space is already booked at that time"
+    if reservation.buffer_before_minutes or reservation.buffer_after_minutes:
+        detail += " (with its setup and cleanup time)"
     if intervals:
         detail += ": " + ", ".join(f"{i['starts_at']} to {i['ends_at']}" for i in intervals)
     return ReservationConflict(detail + ".", extra={"conflicts": intervals})
@@ -203,13 +314,7 @@ def _save_or_conflict(reservation: Reservation, *, tz: ZoneInfo, exclude_id: int
     except IntegrityError as exc:
         if not _is_overlap_violation(exc):
             raise
-        raise _conflict(
-            space_id=reservation.space_id,
-            starts_at=reservation.starts_at,
-            ends_at=reservation.ends_at,
-            exclude_id=exclude_id,
-            tz=tz,
-        ) from exc
+        raise _conflict(reservation=reservation, exclude_id=exclude_id, tz=tz) from exc
 
 
 @transaction.atomic
@@ -226,7 +331,37 @@ def reservation_create(
     """Book a space for the actor: confirmed at once, or pending when the space requires approval."""
     tz = _timezone(actor)
     space = _space_for_booking(space_id)
-    _check_rules(space=space, starts_at=starts_at, ends_at=ends_at, attendees=attendees, tz=tz, now=timezone.now())
+    reservation = _book(
+        actor=actor,
+        space=space,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        title=title,
+        notes=notes,
+        attendees=attendees,
+        tz=tz,
+        now=timezone.now(),
+    )
+    _after_commit(reservation, "created")
+    return reservation
+
+
+def _book(
+    *,
+    actor: Membership,
+    space: Space,
+    starts_at: datetime,
+    ends_at: datetime,
+    title: str,
+    notes: str,
+    attendees: int,
+    tz: ZoneInfo,
+    now: datetime,
+    series: Series | None = None,
+) -> Reservation:
+    """Check every rule and write one booking of the (locked) space; the caller tells the booker."""
+    _check_rules(space=space, starts_at=starts_at, ends_at=ends_at, attendees=attendees, tz=tz, now=now)
+    _check_limits(actor=actor, user_id=actor.user_id, space=space, starts_at=starts_at, ends_at=ends_at, tz=tz, now=now)
     reservation = Reservation(
         space=space,
         user=actor.user,
@@ -237,10 +372,12 @@ def reservation_create(
         ends_at=ends_at,
         status=Reservation.Status.PENDING if space.requires_approval else Reservation.Status.CONFIRMED,
         price=_price(space, starts_at, ends_at),
+        series=series,
+        series_starts_at=starts_at if series is not None else None,
     )
-    reservation.full_clean(exclude=["space", "user"], validate_constraints=False)
+    _freeze_buffers(reservation, space)
+    reservation.full_clean(exclude=["space", "user", "series"], validate_constraints=False)
     _save_or_conflict(reservation, tz=tz, exclude_id=None)
-    _after_commit(reservation, "created")
     return reservation
 
 
@@ -255,10 +392,12 @@ def _locked(reservation: Reservation) -> Reservation:
 
 @transaction.atomic
 def reservation_update(*, actor: Membership, reservation: Reservation, **changes) -> Reservation:
-    """Change a pending or confirmed reservation; the result must pass every rule a new booking passes.
+    """Change a pending or confirmed reservation. A move (times or space) must pass every rule a new booking
+    passes; other edits (title, notes, attendees) are checked only against the rules they touch, so a booking
+    that was valid when made stays editable after the space's hours, closures or limits have changed.
 
-    Moving a reservation (times or space) on a space that requires approval makes it pending again, unless an
-    owner or admin moves it. A move re-prices it at the space's current rate; other edits keep the price.
+    Moving a reservation on a space that requires approval makes it pending again, unless an owner or admin
+    moves it. A move re-prices it at the space's current rate and buffers; other edits keep both.
     """
     unknown = set(changes) - set(CHANGEABLE_FIELDS)
     if unknown:
@@ -274,31 +413,52 @@ def reservation_update(*, actor: Membership, reservation: Reservation, **changes
             f"This reservation is {reservation.status}; only pending or confirmed ones can be changed.",
             code="reservation_not_active",
         )
-    space = spaces[new_space_id]
+    reservation = _change(actor=actor, reservation=reservation, space=spaces[new_space_id], changes=changes, tz=tz)
+    availability_versions_bump(space_id for space_id in spaces if space_id != new_space_id)  # moved away
+    _after_commit(reservation, "changed")
+    return reservation
+
+
+def _change(*, actor: Membership, reservation: Reservation, space: Space, changes: dict, tz: ZoneInfo) -> Reservation:
+    """Apply `changes` to the locked, active reservation (moving it to the locked `space`), check the rules they
+    touch and write it; the caller tells the booker."""
     moved = any(
         key in changes and changes[key] != getattr(reservation, key) for key in ("space_id", "starts_at", "ends_at")
     )
     for key, value in changes.items():
         setattr(reservation, key, value.strip() if key == "title" else value)
     reservation.space = space
-    _check_rules(
-        space=space,
-        starts_at=reservation.starts_at,
-        ends_at=reservation.ends_at,
-        attendees=reservation.attendees,
-        tz=tz,
-        now=timezone.now(),
-    )
+    now = timezone.now()
+    if moved:
+        _check_rules(
+            space=space,
+            starts_at=reservation.starts_at,
+            ends_at=reservation.ends_at,
+            attendees=reservation.attendees,
+            tz=tz,
+            now=now,
+        )
+        _check_limits(
+            actor=actor,
+            user_id=reservation.user_id,
+            space=space,
+            starts_at=reservation.starts_at,
+            ends_at=reservation.ends_at,
+            tz=tz,
+            now=now,
+            exclude_id=reservation.pk,
+        )
+    else:
+        _check_edit_in_place(space=space, attendees=reservation.attendees, attendees_changed="attendees" in changes)
     if moved:
         reservation.price = _price(space, reservation.starts_at, reservation.ends_at)
         reservation.reminder_sent_at = None  # a reminder is for the time it named
+        _freeze_buffers(reservation, space)
         if space.requires_approval and not actor.is_manager:
             reservation.status = Reservation.Status.PENDING
     reservation.sequence += 1
-    reservation.full_clean(exclude=["space", "user"], validate_constraints=False)
+    reservation.full_clean(exclude=["space", "user", "series"], validate_constraints=False)
     _save_or_conflict(reservation, tz=tz, exclude_id=reservation.pk)
-    availability_versions_bump(space_id for space_id in spaces if space_id != new_space_id)  # moved away
-    _after_commit(reservation, "changed")
     return reservation
 
 
@@ -367,6 +527,32 @@ def reservation_decline(*, actor: Membership, reservation: Reservation, reason: 
     reservation.save(update_fields=["status", "decline_reason", "sequence", "updated_at"])
     _after_commit(reservation, "declined")
     return reservation
+
+
+@transaction.atomic
+def reservations_cancel_with_notice(*, reservation_ids: list[int], reason: str) -> list[Reservation]:
+    """The organization cancels these reservations (a closure, a changed space); each booker is told why.
+
+    Those no longer pending or confirmed are left as they are. Returns the ones cancelled now.
+    """
+    now = timezone.now()
+    due = list(
+        Reservation.objects.active()
+        .select_for_update(of=("self",))
+        .select_related("space")
+        .filter(pk__in=reservation_ids)
+        .order_by("pk")
+    )
+    for reservation in due:
+        reservation.status = Reservation.Status.CANCELLED
+        reservation.cancelled_at = now
+        reservation.cancel_reason = reason[:300]
+        reservation.sequence += 1
+        reservation.updated_at = now  # bulk_update skips auto_now
+    Reservation.objects.bulk_update(due, ["status", "cancelled_at", "cancel_reason", "sequence", "updated_at"])
+    for reservation in due:
+        _after_commit(reservation, "cancelled")
+    return due
 
 
 @transaction.atomic
@@ -501,6 +687,8 @@ def reservations_notices_catch_up(*, now: datetime | None = None) -> list[int]:
             ends_at__gt=now,
         )
         .exclude(status=Reservation.Status.COMPLETED)
+        # Occurrences last written by their series: the series' own email told the booker.
+        .exclude(series__isnull=False, updated_at__lte=F("series__updated_at"))
         .values_list("pk", "status", "sequence")
     )
     done = keys_done(kind=notifications.NOTICE_KIND, object_ids=[pk for pk, _, _ in candidates])
@@ -511,3 +699,350 @@ def reservations_notices_catch_up(*, now: datetime | None = None) -> list[int]:
     if missing:
         logger.warning("Queued %d missed notices: reservations %s.", len(missing), [pk for pk, _, _ in missing])
     return [pk for pk, _, _ in missing]
+
+
+# Recurring series: every occurrence is an ordinary reservation booked through `_book`, so each passes every
+# rule and the exclusion constraint; the series itself gets one email (one VEVENT with RRULE and EXDATE).
+
+SERIES_CHANGEABLE_FIELDS = ("title", "notes", "attendees", "starts_at", "ends_at")
+
+
+@dataclass(frozen=True)
+class SkippedOccurrence:
+    starts_at: datetime
+    ends_at: datetime
+    code: str
+    detail: str
+    conflicts: list[dict] = dataclass_field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SeriesResult:
+    series: Series
+    occurrences: list[Reservation]
+    skipped: list[SkippedOccurrence]
+
+
+def _after_commit_series(series: Series, event: Event) -> None:
+    from reservations import tasks  # tasks call the services of this module
+
+    outbox_write(tasks.series_notice_send, series.pk, event, series.sequence)
+    # Last write of the transaction, as in _after_commit: cached availability answers of the space expire.
+    availability_versions_bump([series.space_id])
+
+
+def _refusal(failures: list[SkippedOccurrence], *, total: int, tz: ZoneInfo) -> DomainError:
+    """One answer naming every failing occurrence: 409 when they all clash with other bookings, else 400."""
+    occurrences = [
+        {
+            "starts_at": isoformat_local(failure.starts_at, tz),
+            "ends_at": isoformat_local(failure.ends_at, tz),
+            "code": failure.code,
+            "detail": failure.detail,
+        }
+        for failure in failures
+    ]
+    if all(failure.code == ReservationConflict.code for failure in failures):
+        clashes = [clash for failure in failures for clash in failure.conflicts]
+        return ReservationConflict(
+            f"{len(failures)} of {total} occurrences clash with other bookings, so nothing was booked or changed. "
+            "Choose other times, or skip the clashing dates.",
+            extra={"conflicts": clashes, "occurrences": occurrences},
+        )
+    return ValidationFailed(
+        f"{len(failures)} of {total} occurrences cannot be booked, so nothing was booked or changed: "
+        f"{failures[0].detail}",
+        code="occurrences_refused",
+        extra={"occurrences": occurrences},
+    )
+
+
+def _skipped(starts_at: datetime, ends_at: datetime, error: DomainError) -> SkippedOccurrence:
+    return SkippedOccurrence(
+        starts_at=starts_at,
+        ends_at=ends_at,
+        code=error.code,
+        detail=error.message,
+        conflicts=list(error.extra.get("conflicts", [])),
+    )
+
+
+def _check_series_times(starts_at: datetime, ends_at: datetime) -> None:
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if timezone.is_naive(value):
+            raise ValidationFailed("Give the time with its UTC offset, e.g. +01:00 or Z.", field=name, code="naive")
+    if ends_at <= starts_at:
+        raise ValidationFailed("The end must be after the start.", field="ends_at", code="ends_before_start")
+
+
+@transaction.atomic
+def series_create(
+    *,
+    actor: Membership,
+    space_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    recurrence: str,
+    title: str = "",
+    notes: str = "",
+    attendees: int = 1,
+    skip_conflicts: bool = False,
+) -> SeriesResult:
+    """Book every occurrence of `recurrence` (RFC 5545 RRULE, in the organization's time zone) from the first
+    start, each as an ordinary reservation. All or nothing: if any occurrence breaks a rule or clashes, nothing
+    is booked and the refusal lists each failing one; with `skip_conflicts` the others are booked and the
+    failing ones come back as `skipped`. The booker gets one email for the whole series."""
+    result, total = _series_book(
+        actor=actor,
+        space_id=space_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        recurrence=recurrence,
+        title=title,
+        notes=notes,
+        attendees=attendees,
+    )
+    if (result.skipped and not skip_conflicts) or not result.occurrences:
+        raise _refusal(result.skipped, total=total, tz=_timezone(actor))
+    # After the occurrences: their notice is the series' one (reservations_notices_catch_up reads this).
+    Series.objects.filter(pk=result.series.pk).update(updated_at=timezone.now())
+    _after_commit_series(result.series, "created")
+    return result
+
+
+class _DryRun(Exception):
+    def __init__(self, result: SeriesResult) -> None:
+        super().__init__("dry run")
+        self.result = result
+
+
+def series_preview(
+    *,
+    actor: Membership,
+    space_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    recurrence: str,
+    attendees: int = 1,
+) -> SeriesResult:
+    """What series_create would book, without booking: every occurrence goes through the very same rules and
+    the exclusion constraint inside a transaction that is then rolled back. `occurrences` are the dates that
+    can be booked now (unsaved), `skipped` the others with their reason."""
+    try:
+        with transaction.atomic():
+            result, _ = _series_book(
+                actor=actor,
+                space_id=space_id,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                recurrence=recurrence,
+                title="",
+                notes="",
+                attendees=attendees,
+            )
+            raise _DryRun(result)
+    except _DryRun as dry_run:
+        return dry_run.result
+
+
+def _series_book(
+    *,
+    actor: Membership,
+    space_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    recurrence: str,
+    title: str,
+    notes: str,
+    attendees: int,
+) -> tuple[SeriesResult, int]:
+    """Write the series and each occurrence that passes every rule; the others come back as skipped."""
+    _check_series_times(starts_at, ends_at)
+    tz = _timezone(actor)
+    space = _space_for_booking(space_id)
+    rule = recurrence_normalize(recurrence)
+    occurrences = recurrence_expand(rule=rule, starts_at=starts_at, ends_at=ends_at, tz=tz)
+    series = Series(
+        space=space,
+        user=actor.user,
+        recurrence=rule,
+        starts_at=occurrences[0].starts_at,
+        ends_at=occurrences[0].ends_at,
+        timezone=tz.key,
+        title=title.strip(),
+    )
+    series.full_clean(exclude=["space", "user"])
+    series.save()
+    now = timezone.now()
+    booked: list[Reservation] = []
+    skipped: list[SkippedOccurrence] = []
+    for occurrence in occurrences:
+        if occurrence.problem:
+            skipped.append(
+                SkippedOccurrence(occurrence.starts_at, occurrence.ends_at, "no_such_time", occurrence.problem)
+            )
+            continue
+        try:
+            with transaction.atomic():  # a refused occurrence leaves nothing behind
+                booked.append(
+                    _book(
+                        actor=actor,
+                        space=space,
+                        starts_at=occurrence.starts_at,
+                        ends_at=occurrence.ends_at,
+                        title=title,
+                        notes=notes,
+                        attendees=attendees,
+                        tz=tz,
+                        now=now,
+                        series=series,
+                    )
+                )
+        except (ValidationFailed, ReservationConflict) as error:
+            skipped.append(_skipped(occurrence.starts_at, occurrence.ends_at, error))
+    return SeriesResult(series=series, occurrences=booked, skipped=skipped), len(occurrences)
+
+
+def _require_series_access(actor: Membership, series: Series) -> None:
+    if not (actor.is_manager or series.user_id == actor.user_id):
+        raise NotFound("No such series here.")
+
+
+def _upcoming_occurrences(series: Series, *, from_starts_at: datetime | None, now: datetime):
+    """The series' pending or confirmed occurrences not started yet, from the one the rule put at
+    `from_starts_at` on (that one must exist), locked, in the rule's order."""
+    if (
+        from_starts_at is not None
+        and not Reservation.objects.filter(series=series, series_starts_at=from_starts_at).exists()
+    ):
+        raise ValidationFailed(
+            "No occurrence of this series starts then; give the start of one of its occurrences.",
+            field="from",
+            code="unknown_occurrence",
+        )
+    upcoming = (
+        Reservation.objects.active()
+        .select_for_update(of=("self",))
+        .select_related("space")
+        .filter(series=series, starts_at__gt=now)
+        .order_by("series_starts_at", "pk")
+    )
+    if from_starts_at is not None:
+        upcoming = upcoming.filter(series_starts_at__gte=from_starts_at)
+    return list(upcoming)
+
+
+def _series_changed(series: Series, *, now: datetime, event: Event) -> Series:
+    Series.objects.filter(pk=series.pk).update(sequence=F("sequence") + 1, updated_at=now)
+    series.refresh_from_db()
+    _after_commit_series(series, event)
+    return series
+
+
+@transaction.atomic
+def series_cancel(*, actor: Membership, series: Series, from_starts_at: datetime | None = None) -> list[Reservation]:
+    """Cancel the series' occurrences that have not started: all of them, or the one the rule put at
+    `from_starts_at` and those after it. One email for the series; returns the occurrences cancelled now."""
+    _require_series_access(actor, series)
+    series = Series.objects.select_for_update().get(pk=series.pk)
+    now = timezone.now()
+    cancelled = _upcoming_occurrences(series, from_starts_at=from_starts_at, now=now)
+    for reservation in cancelled:
+        reservation.status = Reservation.Status.CANCELLED
+        reservation.cancelled_at = now
+        reservation.sequence += 1
+        reservation.updated_at = now  # bulk_update skips auto_now
+    Reservation.objects.bulk_update(cancelled, ["status", "cancelled_at", "sequence", "updated_at"])
+    if cancelled:
+        remaining = Reservation.objects.active().filter(series=series, ends_at__gt=now).exists()
+        _series_changed(series, now=now, event="changed" if remaining else "cancelled")
+    return cancelled
+
+
+@transaction.atomic
+def series_update(
+    *, actor: Membership, series: Series, from_starts_at: datetime | None = None, **changes
+) -> list[Reservation]:
+    """Change the occurrences not started yet (all, or from `from_starts_at` on): title, notes, attendees, and
+    new `starts_at`/`ends_at` for the first of them, the others moved by the same wall-clock shift. Each moved
+    occurrence is checked against every rule; all or nothing. One email for the series."""
+    unknown = set(changes) - set(SERIES_CHANGEABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    _require_series_access(actor, series)
+    tz = _timezone(actor)
+    now = timezone.now()
+    # Lock order as in booking: the spaces (an occurrence may have been moved to another one), then the rows.
+    space_ids = set(
+        Reservation.objects.active().filter(series=series, starts_at__gt=now).values_list("space_id", flat=True)
+    )
+    spaces = {space_id: _space_for_booking(space_id) for space_id in sorted(space_ids | {series.space_id})}
+    series = Series.objects.select_for_update().get(pk=series.pk)
+    targets = _upcoming_occurrences(series, from_starts_at=from_starts_at, now=now)
+    if not targets:
+        raise Conflict("No occurrence of this series is left to change.", code="reservation_not_active")
+    anchor = targets[0]
+    new_start, new_end = changes.pop("starts_at", None), changes.pop("ends_at", None)
+    shift = wall_length = None
+    if new_start is not None or new_end is not None:
+        new_start, new_end = new_start or anchor.starts_at, new_end or anchor.ends_at
+        _check_series_times(new_start, new_end)
+        shift = _wall(new_start, tz) - _wall(anchor.starts_at, tz)
+        wall_length = _wall(new_end, tz) - _wall(new_start, tz)
+        if shift > timedelta(0):
+            targets.reverse()  # later ones move first, so none moves into a neighbour still in place
+    failures: list[SkippedOccurrence] = []
+    for reservation in targets:
+        occurrence_changes = dict(changes)
+        if shift is not None:
+            wall_start = _wall(reservation.starts_at, tz) + shift
+            starts_at = wall_to_instant(wall_start.date(), wall_start - wall_start.replace(hour=0, minute=0), tz)
+            wall_end = wall_start + wall_length
+            ends_at = wall_to_instant(wall_end.date(), wall_end - wall_end.replace(hour=0, minute=0), tz)
+            if starts_at is None or ends_at is None:
+                failures.append(
+                    SkippedOccurrence(
+                        wall_start.replace(tzinfo=tz),
+                        wall_end.replace(tzinfo=tz),
+                        "no_such_time",
+                        f"{wall_start:%Y-%m-%d %H:%M} does not exist in {tz.key}: the clocks skip it.",
+                    )
+                )
+                continue
+            occurrence_changes.update(starts_at=starts_at, ends_at=ends_at)
+        try:
+            with transaction.atomic():
+                space = spaces.get(reservation.space_id) or _space_for_booking(reservation.space_id)
+                _change(actor=actor, reservation=reservation, space=space, changes=occurrence_changes, tz=tz)
+        except (ValidationFailed, ReservationConflict) as error:
+            failures.append(
+                _skipped(
+                    occurrence_changes.get("starts_at", reservation.starts_at),
+                    occurrence_changes.get("ends_at", reservation.ends_at),
+                    error,
+                )
+            )
+    if failures:
+        raise _refusal(sorted(failures, key=lambda f: f.starts_at), total=len(targets), tz=tz)
+    Reservation.objects.filter(pk__in=[r.pk for r in targets]).update(updated_at=now)
+    if "title" in changes and from_starts_at is None:
+        Series.objects.filter(pk=series.pk).update(title=changes["title"].strip())
+    _series_changed(series, now=now, event="changed")
+    return sorted(targets, key=lambda r: r.starts_at)
+
+
+def _wall(instant: datetime, tz: ZoneInfo) -> datetime:
+    return instant.astimezone(tz).replace(tzinfo=None)
+
+
+def series_notify(*, series_id: int, event: Event, sequence: int) -> bool:
+    """Email the booker about one version of the series, once; True when sent now."""
+    series = Series.objects.select_related("space").filter(pk=series_id).first()
+    if series is None or series.sequence != sequence:
+        logger.info("Series %s is gone or changed since; notice %s/%s dropped.", series_id, event, sequence)
+        return False
+    booker = User.objects.filter(pk=series.user_id, is_active=True).first()
+    if booker is None:
+        return False
+    message = notifications.series_message(series=series, event=event, booker=booker)
+    return send_once(message, key=OnceKey(notifications.SERIES_NOTICE_KIND, series.pk, version=str(sequence)))

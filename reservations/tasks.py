@@ -73,3 +73,9 @@ def _approval_reminders_queue(now) -> int:
     for reservation_id, sequence in due:
         approval_reminder_send.delay(reservation_id, sequence)
     return len(due)
+
+
+@app.task(base=EmailTask, bind=True, name="reservations.tasks.series_notice_send")
+def series_notice_send(self, series_id: int, event: str, sequence: int) -> bool:
+    """Tell the booker about a series: one email for all its occurrences."""
+    return services.series_notify(series_id=series_id, event=event, sequence=sequence)

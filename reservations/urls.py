@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reservations import api, approval_api
+from reservations import api, approval_api, series_api
 
 app_name = "reservations_api"
 
@@ -10,4 +10,6 @@ urlpatterns = [
     path("reservations/<int:pk>/confirm", api.ReservationConfirmView.as_view(), name="confirm"),
     path("reservations/<int:pk>/decline", approval_api.ReservationDeclineView.as_view(), name="decline"),
     path("spaces/<int:pk>/approvers", approval_api.SpaceApproversView.as_view(), name="space-approvers"),
+    path("series", series_api.SeriesListView.as_view(), name="series-list"),
+    path("series/<int:pk>", series_api.SeriesDetailView.as_view(), name="series-detail"),
 ]

@@ -3,6 +3,7 @@ reservations with approval. Thin: parse, call a selector or service, render. The
 reservations.services; times are shown and typed in the organization's timezone."""
 
 from datetime import date
+from datetime import datetime as date_time
 
 from django.contrib import messages
 from django.db.models import Q, QuerySet
@@ -17,8 +18,10 @@ from reservations import services
 from reservations.forms import (
     FIELD_MAP,
     PrefillForm,
+    RepeatForm,
     ReservationFilterForm,
     ReservationForm,
+    SeriesChangeForm,
     default_slot,
     reservation_initial,
 )
@@ -28,6 +31,7 @@ from reservations.selectors import (
     reservation_list_past,
     reservation_list_upcoming,
     reservation_search,
+    series_get,
 )
 from reservations.services import ReservationConflict
 from spacemanager.errors import DomainError, NotFound
@@ -116,8 +120,15 @@ def reservation_create(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         initial = {**default_slot(timezone.now(), tz), **prefill}
         form = ReservationForm(initial=initial, tz=tz, spaces=spaces, fixed_space=fixed is not None)
-        return _form_page(request, form, context)
+        return _form_page(request, form, {**context, "repeat_form": RepeatForm()})
     form = ReservationForm(request.POST, tz=tz, spaces=spaces, fixed_space=fixed is not None)
+    repeat_form = RepeatForm(request.POST)
+    context["repeat_form"] = repeat_form
+    if repeat_form.repeats:
+        return _book_series(request, form, repeat_form, context)
+    if not repeat_form.is_valid():
+        form.is_valid()
+        return _form_page(request, form, context, status=400)
     if form.is_valid():
         try:
             reservation = services.reservation_create(actor=actor, **form.service_arguments)
@@ -136,6 +147,68 @@ def reservation_create(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"Booked {reservation.space.name}, {_when(reservation)}.")
             return redirect("reservations:detail", pk=reservation.pk)
     return _form_page(request, form, context, status=400)
+
+
+def _preview_rows(result: services.SeriesResult) -> list[dict]:
+    """Each date of a series with whether it can be booked and, if not, why: the form's preview."""
+    rows = [{"starts_at": r.starts_at, "ends_at": r.ends_at, "free": True, "reason": ""} for r in result.occurrences]
+    rows += [
+        {"starts_at": s.starts_at, "ends_at": s.ends_at, "free": False, "reason": s.detail} for s in result.skipped
+    ]
+    return sorted(rows, key=lambda row: row["starts_at"])
+
+
+def _refused_rows(error: DomainError) -> list[dict]:
+    return [
+        {
+            "starts_at": date_time.fromisoformat(item["starts_at"]),
+            "ends_at": date_time.fromisoformat(item["ends_at"]),
+            "free": False,
+            "reason": item["detail"],
+        }
+        for item in error.extra.get("occurrences", [])
+    ]
+
+
+def _book_series(request: HttpRequest, form: ReservationForm, repeat_form: RepeatForm, context: dict) -> HttpResponse:
+    """The booking form with "Repeat": preview the dates and their clashes, or book them all in one step."""
+    if not form.is_valid():
+        return _form_page(request, form, context, status=400)
+    arguments = form.service_arguments
+    rule = repeat_form.rule(form.cleaned_data["date"])
+    actor = request_membership(request)
+    try:
+        if "preview" in request.POST:
+            result = services.series_preview(
+                actor=actor,
+                space_id=arguments["space_id"],
+                starts_at=arguments["starts_at"],
+                ends_at=arguments["ends_at"],
+                recurrence=rule,
+                attendees=arguments["attendees"],
+            )
+            return _form_page(request, form, {**context, "preview": _preview_rows(result), "rule": rule})
+        result = services.series_create(
+            actor=actor, recurrence=rule, skip_conflicts=repeat_form.cleaned_data["skip_conflicts"], **arguments
+        )
+    except DomainError as exc:
+        if exc.field == "recurrence":
+            repeat_form.add_error(None, exc.message)
+        else:
+            form.add_error(None, exc.message)
+        return _form_page(request, form, {**context, "preview": _refused_rows(exc), "rule": rule}, status=400)
+    skipped = (
+        f" {len(result.skipped)} date{'s were' if len(result.skipped) != 1 else ' was'} skipped."
+        if result.skipped
+        else ""
+    )
+    first = result.occurrences[0]
+    messages.success(
+        request,
+        f"Booked {first.space.name} {len(result.occurrences)} times, from {_when(first)}.{skipped} "
+        "One email confirms the whole series.",
+    )
+    return redirect("reservations:detail", pk=first.pk)
 
 
 @require_GET
@@ -238,3 +311,83 @@ def reservation_all(request: HttpRequest) -> HttpResponse:
     page = cursor_page(request, queryset, ordering=("starts_at", "id"), per_page=PER_PAGE)
     context = {"form": form, "page": page, "here": request.get_full_path()}
     return render(request, "reservations/reservation_all.html", context, status=status)
+
+
+def _series_scope(request: HttpRequest, pk: int):
+    """The series, and the occurrence `?from=<reservation id>` names (this and the following), or None (all)."""
+    actor = request_membership(request)
+    try:
+        series = series_get(actor=actor, series_id=pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    raw = request.POST.get("from") or request.GET.get("from") or ""
+    start = None
+    if raw:
+        occurrence = next((r for r in series.occurrences.all() if str(r.pk) == raw), None)
+        if occurrence is None:
+            raise Http404("No such occurrence in this series.")
+        start = occurrence
+    upcoming = [r for r in series.occurrences.all() if r.is_active and r.starts_at > timezone.now()]
+    if start is not None:
+        upcoming = [r for r in upcoming if r.series_starts_at >= start.series_starts_at]
+    return series, start, upcoming
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+@in_organization_time
+def series_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel this and the following occurrences (`?from=`), or all not started yet: GET asks, POST cancels."""
+    series, start, upcoming = _series_scope(request, pk)
+    if request.method == "GET":
+        context = {"series": series, "start": start, "upcoming": upcoming}
+        return render(request, "reservations/series_confirm_cancel.html", context)
+    try:
+        cancelled = services.series_cancel(
+            actor=request_membership(request),
+            series=series,
+            from_starts_at=start.series_starts_at if start else None,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("reservations:mine")
+    messages.success(
+        request,
+        f"Cancelled {len(cancelled)} date{'s' if len(cancelled) != 1 else ''} of the series. One email tells you.",
+    )
+    return redirect("reservations:mine")
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+@in_organization_time
+def series_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change this and the following occurrences (`?from=`), or all not started yet, each re-checked."""
+    series, start, upcoming = _series_scope(request, pk)
+    if not upcoming:
+        messages.info(request, "No date of this series is left to change.")
+        return redirect("reservations:mine")
+    anchor = upcoming[0]
+    tz = organization_tz(request)
+    day = anchor.starts_at.astimezone(tz).date()
+    context = {"series": series, "start": start, "upcoming": upcoming, "anchor": anchor}
+    if request.method == "GET":
+        initial = reservation_initial(anchor, tz)
+        form = SeriesChangeForm(initial=initial, tz=tz, day=day)
+        return render(request, "reservations/series_form.html", {**context, "form": form})
+    form = SeriesChangeForm(request.POST, tz=tz, day=day)
+    if form.is_valid():
+        try:
+            changed = services.series_update(
+                actor=request_membership(request),
+                series=series,
+                from_starts_at=start.series_starts_at if start else None,
+                **form.service_arguments,
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            context["refused"] = _refused_rows(exc)
+        else:
+            messages.success(request, f"Changed {len(changed)} date{'s' if len(changed) != 1 else ''} of the series.")
+            return redirect("reservations:detail", pk=changed[0].pk)
+    return render(request, "reservations/series_form.html", {**context, "form": form}, status=400)

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone
-from icalendar import Calendar, Event, vCalAddress
+from icalendar import Calendar, Event, vCalAddress, vRecur
 
 from spacemanager.celery import Task
 from tenants.idempotency import ClaimBusy, OnceKey, claim_once, complete, release
@@ -107,11 +107,18 @@ def calendar_invitation(
     location: str = "",
     description: str = "",
     url: str = "",
+    rrule: str = "",
+    exdates: Sequence[datetime] = (),
+    recurrence_id: datetime | None = None,
 ) -> MIMEBase:
     """An `.ics` attachment (text/calendar with its METHOD), times in UTC, local times in the description.
 
     `sequence` must grow with every change of the event (RFC 5546), e.g. a version counter or the
     modification time in seconds; calendars ignore an update whose sequence is not higher.
+
+    A recurring event (`rrule`, with `exdates` for the occurrences that do not take place) carries its times
+    in `timezone_name` with a VTIMEZONE, so that calendars repeat the local time across daylight-saving
+    changes. `recurrence_id` (where the series put it) makes the event one occurrence of the series `uid`.
     """
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)
@@ -122,8 +129,15 @@ def calendar_invitation(
     event.add("uid", uid)
     event.add("sequence", sequence)
     event.add("dtstamp", timezone.now().astimezone(ZoneInfo("UTC")))
-    event.add("dtstart", starts_at.astimezone(ZoneInfo("UTC")))
-    event.add("dtend", ends_at.astimezone(ZoneInfo("UTC")))
+    zone = ZoneInfo(timezone_name) if rrule or recurrence_id is not None else ZoneInfo("UTC")
+    event.add("dtstart", starts_at.astimezone(zone))
+    event.add("dtend", ends_at.astimezone(zone))
+    if rrule:
+        event.add("rrule", vRecur.from_ical(rrule))
+        for exdate in exdates:
+            event.add("exdate", exdate.astimezone(zone))
+    if recurrence_id is not None:
+        event.add("recurrence-id", recurrence_id.astimezone(zone))
     event.add("summary", summary)
     event.add("status", "CANCELLED" if method is CalendarMethod.CANCEL else "CONFIRMED")
     local_times = format_local_interval(starts_at, ends_at, timezone_name)
@@ -141,6 +155,8 @@ def calendar_invitation(
     attendee.params["partstat"] = "ACCEPTED" if method is CalendarMethod.REQUEST else "DECLINED"
     event.add("attendee", attendee)
     calendar.add_component(event)
+    if zone.key != "UTC":
+        calendar.add_missing_timezones()
 
     part = MIMEText(calendar.to_ical().decode(), "calendar", "utf-8")
     part.set_param("method", method.value)

@@ -1,6 +1,7 @@
 """Spaces in an organization's admin (`<slug>.BASE_DOMAIN/admin/`): saved and archived through spaces.services."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Now
 from django.http import HttpRequest
@@ -8,8 +9,8 @@ from django.http import HttpRequest
 from reservations.models import Reservation
 from spacemanager.admin import ServiceForm, ServiceInline, ServiceModelAdmin, adopt, organization_admin_site
 from spaces.hours import WeeklyInterval
-from spaces.models import OpeningHours, Space
-from spaces.services import SPACE_FIELDS, space_archive, space_create, space_update
+from spaces.models import Closure, OpeningHours, Space
+from spaces.services import SPACE_FIELDS, closure_create, closure_update, space_archive, space_create, space_update
 
 
 class SpaceForm(ServiceForm):
@@ -63,6 +64,10 @@ class SpaceAdmin(ServiceModelAdmin):
                     "min_duration_minutes",
                     "max_duration_minutes",
                     "max_days_ahead",
+                    "buffer_before_minutes",
+                    "buffer_after_minutes",
+                    "max_upcoming_per_member",
+                    "max_hours_per_week_per_member",
                 ]
             },
         ),
@@ -110,3 +115,54 @@ class SpaceAdmin(ServiceModelAdmin):
         cancelled = sum(result.cancelled_reservations for result in results)
         if cancelled:
             self.message_user(request, f"Cancelled {cancelled} upcoming reservation(s) of the archived spaces.")
+
+
+class ClosureForm(ServiceForm):
+    cancel_affected = forms.BooleanField(
+        required=False,
+        label="Cancel the bookings inside it",
+        help_text="Each booker gets an email giving the reason. Otherwise they are kept.",
+    )
+
+
+@admin.register(Closure, site=organization_admin_site)
+class ClosureAdmin(ServiceModelAdmin):
+    """Closures, declared and changed through spaces.services (bookings inside listed or cancelled there)."""
+
+    form = ClosureForm
+    list_display = ["reason", "starts_at", "ends_at", "closed_spaces"]
+    fields = ["reason", "starts_at", "ends_at", "spaces", "cancel_affected"]
+    filter_horizontal = ["spaces"]
+    ordering = ["-starts_at"]
+
+    @admin.display(description="spaces")
+    def closed_spaces(self, closure: Closure) -> str:
+        return ", ".join(space.name for space in closure.spaces.all()) or "Every space"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Closure]:
+        return super().get_queryset(request).prefetch_related("spaces")
+
+    def save_through_service(self, request: HttpRequest, form: ClosureForm, formsets: list, change: bool) -> None:
+        values = {
+            "starts_at": form.cleaned_data["starts_at"],
+            "ends_at": form.cleaned_data["ends_at"],
+            "reason": form.cleaned_data["reason"],
+            "space_ids": [space.pk for space in form.cleaned_data["spaces"]],
+        }
+        cancel = form.cleaned_data["cancel_affected"]
+        if change:
+            result = closure_update(
+                actor=self.actor(request), closure=form.instance, data=values, cancel_affected=cancel
+            )
+        else:
+            result = closure_create(actor=self.actor(request), cancel_affected=cancel, **values)
+        adopt(form.instance, result.closure)
+        left = len(result.affected)
+        if result.cancelled:
+            messages.info(
+                request, f"{len(result.cancelled)} booking(s) inside it were cancelled; the bookers were told why."
+            )
+        if left:
+            messages.warning(
+                request, f"{left} booking(s) inside it are kept. Tick “Cancel the bookings inside it” to cancel them."
+            )

@@ -78,6 +78,10 @@ class SpaceSerializer(serializers.ModelSerializer):
             "max_duration_minutes",
             "max_days_ahead",
             "requires_approval",
+            "buffer_before_minutes",
+            "buffer_after_minutes",
+            "max_upcoming_per_member",
+            "max_hours_per_week_per_member",
             "opening_hours",
             "created_at",
             "updated_at",
@@ -104,7 +108,51 @@ class SpaceInputSerializer(serializers.Serializer):
     max_duration_minutes = serializers.IntegerField(min_value=1, max_value=44640, required=False)
     max_days_ahead = serializers.IntegerField(min_value=0, max_value=3650, required=False)
     requires_approval = serializers.BooleanField(required=False)
+    buffer_before_minutes = serializers.IntegerField(
+        min_value=0, max_value=1440, required=False, help_text="Setup minutes kept free before each booking."
+    )
+    buffer_after_minutes = serializers.IntegerField(
+        min_value=0, max_value=1440, required=False, help_text="Cleanup minutes kept free after each booking."
+    )
+    max_upcoming_per_member = serializers.IntegerField(
+        min_value=1,
+        max_value=10_000,
+        required=False,
+        allow_null=True,
+        help_text="The most bookings not ended yet one member may hold here; null: the organization's default.",
+    )
+    max_hours_per_week_per_member = serializers.IntegerField(
+        min_value=1,
+        max_value=168,
+        required=False,
+        allow_null=True,
+        help_text="The most hours one member may book here per local week; null: the organization's default.",
+    )
     opening_hours = OpeningHoursSerializer(many=True, required=False, help_text=OPENING_HOURS_HELP)
+    cancel_affected = serializers.BooleanField(
+        required=False,
+        write_only=True,
+        help_text="On a change: cancel the upcoming bookings the new capacity or hours no longer allow, telling "
+        "each booker why. Otherwise they are kept (and stay editable). Either way the answer lists them in "
+        "`affected_reservations`.",
+    )
+
+
+class AffectedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    attendees = serializers.IntegerField()
+    status = serializers.CharField(help_text="`cancelled` when cancel_affected cancelled it.")
+
+
+class SpaceChangedSerializer(SpaceSerializer):
+    affected_reservations = AffectedSerializer(
+        many=True, read_only=True, help_text="Upcoming bookings the new capacity or opening hours no longer allow."
+    )
+
+    class Meta(SpaceSerializer.Meta):
+        fields = [*SpaceSerializer.Meta.fields, "affected_reservations"]
 
 
 def _intervals(data: dict) -> list[WeeklyInterval] | None:
@@ -129,6 +177,10 @@ SPACE_EXAMPLE = {
     "max_duration_minutes": 480,
     "max_days_ahead": 90,
     "requires_approval": False,
+    "buffer_before_minutes": 10,
+    "buffer_after_minutes": 15,
+    "max_upcoming_per_member": 3,
+    "max_hours_per_week_per_member": None,
     "opening_hours": [
         {"weekday": 0, "opens_at": "08:00", "closes_at": "18:00"},
         {"weekday": 1, "opens_at": "08:00", "closes_at": "18:00"},
@@ -150,6 +202,10 @@ SPACE_INPUT_EXAMPLE = {
         "max_duration_minutes",
         "max_days_ahead",
         "requires_approval",
+        "buffer_before_minutes",
+        "buffer_after_minutes",
+        "max_upcoming_per_member",
+        "max_hours_per_week_per_member",
         "opening_hours",
     )
 }
@@ -210,6 +266,7 @@ class SpaceListView(OrganizationTimezoneMixin, SpacePermissionsMixin, GenericAPI
         data = SpaceInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
+        values.pop("cancel_affected", None)  # nothing to affect yet
         opening_hours = _intervals(values)
         space = services.space_create(actor=request_membership(request._request), opening_hours=opening_hours, **values)
         return Response(self.get_serializer(space_get(space_id=space.pk)).data, status=201)
@@ -238,14 +295,32 @@ class SpaceDetailView(OrganizationTimezoneMixin, SpacePermissionsMixin, GenericA
             # PUT replaces: what is left out goes back to its default (archiving stays explicit).
             values = {**PUT_DEFAULTS, **values}
         opening_hours = _intervals(values)
+        cancel_affected = values.pop("cancel_affected", False)
+        actor = request_membership(request._request)
+        affected = services.space_update_affected(actor=actor, space=space, data=values, opening_hours=opening_hours)
         services.space_update(
-            actor=request_membership(request._request), space=space, data=values, opening_hours=opening_hours
+            actor=actor, space=space, data=values, opening_hours=opening_hours, cancel_affected=cancel_affected
         )
-        return Response(self.get_serializer(space_get(space_id=space.pk)).data)
+        tz = ZoneInfo(request.tenant.timezone)
+        return Response(
+            {
+                **self.get_serializer(space_get(space_id=space.pk)).data,
+                "affected_reservations": [
+                    {
+                        "id": reservation.pk,
+                        "starts_at": isoformat_local(reservation.starts_at, tz),
+                        "ends_at": isoformat_local(reservation.ends_at, tz),
+                        "attendees": reservation.attendees,
+                        "status": "cancelled" if cancel_affected else reservation.status,
+                    }
+                    for reservation in affected
+                ],
+            }
+        )
 
     @extend_schema(
         request=SpaceInputSerializer,
-        responses={200: SpaceSerializer, **ERROR_RESPONSES.for_codes(400, 401, 403, 404)},
+        responses={200: SpaceChangedSerializer, **ERROR_RESPONSES.for_codes(400, 401, 403, 404)},
         examples=[OpenApiExample("Replace a space", value=SPACE_INPUT_EXAMPLE, request_only=True)],
         description="Replace the space's settings. Fields left out take their defaults; opening hours left out "
         "stay as they are.",
@@ -255,7 +330,7 @@ class SpaceDetailView(OrganizationTimezoneMixin, SpacePermissionsMixin, GenericA
 
     @extend_schema(
         request=SpaceInputSerializer,
-        responses={200: SpaceSerializer, **ERROR_RESPONSES.for_codes(400, 401, 403, 404)},
+        responses={200: SpaceChangedSerializer, **ERROR_RESPONSES.for_codes(400, 401, 403, 404)},
         examples=[
             OpenApiExample(
                 "Change capacity and hours",
@@ -304,6 +379,12 @@ class FreeSerializer(serializers.Serializer):
     ends_at = serializers.DateTimeField()
 
 
+class ClosedSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    reason = serializers.CharField()
+
+
 class AvailabilitySerializer(serializers.Serializer):
     space = serializers.IntegerField(source="space.pk")
     start = serializers.DateTimeField(source="starts_at")
@@ -311,6 +392,7 @@ class AvailabilitySerializer(serializers.Serializer):
     timezone = serializers.CharField()
     busy = BusySerializer(many=True)
     free = serializers.SerializerMethodField()
+    closures = ClosedSerializer(many=True, help_text="Closures (holidays, maintenance) meeting the window.")
 
     @extend_schema_field(FreeSerializer(many=True))
     def get_free(self, availability) -> list[dict]:
@@ -342,6 +424,14 @@ class AvailabilitySerializer(serializers.Serializer):
             "free": [
                 {"starts_at": isoformat_local(start, tz), "ends_at": isoformat_local(end, tz)}
                 for start, end in availability.free
+            ],
+            "closures": [
+                {
+                    "starts_at": isoformat_local(closure.starts_at, tz),
+                    "ends_at": isoformat_local(closure.ends_at, tz),
+                    "reason": closure.reason,
+                }
+                for closure in availability.closures
             ],
         }
 
@@ -380,7 +470,14 @@ class SpaceAvailabilityView(OrganizationTimezoneMixin, GenericAPIView):
                     ],
                     "free": [
                         {"starts_at": "2025-03-03T08:00:00+01:00", "ends_at": "2025-03-03T10:00:00+01:00"},
-                        {"starts_at": "2025-03-03T11:00:00+01:00", "ends_at": "2025-03-03T18:00:00+01:00"},
+                        {"starts_at": "2025-03-03T11:00:00+01:00", "ends_at": "2025-03-03T16:00:00+01:00"},
+                    ],
+                    "closures": [
+                        {
+                            "starts_at": "2025-03-03T16:00:00+01:00",
+                            "ends_at": "2025-03-03T18:00:00+01:00",
+                            "reason": "Fire drill",
+                        }
                     ],
                 },
                 response_only=True,

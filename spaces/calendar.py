@@ -84,6 +84,21 @@ class BusyBlock(Positioned):
 
 
 @dataclass(frozen=True)
+class ClosureBlock(Positioned):
+    """A closure (holiday, maintenance) on a day column, shaded with its reason."""
+
+    reason: str
+    continues_before: bool
+    continues_after: bool
+
+    @property
+    def label(self) -> str:
+        start = "…" if self.continues_before else clock(self.span.start)
+        end = "…" if self.continues_after else clock(self.span.end)
+        return f"{start}{EN_DASH}{end}"
+
+
+@dataclass(frozen=True)
 class FreeSlot(Positioned):
     day: date
     booking_end: int  # minutes; at least the space's minimum duration after the start
@@ -126,6 +141,7 @@ class CalendarDay:
     bands: list[Positioned] = field(default_factory=list)
     busy: list[BusyBlock] = field(default_factory=list)
     free_runs: list[FreeRun] = field(default_factory=list)
+    closures: list[ClosureBlock] = field(default_factory=list)
 
     @property
     def slots(self) -> list[FreeSlot]:
@@ -139,8 +155,11 @@ class CalendarDay:
 
     @property
     def agenda(self) -> list["BusyBlock | FreeRun"]:
-        """Bookings and bookable stretches in time order: the phone's day list."""
-        return sorted([*self.busy, *self.free_runs], key=lambda item: (item.span.start, isinstance(item, FreeRun)))
+        """Closures, bookings and bookable stretches in time order: the phone's day list."""
+        return sorted(
+            [*self.closures, *self.busy, *self.free_runs],
+            key=lambda item: (item.span.start, isinstance(item, FreeRun)),
+        )
 
 
 @dataclass
@@ -286,6 +305,13 @@ def week_calendar(
         calendar_day.busy = [
             BusyBlock(span, *_place(span, ruler), busy=interval, continues_before=before, continues_after=after)
             for interval, (span, before, after) in busy
+        ]
+        calendar_day.closures = [
+            ClosureBlock(
+                span, *_place(span, ruler), reason=closure.reason, continues_before=before, continues_after=after
+            )
+            for closure in availability.closures
+            for span, before, after in _spans_on(day, [(closure.starts_at, closure.ends_at)], tz)
         ]
         free = [span for span, _, _ in _spans_on(day, bookable, tz)]
         calendar_day.free_runs = _free_runs(day, free, space=space, ruler=ruler, tz=tz)

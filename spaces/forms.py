@@ -8,9 +8,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.db.models import QuerySet
 
-from spaces.hours import MIDNIGHT, WEEKDAY_NAMES, WeeklyInterval
-from spaces.localtime import local_today, wall_to_instant
+from spaces.hours import END_OF_DAY, MIDNIGHT, WEEKDAY_NAMES, WeeklyInterval
+from spaces.localtime import local_today, since_midnight, wall_to_instant
 from spaces.models import Space
 from spaces.selectors import MAX_YEARS
 from spaces.services import SPACE_FIELDS
@@ -206,6 +207,45 @@ class SpaceForm(forms.Form):
         label="Bookings need approval",
         help_text="New bookings stay pending until an owner or admin approves them.",
     )
+    buffer_before_minutes = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=1440,
+        initial=0,
+        label="Setup time",
+        help_text="Minutes kept free before each booking.",
+    )
+    buffer_after_minutes = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=1440,
+        initial=0,
+        label="Cleanup time",
+        help_text="Minutes kept free after each booking.",
+    )
+    max_upcoming_per_member = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=10_000,
+        label="Upcoming bookings per member",
+        help_text="Empty: the organization's default. Owners and admins are exempt.",
+    )
+    max_hours_per_week_per_member = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=168,
+        label="Hours per member per week",
+        help_text="Empty: the organization's default. Owners and admins are exempt.",
+    )
+    affected_bookings = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("keep", "Keep them: they stay booked and editable"),
+            ("cancel", "Cancel them and tell each booker why"),
+        ],
+        widget=forms.RadioSelect,
+        label="Bookings the change no longer allows",
+    )
     always_open = forms.BooleanField(
         required=False,
         label="Bookable at any time",
@@ -244,6 +284,9 @@ class SpaceForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        for name in ("buffer_before_minutes", "buffer_after_minutes"):
+            if name not in self.errors and cleaned.get(name) is None:
+                cleaned[name] = 0  # empty means no buffer
         if cleaned.get("always_open"):
             cleaned["opening_hours"] = []  # the weekday fields are ignored
             return cleaned
@@ -272,3 +315,71 @@ class SpaceForm(forms.Form):
             if message.startswith(f"{name}:"):
                 return f"{HOURS_FIELD_PREFIX}{weekday}"
         return None
+
+
+class ClosureForm(forms.Form):
+    """Declare a closure: from a local day (and time) to another, for chosen spaces or all of them."""
+
+    first_day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label="From")
+    start = forms.TimeField(
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        label="From time",
+        help_text="Empty: from the start of the day.",
+    )
+    last_day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label="Until")
+    end = forms.TimeField(
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        label="Until time",
+        help_text="Empty: to the end of the day.",
+    )
+    reason = forms.CharField(max_length=200, help_text="Bookers are told, e.g. “Public holiday”.")
+    spaces = forms.ModelMultipleChoiceField(
+        queryset=Space.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every space is closed.",
+    )
+    cancel_affected = forms.BooleanField(
+        required=False,
+        label="Cancel the bookings inside it",
+        help_text="Each booker gets an email giving the reason. Otherwise they are listed for you to decide.",
+    )
+
+    def __init__(self, *args, tz: ZoneInfo, spaces: QuerySet[Space], **kwargs) -> None:
+        self.tz = tz
+        super().__init__(*args, **kwargs)
+        self.fields["spaces"].queryset = spaces
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        first, last = cleaned.get("first_day"), cleaned.get("last_day")
+        for name, day in (("first_day", first), ("last_day", last)):
+            if day is not None:
+                try:
+                    check_year_range(day, local_today(self.tz))
+                except forms.ValidationError as error:
+                    self.add_error(name, error)
+                    return cleaned
+        if first is None or last is None:
+            return cleaned
+        start, end = cleaned.get("start"), cleaned.get("end")
+        cleaned["starts_at"] = wall_to_instant(first, start or MIDNIGHT, self.tz)
+        cleaned["ends_at"] = wall_to_instant(last, since_midnight(end) if end else END_OF_DAY, self.tz)
+        if cleaned["starts_at"] is None:
+            self.add_error("start", NO_SUCH_TIME)
+        if cleaned["ends_at"] is None:
+            self.add_error("end", NO_SUCH_TIME)
+        return cleaned
+
+    @property
+    def service_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "starts_at": data["starts_at"],
+            "ends_at": data["ends_at"],
+            "reason": data["reason"],
+            "space_ids": [space.pk for space in data["spaces"]],
+            "cancel_affected": data["cancel_affected"],
+        }

@@ -1,5 +1,6 @@
 from datetime import time
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -58,6 +59,26 @@ class Space(models.Model):
         default=365, validators=[MinValueValidator(0), MaxValueValidator(3650)]
     )
     requires_approval = models.BooleanField(default=False)
+    # Setup before and cleanup after each booking, kept free of other bookings; frozen on each reservation.
+    buffer_before_minutes = models.PositiveIntegerField(
+        default=0, validators=[MaxValueValidator(24 * 60)], help_text="Setup time kept free before each booking."
+    )
+    buffer_after_minutes = models.PositiveIntegerField(
+        default=0, validators=[MaxValueValidator(24 * 60)], help_text="Cleanup time kept free after each booking."
+    )
+    # Booking limits per member (owners and admins are exempt); empty means no limit.
+    max_upcoming_per_member = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(10_000)],
+        help_text="The most bookings not ended yet one member may hold here; empty: the organization's default.",
+    )
+    max_hours_per_week_per_member = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(168)],
+        help_text="The most hours one member may book here per week (Monday to Sunday); empty: the default.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -128,3 +149,28 @@ class AvailabilityVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.space_id} v{self.version}"
+
+
+class Closure(models.Model):
+    """A period nobody may book (a holiday, maintenance): of the chosen spaces, or of all when none is chosen."""
+
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, help_text="Shown to bookers, e.g. “Public holiday”.")
+    spaces = models.ManyToManyField(Space, blank=True, related_name="closures", help_text="None means every space.")
+    # Users live in the public schema: no database constraint, no cascade, no reverse accessor (TENANCY.md).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", null=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [models.Index(fields=["ends_at", "starts_at"], name="spaces_closure_ends_starts")]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="spaces_closure_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M})"

@@ -14,4 +14,8 @@ urlpatterns = [
     path("<int:pk>/edit/", views.space_edit, name="edit"),
     path("<int:pk>/archive/", views.space_archive, name="archive"),
     path("<int:pk>/restore/", views.space_restore, name="restore"),
+    path("closures/", views.closure_list_page, name="closures"),
+    path("closures/<int:pk>/", views.closure_detail, name="closure"),
+    path("closures/<int:pk>/cancel-affected/", views.closure_cancel_affected, name="closure-cancel-affected"),
+    path("closures/<int:pk>/delete/", views.closure_delete, name="closure-delete"),
 ]

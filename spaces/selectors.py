@@ -1,39 +1,42 @@
 """Reads of spaces: lists with filters, the free-space search and a space's availability."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import DEFAULT_DB_ALIAS, connection
-from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import (
+    CharField,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Membership, User
-from reservations.models import Reservation, TsTzRange
+from reservations.models import BlockedRange, Reservation, ShiftedByMinutes, TsTzRange
 from spacemanager.errors import NotFound, ValidationFailed
 from spaces.filters import SpaceFilter
-from spaces.hours import MIDNIGHT, WeeklyInterval, local_pieces, open_intervals, subtract
-from spaces.models import OpeningHours, Space
+from spaces.hours import MIDNIGHT, WeeklyInterval, local_pieces, open_intervals, subtract, uncovered_pieces
+from spaces.models import Closure, OpeningHours, Space
 
 MAX_WINDOW = timedelta(days=31)
 # Windows are refused this far from today: local-time arithmetic near year 1 or 9999 would overflow.
 MAX_YEARS = 10
 # What managers see of who booked: a User with these fields loaded (the others deferred), in model order.
 _BOOKER_FIELDS = ["id", "email", "full_name"]
-_BUSY_SQL = (
-    'SELECT r."id", r."starts_at", r."ends_at", r."status", r."user_id", r."title"{booker} '
-    'FROM "reservations_reservation" r{join} '
-    "WHERE r.\"space_id\" = %s AND r.\"status\" IN ('pending', 'confirmed') "
-    "AND TSTZRANGE(r.\"starts_at\", r.\"ends_at\", '[)') && TSTZRANGE(%s, %s, '[)') "
-    'ORDER BY r."starts_at", r."id"'
-)
-_BUSY_FOR_MANAGERS_SQL = _BUSY_SQL.format(
-    booker=', u."email", u."full_name"', join=' INNER JOIN "accounts_user" u ON u."id" = r."user_id"'
-)
-_BUSY_SQL = _BUSY_SQL.format(booker="", join="")
+_BOOKER_COLUMNS = ["user__email", "user__full_name"]
 
 
 def space_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Space]:
@@ -73,10 +76,55 @@ def _check_window(starts_at: datetime, ends_at: datetime, *, end_field: str) -> 
         raise ValidationFailed("Ask for at most 31 days at a time.", field=end_field, code="window_too_long")
 
 
+def _closure_applies_to(space_id) -> Q:
+    """A closure of every space (none chosen), or one that names `space_id` (a value or an OuterRef)."""
+    chosen = Closure.spaces.through.objects.filter(closure_id=OuterRef("pk"))
+    return ~Exists(chosen) | Exists(chosen.filter(space_id=space_id))
+
+
+def closure_list_overlapping(
+    *, starts_at: datetime, ends_at: datetime, space_id: int | None = None
+) -> QuerySet[Closure]:
+    """Closures overlapping [starts_at, ends_at), soonest first; with `space_id`, only those that apply to it."""
+    queryset = Closure.objects.filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
+    if space_id is not None:
+        queryset = queryset.filter(_closure_applies_to(space_id))
+    return queryset.order_by("starts_at", "id")
+
+
+def closure_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Closure]:
+    """Every closure with its spaces (one extra query), soonest first; `ends_after` keeps those not over yet."""
+    queryset = Closure.objects.prefetch_related(Prefetch("spaces", queryset=Space.objects.only("id", "name")))
+    if filters and filters.get("ends_after") is not None:
+        queryset = queryset.filter(ends_at__gt=filters["ends_after"])
+    return queryset.order_by("starts_at", "id")
+
+
+def closure_get(*, closure_id: int) -> Closure:
+    closure = closure_list().filter(pk=closure_id).first()
+    if closure is None:
+        raise NotFound("No such closure here.")
+    return closure
+
+
+def closure_affected_reservations(*, closure: Closure, now: datetime) -> QuerySet[Reservation]:
+    """The pending or confirmed reservations inside the closure that have not ended, soonest first."""
+    queryset = (
+        Reservation.objects.active()
+        .select_related("space", "user")
+        .filter(starts_at__lt=closure.ends_at, ends_at__gt=max(closure.starts_at, now))
+    )
+    space_ids = [space.pk for space in closure.spaces.all()]
+    if space_ids:
+        queryset = queryset.filter(space_id__in=space_ids)
+    return queryset.order_by("starts_at", "id")
+
+
 def space_list_available(
     *, starts_at: datetime, ends_at: datetime, tz: ZoneInfo, queryset: QuerySet[Space] | None = None
 ) -> QuerySet[Space]:
-    """Active spaces open for the whole of [starts_at, ends_at) and without an active reservation in it.
+    """Active spaces open for the whole of [starts_at, ends_at) and bookable for it: no active reservation's
+    blocked slot (buffers included) meets the interval widened by the space's own buffers.
 
     One SQL query whatever the number of spaces: the interval is cut into local-day pieces in Python (the
     organization's timezone, DST included), and each piece must fall inside one opening-hours row.
@@ -84,10 +132,18 @@ def space_list_available(
     _check_window(starts_at, ends_at, end_field="available_to")
     if queryset is None:
         queryset = space_list()
+    # Each space widens the interval by its own buffers, so the range is built in SQL from the outer row.
+    wanted = TsTzRange(
+        ShiftedByMinutes(Value(starts_at, output_field=DateTimeField()), OuterRef("buffer_before_minutes")),
+        ShiftedByMinutes(Value(ends_at, output_field=DateTimeField()), OuterRef("buffer_after_minutes"), later=True),
+    )
     busy = (
         Reservation.objects.active()
-        .alias(period=TsTzRange())
-        .filter(space_id=OuterRef("pk"), period__overlap=(starts_at, ends_at))
+        .alias(blocked=BlockedRange())
+        .filter(space_id=OuterRef("pk"), blocked__overlap=wanted)
+    )
+    closed = Closure.objects.filter(starts_at__lt=ends_at, ends_at__gt=starts_at).filter(
+        _closure_applies_to(OuterRef(OuterRef("pk")))
     )
     hours = OpeningHours.objects.filter(space_id=OuterRef("pk"))
     covered = Q()
@@ -97,7 +153,9 @@ def space_list_available(
         if piece.ends_time is not None:
             closes |= Q(closes_at__gte=piece.ends_time)
         covered &= Exists(row.filter(closes))
-    return queryset.filter(is_active=True).filter(~Exists(busy)).filter(~Exists(hours) | covered)
+    return (
+        queryset.filter(is_active=True).filter(~Exists(busy)).filter(~Exists(closed)).filter(~Exists(hours) | covered)
+    )
 
 
 @dataclass(frozen=True)
@@ -112,6 +170,13 @@ class BusyInterval:
 
 
 @dataclass(frozen=True)
+class ClosedInterval:
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class Availability:
     space: Space
     starts_at: datetime
@@ -119,6 +184,7 @@ class Availability:
     timezone: str
     busy: list[BusyInterval]
     free: list[tuple[datetime, datetime]]
+    closures: list[ClosedInterval] = field(default_factory=list)
 
 
 def space_availability(
@@ -126,17 +192,42 @@ def space_availability(
 ) -> Availability:
     """Busy intervals (active reservations) and free intervals within opening hours, for a window ≤ 31 days.
 
-    Members see when others are busy, never who or why. An archived space has no free time.
+    Free means a booking may start and end there: the buffers of the reservations around it and the space's
+    own buffers for the new booking stay clear. Members see when others are busy, never who or why. An
+    archived space has no free time.
     """
     _check_window(starts_at, ends_at, end_field="end")
-    # Plain rows rather than model instances, from fixed SQL: a busy week has dozens, and this read is the hot
-    # path (the ORM's query compiler cost more than PostgreSQL's answer). The range expression is the
-    # exclusion constraint's, word for word, so that its GiST index answers.
-    with connection.cursor() as cursor:
-        cursor.execute(_BUSY_FOR_MANAGERS_SQL if viewer.is_manager else _BUSY_SQL, [space.pk, starts_at, ends_at])
-        rows = cursor.fetchall()
+    before = timedelta(minutes=space.buffer_before_minutes)
+    after = timedelta(minutes=space.buffer_after_minutes)
+    # Plain rows rather than model instances: a busy week has dozens, and this read is the hot path.
+    columns = [
+        "id",
+        "starts_at",
+        "ends_at",
+        "status",
+        "user_id",
+        "title",
+        "buffer_before_minutes",
+        "buffer_after_minutes",
+    ]
+    if viewer.is_manager:
+        columns += _BOOKER_COLUMNS
+    rows = (
+        Reservation.objects.active()
+        .alias(blocked=BlockedRange())
+        .filter(space_id=space.pk, blocked__overlap=(starts_at - before, ends_at + after))
+        .order_by("starts_at")
+        .values_list(*columns)
+    )
     busy = []
-    for reservation_id, busy_from, busy_to, status, user_id, title, *booker in rows:
+    # A new booking [s, e) clashes with a blocked slot [b0, b1) when s - before < b1 and e + after > b0.
+    kept_clear = []
+    for reservation_id, busy_from, busy_to, status, user_id, title, held_before, held_after, *booker in rows:
+        kept_clear.append(
+            (busy_from - timedelta(minutes=held_before) - after, busy_to + timedelta(minutes=held_after) + before)
+        )
+        if busy_to <= starts_at or busy_from >= ends_at:
+            continue  # only its buffers reach into the window
         mine = user_id == viewer.user_id
         visible = mine or viewer.is_manager
         busy.append(
@@ -150,13 +241,24 @@ def space_availability(
                 user=User.from_db(DEFAULT_DB_ALIAS, _BOOKER_FIELDS, [user_id, *booker]) if booker else None,
             )
         )
+    closures = [
+        ClosedInterval(starts_at=closed_from, ends_at=closed_until, reason=reason)
+        for closed_from, closed_until, reason in closure_list_overlapping(
+            starts_at=starts_at, ends_at=ends_at, space_id=space.pk
+        ).values_list("starts_at", "ends_at", "reason")
+    ]
+    kept_clear += [(closure.starts_at, closure.ends_at) for closure in closures]
     rows = [WeeklyInterval(row.weekday, row.opens_at, row.closes_at) for row in space.opening_hours.all()]
-    free = (
-        subtract(open_intervals(rows, starts_at, ends_at, tz), [(b.starts_at, b.ends_at) for b in busy])
-        if space.is_active
-        else []
+    free = subtract(open_intervals(rows, starts_at, ends_at, tz), kept_clear) if space.is_active else []
+    return Availability(
+        space=space,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        timezone=tz.key,
+        busy=busy,
+        free=free,
+        closures=closures,
     )
-    return Availability(space=space, starts_at=starts_at, ends_at=ends_at, timezone=tz.key, busy=busy, free=free)
 
 
 def space_amenities() -> list[str]:
@@ -193,3 +295,26 @@ def space_counts() -> dict[str, int]:
     return Space.objects.aggregate(
         active=Count("pk", filter=Q(is_active=True)), archived=Count("pk", filter=Q(is_active=False))
     )
+
+
+def space_reservations_breaking_rules(*, space: Space, tz: ZoneInfo, now: datetime) -> list[Reservation]:
+    """The space's pending or confirmed reservations not ended yet that its current capacity or opening hours
+    no longer allow (made before a change of the space), soonest first."""
+    rows = [
+        WeeklyInterval(weekday, opens_at, closes_at)
+        for weekday, opens_at, closes_at in OpeningHours.objects.filter(space=space)
+        .order_by("weekday", "opens_at")
+        .values_list("weekday", "opens_at", "closes_at")
+    ]
+    upcoming = (
+        Reservation.objects.active()
+        .select_related("space", "user")
+        .filter(space_id=space.pk, ends_at__gt=now)
+        .order_by("starts_at", "id")
+    )
+    return [
+        reservation
+        for reservation in upcoming
+        if reservation.attendees > space.capacity
+        or uncovered_pieces(rows, local_pieces(reservation.starts_at, reservation.ends_at, tz))
+    ]

@@ -21,11 +21,14 @@ from spacemanager.errors import DomainError, NotFound
 from spacemanager.web import form_add_error
 from spaces import services
 from spaces.calendar import describe_rows, week_calendar, week_start_of, week_window, weekly_rows
-from spaces.forms import SpaceForm, SpaceSearchForm, WeekForm
+from spaces.forms import ClosureForm, SpaceForm, SpaceSearchForm, WeekForm
 from spaces.hours import WeeklyInterval
 from spaces.localtime import in_organization_time, local_today, organization_tz
-from spaces.models import Space
+from spaces.models import Closure, Space
 from spaces.selectors import (
+    closure_affected_reservations,
+    closure_get,
+    closure_list,
     space_amenities,
     space_availability,
     space_counts,
@@ -160,15 +163,42 @@ def space_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = SpaceForm(initial=SpaceForm.initial_for(space, weekly_rows(space)))
         return render(request, "spaces/space_form.html", {"form": form, "space": space})
     form = SpaceForm(request.POST)
-    saved = _save_space(form, _update, actor=request_membership(request), space=space)
+    actor = request_membership(request)
+    choice = form.cleaned_data.get("affected_bookings") if form.is_valid() else None
+    if form.is_valid() and not choice:
+        # Say which bookings the new hours or capacity leave out before saving, and let the admin choose.
+        try:
+            affected = services.space_update_affected(
+                actor=actor, space=space, data=form.space_values, opening_hours=form.cleaned_data["opening_hours"]
+            )
+        except DomainError as exc:
+            _add_space_error(form, exc)
+            return render(request, "spaces/space_form.html", {"form": form, "space": space}, status=400)
+        if affected:
+            form.add_error(
+                "affected_bookings",
+                f"{len(affected)} upcoming booking{'s' if len(affected) != 1 else ''} would no longer fit. "
+                "Keep them or cancel them, then save again.",
+            )
+            context = {"form": form, "space": space, "affected": affected}
+            return render(request, "spaces/space_form.html", context, status=400)
+    saved = _save_space(form, _update, actor=actor, space=space, cancel_affected=choice == "cancel")
     if saved is None:
         return render(request, "spaces/space_form.html", {"form": form, "space": space}, status=400)
-    messages.success(request, f"{saved.name} was saved.")
+    messages.success(
+        request,
+        f"{saved.name} was saved."
+        + (" The bookings it no longer allows were cancelled." if choice == "cancel" else ""),
+    )
     return redirect("spaces:detail", pk=saved.pk)
 
 
-def _update(*, actor: Membership, space: Space, opening_hours: list[WeeklyInterval], **values) -> Space:
-    return services.space_update(actor=actor, space=space, data=values, opening_hours=opening_hours)
+def _update(
+    *, actor: Membership, space: Space, opening_hours: list[WeeklyInterval], cancel_affected: bool = False, **values
+) -> Space:
+    return services.space_update(
+        actor=actor, space=space, data=values, opening_hours=opening_hours, cancel_affected=cancel_affected
+    )
 
 
 def _save_space(form: SpaceForm, save: Callable[..., Space], **arguments) -> Space | None:
@@ -223,3 +253,68 @@ def space_restore(request: HttpRequest, pk: int) -> HttpResponse:
         request, f"{space.name} is bookable again. Reservations cancelled when it was archived stay cancelled."
     )
     return redirect("spaces:detail", pk=space.pk)
+
+
+def _closure_or_404(pk: int) -> Closure:
+    try:
+        return closure_get(closure_id=pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+def _told(result: services.ClosureResult) -> str:
+    cancelled, kept = len(result.cancelled), len(result.affected)
+    parts = []
+    if cancelled:
+        parts.append(f"{cancelled} booking{'s were' if cancelled != 1 else ' was'} cancelled and the bookers told why.")
+    if kept:
+        parts.append(f"{kept} booking{'s are' if kept != 1 else ' is'} still inside it: decide below.")
+    return " ".join(parts) or "No booking was inside it."
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+@in_organization_time
+def closure_list_page(request: HttpRequest) -> HttpResponse:
+    """Closures not over yet, and the form that declares one (owners and admins)."""
+    tz = organization_tz(request)
+    spaces = space_list(filters={})
+    form = ClosureForm(request.POST or None, tz=tz, spaces=spaces)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.closure_create(actor=request_membership(request), **form.service_arguments)
+        except DomainError as exc:
+            form_add_error(form, exc, field_map={"starts_at": "start", "ends_at": "end"})
+        else:
+            messages.success(request, f"Closed: {result.closure.reason}. {_told(result)}")
+            return redirect("spaces:closure", pk=result.closure.pk)
+    context = {"form": form, "closures": list(closure_list(filters={"ends_after": timezone.now()}))}
+    return render(request, "spaces/closure_list.html", context, status=400 if form.is_bound else 200)
+
+
+@require_GET
+@manager_required
+@in_organization_time
+def closure_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A closure with the bookings still inside it, and what the manager can do about them."""
+    closure = _closure_or_404(pk)
+    affected = list(closure_affected_reservations(closure=closure, now=timezone.now()))
+    return render(request, "spaces/closure_detail.html", {"closure": closure, "affected": affected})
+
+
+@require_POST
+@manager_required
+def closure_cancel_affected(request: HttpRequest, pk: int) -> HttpResponse:
+    closure = _closure_or_404(pk)
+    result = services.closure_update(actor=request_membership(request), closure=closure, data={}, cancel_affected=True)
+    messages.success(request, _told(result))
+    return redirect("spaces:closure", pk=closure.pk)
+
+
+@require_POST
+@manager_required
+def closure_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    closure = _closure_or_404(pk)
+    services.closure_delete(actor=request_membership(request), closure=closure)
+    messages.success(request, f"Reopened: {closure.reason} is no longer a closure. Cancelled bookings stay cancelled.")
+    return redirect("spaces:closures")

@@ -92,10 +92,35 @@ class OrganizationSettingsForm(forms.Form):
         widget=forms.TextInput(attrs={"autocapitalize": "characters", "size": 4}),
     )
 
+    default_max_upcoming_per_member = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=10_000,
+        label="Upcoming bookings per member and space",
+        help_text="Empty: no limit. A space's own limit replaces it. Owners and admins are exempt.",
+    )
+    default_max_hours_per_week_per_member = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=168,
+        label="Hours per member, space and week",
+        help_text="Empty: no limit. A space's own limit replaces it. Owners and admins are exempt.",
+    )
+    LIMIT_FIELDS = ("default_max_upcoming_per_member", "default_max_hours_per_week_per_member")
+
     @classmethod
     def for_organization(cls, organization: Organization, data=None) -> "OrganizationSettingsForm":
         initial = {"name": organization.name, "timezone": organization.timezone, "currency": organization.currency}
+        initial.update({name: getattr(organization, name) for name in cls.LIMIT_FIELDS})
         return cls(data=data, initial=initial)
+
+    @property
+    def settings_values(self) -> dict:
+        return {name: self.cleaned_data[name] for name in ("name", "timezone", "currency")}
+
+    @property
+    def limit_values(self) -> dict:
+        return {name.removeprefix("default_"): self.cleaned_data[name] for name in self.LIMIT_FIELDS}
 
     def clean_currency(self) -> str:
         currency = self.cleaned_data["currency"].upper()

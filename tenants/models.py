@@ -1,6 +1,7 @@
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
@@ -26,6 +27,19 @@ class Organization(TenantMixin):
     created_at = models.DateTimeField(auto_now_add=True)
     # When the periodic sweeps last finished for it: the next tick starts with the longest-waiting ones.
     swept_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Booking limits per member (owners and admins are exempt); empty means no limit.
+    default_max_upcoming_per_member = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(10_000)],
+        help_text="The most bookings not ended yet one member may hold in a space, for spaces without their own.",
+    )
+    default_max_hours_per_week_per_member = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(168)],
+        help_text="The most hours one member may book in a space per week, for spaces without their own limit.",
+    )
 
     # Provisioning creates the schema explicitly inside its transaction (tenants.services).
     auto_create_schema = False

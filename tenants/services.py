@@ -157,6 +157,29 @@ def organization_delete(*, organization: Organization) -> None:
 
 
 @transaction.atomic
+def organization_booking_limits_set(
+    *,
+    actor: Membership,
+    organization: Organization,
+    max_upcoming_per_member: int | None,
+    max_hours_per_week_per_member: int | None,
+) -> Organization:
+    """Set the organization's default booking limits per member (None: no limit), for spaces without their
+    own. The rule itself lives with the booking rules (reservations.services)."""
+    if not actor.is_manager or actor.organization_id != organization.pk:
+        raise PermissionDenied("Only the organization's owners and admins change its settings.")
+    organization.default_max_upcoming_per_member = max_upcoming_per_member
+    organization.default_max_hours_per_week_per_member = max_hours_per_week_per_member
+    try:
+        organization.full_clean(exclude=["schema_name", "slug"], validate_unique=False)
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise ValidationFailed(" ".join(messages), field=field) from exc
+    organization.save(update_fields=["default_max_upcoming_per_member", "default_max_hours_per_week_per_member"])
+    return organization
+
+
+@transaction.atomic
 def organization_update(
     *,
     actor: Membership,

@@ -100,9 +100,9 @@ def organization_settings(request: HttpRequest) -> HttpResponse:
     form = OrganizationSettingsForm.for_organization(organization, data=request.POST)
     if form.is_valid():
         try:
-            services.organization_update(
-                actor=request_membership(request), organization=organization, **form.cleaned_data
-            )
+            actor = request_membership(request)
+            services.organization_update(actor=actor, organization=organization, **form.settings_values)
+            services.organization_booking_limits_set(actor=actor, organization=organization, **form.limit_values)
         except DomainError as exc:
             form_add_error(form, exc)
         else:

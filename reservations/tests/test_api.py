@@ -89,13 +89,14 @@ def test_booking_runs_a_fixed_number_of_queries(api_client, org, space):
     transaction_control = {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK"}
     sql = [query["sql"] for query in booked.captured_queries if query["sql"].split()[0] not in transaction_control]
     # Routing (SET public, domain; cached in production), SET tenant, membership, then in one transaction the
-    # space FOR NO KEY UPDATE, its opening hours and the insert. The exclusion constraint is the overlap check.
-    # Then the webhook endpoints that want the event, the notice written to the outbox (no broker), and the
-    # bump of the space's availability version.
+    # space FOR NO KEY UPDATE, its opening hours, its closures and the insert. The exclusion constraint is the
+    # overlap check. Then the webhook endpoints that want the event, the notice written to the outbox (no
+    # broker), and the bump of the space's availability version.
     assert [statement.split()[0] for statement in sql] == [
         "SET",
         "SELECT",
         "SET",
+        "SELECT",
         "SELECT",
         "SELECT",
         "SELECT",
@@ -112,6 +113,7 @@ def test_booking_runs_a_fixed_number_of_queries(api_client, org, space):
     # and one query names the clashing intervals.
     statements = [query["sql"].split()[0] for query in refused.captured_queries]
     assert [statement for statement in statements if statement not in transaction_control | {"SET"}] == [
+        "SELECT",
         "SELECT",
         "SELECT",
         "SELECT",

@@ -50,6 +50,8 @@ def space_form(**overrides) -> dict:
         "min_duration_minutes": "30",
         "max_duration_minutes": "240",
         "max_days_ahead": "90",
+        "buffer_before_minutes": "0",
+        "buffer_after_minutes": "0",
         "opening_hours-TOTAL_FORMS": "0",
         "opening_hours-INITIAL_FORMS": "0",
         "opening_hours-MIN_NUM_FORMS": "0",
