@@ -1,6 +1,7 @@
 """Datetime inputs that refuse naive times: a time without an offset is ambiguous in a multi-timezone API."""
 
 import re
+from datetime import datetime, timedelta
 
 import django_filters
 from django import forms
@@ -15,6 +16,16 @@ NAIVE_MESSAGE = "Give the time with its UTC offset, e.g. 2025-03-01T09:00:00+01:
 _PLUS_AS_SPACE = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
 
 
+# PostgreSQL stores offsets up to 15:59 (ISO 8601 allows more): anything beyond is refused, never a 500.
+MAX_OFFSET = timedelta(hours=15, minutes=59)
+OFFSET_MESSAGE = "Give a UTC offset between -15:59 and +15:59."
+
+
+def offset_out_of_range(value: datetime) -> bool:
+    offset = value.utcoffset()
+    return offset is not None and abs(offset) > MAX_OFFSET
+
+
 def _restore_plus(value: str) -> str:
     return _PLUS_AS_SPACE.sub(r"\1+\2", value.strip())
 
@@ -22,7 +33,7 @@ def _restore_plus(value: str) -> str:
 class AwareDateTimeField(serializers.DateTimeField):
     """ISO 8601 with an offset in, the organization's time with its offset out (the view activates it)."""
 
-    default_error_messages = {"naive": NAIVE_MESSAGE}
+    default_error_messages = {"naive": NAIVE_MESSAGE, "offset": OFFSET_MESSAGE}
 
     def to_internal_value(self, value):
         if isinstance(value, str):
@@ -32,6 +43,8 @@ class AwareDateTimeField(serializers.DateTimeField):
     def enforce_timezone(self, value):
         if timezone.is_naive(value):
             self.fail("naive")
+        if offset_out_of_range(value):
+            self.fail("offset")
         return super().enforce_timezone(value)
 
 
@@ -49,6 +62,8 @@ class AwareIsoDateTimeFormField(forms.DateTimeField):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         if timezone.is_naive(parsed):
             raise forms.ValidationError(self.error_messages["naive"], code="naive")
+        if offset_out_of_range(parsed):
+            raise forms.ValidationError(OFFSET_MESSAGE, code="offset")
         return parsed
 
 
