@@ -32,7 +32,7 @@ def test_docs_pages_use_our_own_static_files(client, path):
     response = client.get(path, HTTP_HOST="localhost")
     html = response.content.decode()
     assert response.status_code == 200
-    assert "/static/drf_spectacular_sidecar/" in html
+    assert "/static/drf_spectacular_sidecar/" in html or "/api/redoc/redoc.standalone.js" in html
     assert "cdn." not in html and "unpkg" not in html and "fonts.googleapis" not in html
 
 
@@ -158,3 +158,11 @@ def test_the_redoc_start_up_script_loads_no_font_from_outside():
 
     script = (Path(settings.BASE_DIR) / "static" / "api" / "redoc-init.js").read_text()
     assert "http" not in script and "fontFamily" in script
+
+
+@pytest.mark.django_db
+def test_the_redoc_bundle_is_served_without_its_outside_logo(client):
+    response = client.get("/api/redoc/redoc.standalone.js", HTTP_HOST="localhost")
+    assert response.status_code == 200
+    assert b"cdn.redoc.ly" not in response.content
+    assert b"Redoc" in response.content
