@@ -27,7 +27,7 @@ from spaces.tests.factories import SpaceFactory, open_every_day
 pytestmark = pytest.mark.fuzz
 
 SEED = int(os.environ.get("FUZZ_SEED", "20261202"))
-MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "20"))
 
 
 def _seed(org) -> None:
