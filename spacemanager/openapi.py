@@ -135,6 +135,11 @@ ERROR_RESPONSES = _ErrorResponses(
                 OpenApiExample("invalid page", value={"detail": "Invalid page.", "code": "not_found"}),
             ],
         ),
+        415: error_response(
+            "unsupported_media_type",
+            'Unsupported media type "text/plain" in request.',
+            description="The body is not JSON: send `Content-Type: application/json`.",
+        ),
         429: error_response(
             "throttled",
             "Request was throttled. Expected available in 60 seconds.",
@@ -144,28 +149,34 @@ ERROR_RESPONSES = _ErrorResponses(
 )
 
 
-def _authenticates(view) -> bool:
+def _authenticates(operation: "AutoSchema") -> bool:
     from accounts.authentication import TokenChallengeOnly
 
-    return any(not isinstance(authenticator, TokenChallengeOnly) for authenticator in view.get_authenticators())
+    authenticators = operation.view.get_authenticators()
+    return any(not isinstance(authenticator, TokenChallengeOnly) for authenticator in authenticators)
 
 
-def _restricted(view) -> bool:
-    return any(not isinstance(permission, AllowAny) for permission in view.get_permissions())
+def _restricted(operation: "AutoSchema") -> bool:
+    return any(not isinstance(permission, AllowAny) for permission in operation.view.get_permissions())
 
 
-def _throttled(view) -> bool:
-    return bool(view.get_throttles())
+def _throttled(operation: "AutoSchema") -> bool:
+    return bool(operation.view.get_throttles())
 
 
-# Which errors an operation documents, judged from the view itself. A status a view documents on its own
+def _takes_a_body(operation: "AutoSchema") -> bool:
+    return operation.method in ("POST", "PUT", "PATCH")
+
+
+# Which errors an operation documents, judged from its view and method. A status a view documents on its own
 # (with its own example or shape) is left as it is. Every operation can answer 400 (malformed JSON, an
 # unknown parameter) and 404 (a path that the other kind of host serves).
-GENERIC_ERRORS: list[tuple[int, Callable[[Any], bool]]] = [
-    (400, lambda view: True),
-    (401, lambda view: _authenticates(view) or _restricted(view)),
+GENERIC_ERRORS: list[tuple[int, Callable[["AutoSchema"], bool]]] = [
+    (400, lambda operation: True),
+    (401, lambda operation: _authenticates(operation) or _restricted(operation)),
     (403, _restricted),
-    (404, lambda view: True),
+    (404, lambda operation: True),
+    (415, _takes_a_body),
     (429, _throttled),
 ]
 
@@ -197,7 +208,7 @@ class AutoSchema(openapi.AutoSchema):
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         for status, applies in GENERIC_ERRORS:
-            if str(status) not in responses and applies(self.view):
+            if str(status) not in responses and applies(self):
                 responses[str(status)] = self._get_response_for_code(
                     ERROR_RESPONSES[status], str(status), media_types=["application/json"], direction=direction
                 )

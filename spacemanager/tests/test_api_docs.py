@@ -96,6 +96,8 @@ def test_error_responses_are_documented_wherever_they_occur(client):
         assert {"400", "404"} <= statuses, name
         if op.get("security") and {} not in op["security"]:
             assert {"401", "403"} <= statuses, name
+        if name.startswith(("POST", "PUT", "PATCH")):
+            assert "415" in statuses, name
     for throttled in ("/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/register"):
         assert "429" in schema["paths"][throttled]["post"]["responses"]
     assert "404" in schema["paths"]["/api/v1/auth/register"]["post"]["responses"]

@@ -127,3 +127,10 @@ def test_patching_a_member_without_fields_changes_nothing(org, api_client):
 
     assert response.status_code == 200
     assert response.json()["role"] == "member"
+
+
+def test_a_body_that_is_not_json_is_a_415_with_a_code(org, api_client):
+    response = api_client(org, org.owner).post("/api/v1/spaces", "name=Blue", content_type="text/plain")
+
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"

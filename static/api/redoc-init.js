@@ -5,7 +5,6 @@
   Redoc.init(
     container.dataset.schemaUrl,
     {
-      hideDownloadButton: false,
       theme: { typography: { fontFamily: system, headings: { fontFamily: system } } },
     },
     container
