@@ -135,6 +135,12 @@ ERROR_RESPONSES = _ErrorResponses(
                 OpenApiExample("invalid page", value={"detail": "Invalid page.", "code": "not_found"}),
             ],
         ),
+        413: error_response(
+            "request_too_large",
+            "The request body is larger than the 2621440 bytes allowed.",
+            description="The body is larger than the server accepts (DATA_UPLOAD_MAX_MEMORY_SIZE), or nested too "
+            "deep to read.",
+        ),
         415: error_response(
             "unsupported_media_type",
             'Unsupported media type "text/plain" in request.',
@@ -176,6 +182,7 @@ GENERIC_ERRORS: list[tuple[int, Callable[["AutoSchema"], bool]]] = [
     (401, lambda operation: _authenticates(operation) or _restricted(operation)),
     (403, _restricted),
     (404, lambda operation: True),
+    (413, _takes_a_body),
     (415, _takes_a_body),
     (429, _throttled),
 ]

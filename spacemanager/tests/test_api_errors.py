@@ -117,7 +117,7 @@ def test_a_booking_with_an_offset_postgresql_cannot_store_is_refused(paris, api_
     )
 
     assert response.status_code == 400
-    assert response.json()["starts_at"] == ["Give a UTC offset between -15:59 and +15:59."]
+    assert "15:59" in response.json()["starts_at"][0]
 
 
 def test_patching_a_member_without_fields_changes_nothing(org, api_client):
