@@ -8,11 +8,12 @@ PORT ?= 8000
 BIND ?= 127.0.0.1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: bench run test lint format install migrate demo clean-data help validate-containers
+.PHONY: bench run test fuzz lint format install migrate demo clean-data help validate-containers
 
 help:
 	@echo "make run    - install, start embedded services when none are configured, migrate, demo data, web + worker + beat"
 	@echo "make test   - install and run the whole test suite"
+	@echo "make fuzz   - schemathesis against a live server: the API keeps its OpenAPI schema's promises"
 	@echo "make lint   - ruff format --check, ruff check and djlint (templates)"
 
 $(BIN)/python:
@@ -38,6 +39,11 @@ run: install
 
 test: install
 	$(BIN)/pytest
+
+# schemathesis against a live server (every check, a fixed seed): the API answers as its OpenAPI schema
+# says. FUZZ_SEED and FUZZ_MAX_EXAMPLES change the run; LIVE_SERVER_PORT picks the server's port.
+fuzz: install
+	$(BIN)/pytest -m fuzz -p no:cacheprovider spacemanager/tests/test_api_contract.py
 
 lint: install
 	$(BIN)/ruff format --check .

@@ -109,6 +109,12 @@ class LoginView(GenericAPIView):
         },
     )
     def post(self, request):
+        """Log in.
+
+        On an organization's host, a member's email and password give an access token and a refresh token
+        bound to this organization, and who you are here. A wrong password, an unknown email and "not a member
+        here" all answer the same 401 `invalid_credentials`. Rate limited per address and per account.
+        """
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -157,6 +163,12 @@ class RefreshView(GenericAPIView):
         }
     )
     def post(self, request):
+        """Refresh the tokens.
+
+        Trade a refresh token for a new access token and a new refresh token; the old refresh token stops
+        working. Only on the host of the organization that issued it (another host: 401
+        `token_wrong_organization`).
+        """
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return Response(serializer.validated_data)
@@ -177,6 +189,10 @@ class LogoutView(GenericAPIView):
 
     @extend_schema(responses={204: None, 400: ERROR_RESPONSES[400], 401: error_response("token_not_valid")})
     def post(self, request):
+        """Log out.
+
+        Revoke a refresh token: it can no longer be refreshed. Logging out twice is harmless.
+        """
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -204,6 +220,10 @@ class MeView(APIView):
 
     @extend_schema(responses={200: MeSerializer, 401: ERROR_RESPONSES[401], 403: ERROR_RESPONSES[403]})
     def get(self, request):
+        """Who am I.
+
+        You, your role (owner, admin or member) and the organization whose host this is.
+        """
         membership = request_membership(request._request)
         return Response(
             MeSerializer(
@@ -260,6 +280,10 @@ class MemberListView(GenericAPIView):
 
     @extend_schema(responses={200: MemberSerializer(many=True), **ERROR_RESPONSES.for_codes(401, 403)})
     def get(self, request):
+        """List members.
+
+        The people of this organization with their roles, oldest first (owners and admins).
+        """
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(MemberSerializer(page, many=True).data)
 
@@ -275,6 +299,11 @@ class MemberListView(GenericAPIView):
         examples=[OpenApiExample("Invite a colleague", value={"email": "sam@example.com", "role": "member"})],
     )
     def post(self, request):
+        """Add a member.
+
+        Add a person by email with a role (owners and admins). Someone already in the organization: 409
+        `already_member`.
+        """
         data = MemberCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         issued = invitations.invitation_create(
@@ -293,6 +322,10 @@ class MemberDetailView(GenericAPIView):
 
     @extend_schema(responses={200: MemberSerializer, **ERROR_RESPONSES.for_codes(401, 403, 404)})
     def get(self, request, pk: int):
+        """Get a member.
+
+        One membership of this organization (owners and admins).
+        """
         return Response(MemberSerializer(self.get_object()).data)
 
     @extend_schema(
@@ -304,14 +337,26 @@ class MemberDetailView(GenericAPIView):
         },
     )
     def patch(self, request, pk: int):
-        data = MemberUpdateSerializer(data=request.data)
+        """Change a member's role.
+
+        Owners and admins; an organization keeps at least one owner (409 `last_owner`). Without `role` nothing
+        changes.
+        """
+        data = MemberUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        membership = services.member_change_role(
-            actor=request_membership(request._request), membership=self.get_object(), role=data.validated_data["role"]
-        )
+        membership = self.get_object()
+        if "role" in data.validated_data:  # a PATCH without fields changes nothing
+            membership = services.member_change_role(
+                actor=request_membership(request._request), membership=membership, role=data.validated_data["role"]
+            )
         return Response(MemberSerializer(membership).data)
 
     @extend_schema(responses={204: None, **ERROR_RESPONSES.for_codes(401, 403, 404), 409: error_response("last_owner")})
     def delete(self, request, pk: int):
+        """Remove a member.
+
+        The person loses access to this organization; their account and their bookings stay. The last owner
+        cannot be removed (409 `last_owner`).
+        """
         services.member_remove(actor=request_membership(request._request), membership=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -4,7 +4,13 @@ import csv
 import io
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.renderers import JSONRenderer
@@ -15,7 +21,7 @@ from accounts.permissions import IsOrganizationManager
 from reports.models import MonthlyReport
 from reports.renderers import CSVRenderer
 from reports.selectors import monthly_report_list
-from spacemanager.errors import NotFound
+from spacemanager.errors import NotFound, ValidationFailed
 from spacemanager.openapi import ERROR_RESPONSES
 
 
@@ -29,8 +35,16 @@ class ReportTotalsSerializer(serializers.Serializer):
     revenue = serializers.CharField(help_text="Decimal, in the organization's currency.")
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$", "example": "2026-11"})
+class MonthField(serializers.DateField):
+    """A month as `YYYY-MM` (the first day of the month in the database)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m", **kwargs)
+
+
 class ReportSummarySerializer(serializers.ModelSerializer):
-    month = serializers.DateField(format="%Y-%m", help_text="YYYY-MM: the organization's local month.")
+    month = MonthField(help_text="YYYY-MM: the organization's local month.")
     totals = ReportTotalsSerializer(source="data.totals")
 
     class Meta:
@@ -68,6 +82,14 @@ class ReportAPIView(GenericAPIView):
     renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
     filter_backends = []
 
+    def initial(self, request, *args, **kwargs):
+        # DRF reads an empty `?format=` as no format at all; the schema offers json or csv.
+        if request.query_params.get(api_settings.URL_FORMAT_OVERRIDE) == "":
+            raise ValidationFailed(
+                "Give json or csv, or leave the parameter out.", field=api_settings.URL_FORMAT_OVERRIDE
+            )
+        super().initial(request, *args, **kwargs)
+
     def wants_csv(self) -> bool:
         return isinstance(self.request.accepted_renderer, CSVRenderer)
 
@@ -100,6 +122,11 @@ class ReportListView(ReportAPIView):
         },
     )
     def get(self, request):
+        """List monthly reports.
+
+        One report per ended month, newest first, with its totals (owners and admins). JSON, or CSV with
+        `format=csv` or `Accept: text/csv`.
+        """
         page = self.paginate_queryset(self.get_queryset())
         if self.wants_csv():
             return Response(_summary_csv(page), headers={"Content-Disposition": 'attachment; filename="reports.csv"'})
@@ -149,6 +176,11 @@ class ReportDetailView(ReportAPIView):
         ],
     )
     def get(self, request, pk: int):
+        """Get a monthly report.
+
+        Every figure of one month: totals, per space, per weekday and hour, top bookers (owners and admins).
+        JSON, or CSV with `format=csv` or `Accept: text/csv`.
+        """
         report = self.get_object()
         if self.wants_csv():
             disposition = f'attachment; filename="{report.csv_filename}"'

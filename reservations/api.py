@@ -4,7 +4,13 @@ from decimal import Decimal
 
 import django_filters
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -13,7 +19,9 @@ from accounts.access import request_membership
 from reservations import services
 from reservations.models import Reservation
 from reservations.selectors import reservation_get, reservation_list, running_at_or_after
-from spacemanager.errors import PermissionDenied
+from spacemanager.errors import PermissionDenied, ValidationFailed
+from spacemanager.fields import StrictCharField
+from spacemanager.filtering import IntegerFilter
 from spacemanager.openapi import ERROR_RESPONSES, error_response
 from spacemanager.pagination import KeysetPagination
 from spaces.hours import isoformat_local
@@ -100,8 +108,8 @@ class ReservationInputSerializer(serializers.Serializer):
     space = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The space's id.")
     starts_at = AwareDateTimeField(help_text="ISO 8601 with offset; naive times are refused.")
     ends_at = AwareDateTimeField(help_text="ISO 8601 with offset; excluded (10:00-11:00 and 11:00-12:00 fit).")
-    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    title = StrictCharField(max_length=200, required=False, allow_blank=True)
+    notes = StrictCharField(max_length=5000, required=False, allow_blank=True)
     attendees = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
 
 
@@ -113,8 +121,8 @@ def _service_arguments(validated: dict) -> dict:
 
 
 class ReservationFilter(django_filters.FilterSet):
-    space = django_filters.NumberFilter(field_name="space_id")
-    series = django_filters.NumberFilter(field_name="series_id", help_text="Only the occurrences of this series.")
+    space = IntegerFilter(field_name="space_id", help_text="Only this space's reservations (its id).")
+    series = IntegerFilter(field_name="series_id", help_text="Only the occurrences of this series.")
     status = django_filters.MultipleChoiceFilter(choices=Reservation.Status.choices, help_text="Repeatable.")
     # `from`/`to` are Python keywords: declared through the dict below.
 
@@ -235,6 +243,23 @@ BOOKING_400 = OpenApiResponse(
         ),
     ],
 )
+CHANGE_CONFLICT_RESPONSE = OpenApiResponse(
+    response=CONFLICT_RESPONSE.response,
+    description="`reservation_conflict`: the new slot overlaps another active reservation (listed in "
+    "`conflicts`); or `reservation_not_active`: this reservation is cancelled, completed or expired "
+    "(`conflicts` is then empty).",
+    examples=[
+        *CONFLICT_RESPONSE.examples,
+        OpenApiExample(
+            "reservation_not_active",
+            value={
+                "detail": "This reservation is cancelled; only pending or confirmed ones can be changed.",
+                "code": "reservation_not_active",
+                "conflicts": [],
+            },
+        ),
+    ],
+)
 NOT_ACTIVE = error_response(
     "reservation_not_active", "This reservation is cancelled; only pending or confirmed ones can be changed."
 )
@@ -254,6 +279,8 @@ class ReservationListView(OrganizationTimezoneMixin, GenericAPIView):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
             return Reservation.objects.none()
         scope = self.request.query_params.get("scope", "mine")
+        if scope not in ("mine", "all"):
+            raise ValidationFailed("Give mine or all.", field="scope")
         actor = request_membership(self.request._request)
         if scope == "all" and not actor.is_manager:
             raise PermissionDenied("Only owners and admins can see everyone's reservations.")
@@ -266,6 +293,11 @@ class ReservationListView(OrganizationTimezoneMixin, GenericAPIView):
         responses={200: ReservationSerializer(many=True), **ERROR_RESPONSES.for_codes(400, 401, 403)},
     )
     def get(self, request):
+        """List reservations.
+
+        Your reservations; owners and admins see everyone's with `scope=all`. Filter by space, status and time
+        (`from`, `to`), sort with `ordering`.
+        """
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -284,6 +316,7 @@ class ReservationListView(OrganizationTimezoneMixin, GenericAPIView):
         description="Book for yourself. Confirmed at once, or `pending` when the space requires approval.",
     )
     def post(self, request):
+        """Book a space."""
         data = ReservationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         reservation = services.reservation_create(
@@ -306,6 +339,10 @@ class ReservationDetailView(OrganizationTimezoneMixin, GenericAPIView):
         examples=[OpenApiExample("A reservation", value=RESERVATION_EXAMPLE, response_only=True)],
     )
     def get(self, request, pk: int):
+        """Get a reservation.
+
+        Yours, or any for owners and admins; someone else's answers 404 to a member.
+        """
         return Response(self.get_serializer(self.get_object()).data)
 
     def _update(self, request, *, partial: bool) -> Response:
@@ -329,12 +366,13 @@ class ReservationDetailView(OrganizationTimezoneMixin, GenericAPIView):
             200: ReservationSerializer,
             400: BOOKING_400,
             **ERROR_RESPONSES.for_codes(401, 403, 404),
-            409: OpenApiResponse(description="`reservation_conflict` (see POST) or `reservation_not_active`."),
+            409: CHANGE_CONFLICT_RESPONSE,
         },
         examples=[OpenApiExample("Move and rename", value=RESERVATION_INPUT_EXAMPLE, request_only=True)],
         description="Replace the reservation; validated like a new booking (its own slot does not count).",
     )
     def put(self, request, pk: int):
+        """Replace a reservation."""
         return self._update(request, partial=False)
 
     @extend_schema(
@@ -343,7 +381,7 @@ class ReservationDetailView(OrganizationTimezoneMixin, GenericAPIView):
             200: ReservationSerializer,
             400: BOOKING_400,
             **ERROR_RESPONSES.for_codes(401, 403, 404),
-            409: CONFLICT_RESPONSE,
+            409: CHANGE_CONFLICT_RESPONSE,
         },
         examples=[
             OpenApiExample("Extend by half an hour", value={"ends_at": "2025-03-03T11:30:00+01:00"}, request_only=True)
@@ -351,6 +389,7 @@ class ReservationDetailView(OrganizationTimezoneMixin, GenericAPIView):
         description="Change some fields; the result is validated like a new booking.",
     )
     def patch(self, request, pk: int):
+        """Change a reservation."""
         return self._update(request, partial=True)
 
     @extend_schema(
@@ -359,6 +398,7 @@ class ReservationDetailView(OrganizationTimezoneMixin, GenericAPIView):
         "twice is harmless; completed or expired reservations cannot be cancelled (409).",
     )
     def delete(self, request, pk: int):
+        """Cancel a reservation."""
         reservation = services.reservation_cancel(
             actor=request_membership(request._request), reservation=self.get_object()
         )
@@ -382,6 +422,11 @@ class ReservationConfirmView(OrganizationTimezoneMixin, GenericAPIView):
         },
     )
     def post(self, request, pk: int):
+        """Confirm a pending reservation.
+
+        Owners and admins approve a request for a space that requires approval; the booker is told by email.
+        Only pending reservations can be confirmed (409 `reservation_not_pending`).
+        """
         actor = request_membership(request._request)
         reservation = services.reservation_confirm(
             actor=actor, reservation=reservation_get(actor=actor, reservation_id=pk)

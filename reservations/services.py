@@ -412,6 +412,8 @@ def reservation_update(*, actor: Membership, reservation: Reservation, **changes
         raise Conflict(
             f"This reservation is {reservation.status}; only pending or confirmed ones can be changed.",
             code="reservation_not_active",
+            # The same shape as a clash (409 with `conflicts`), so a client reads one shape from a change.
+            extra={"conflicts": []},
         )
     reservation = _change(actor=actor, reservation=reservation, space=spaces[new_space_id], changes=changes, tz=tz)
     availability_versions_bump(space_id for space_id in spaces if space_id != new_space_id)  # moved away

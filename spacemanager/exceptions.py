@@ -1,9 +1,15 @@
-"""The one place where errors become API responses (DRF's EXCEPTION_HANDLER)."""
+"""The one place where errors become API responses (DRF's EXCEPTION_HANDLER).
+
+Every error answer has a `code` next to DRF's shapes, and the OpenAPI schema documents exactly these shapes
+(spacemanager.openapi): `{"detail": ..., "code": ...}`, or for invalid input `{"<field>": [...], "code": ...}`.
+"""
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -28,12 +34,21 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response({**django_validation_error_payload(exc), "code": "invalid"}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, RequestDataTooBig):
         exc = RequestBodyTooLarge()
+    # Django's own errors (get_object_or_404, a PermissionDenied from a helper) as DRF's, so that they get a
+    # code too; their message never names a model ("No Membership matches the given query").
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.APIException) and isinstance(response.data, dict):
         # A stable machine-readable code next to DRF's message, so clients never parse English.
         codes = exc.get_codes()
         if isinstance(codes, str):
             response.data.setdefault("code", codes)
-        elif isinstance(codes, dict):
+        else:
             response.data.setdefault("code", "invalid")
+    elif response is not None and isinstance(response.data, list):
+        # A list-shaped error (ValidationError(["..."]) raised by hand): the documented object shape instead.
+        response.data = {"non_field_errors": response.data, "code": "invalid"}
     return response

@@ -285,10 +285,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["spacemanager.parsers.BoundedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "spacemanager.pagination.DefaultPagination",
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "spacemanager.filtering.StrictDjangoFilterBackend",
         "spacemanager.strict.StrictOrderingFilter",  # an ordering the view does not offer is a 400
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "spacemanager.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "spacemanager.exceptions.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Scoped throttles (login, register, password reset) count in the default cache: Redis outside tests,
@@ -328,17 +328,39 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 
+_ACCESS_MINUTES = int(SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds() // 60)
 SPECTACULAR_SETTINGS = {
     "TITLE": "SpaceManager API",
-    "DESCRIPTION": (
-        "Multi-tenant space rental and room booking. Every organization has its own host "
-        f"(`<slug>.{BASE_DOMAIN}`); tokens are bound to the organization that issued them. "
-        f"Registration happens on the public host (`{BASE_DOMAIN}`)."
-    ),
+    "DESCRIPTION": f"""Multi-tenant space rental and room booking: spaces, their availability, reservations,
+members and monthly reports.
+
+## Hosts: one per organization
+Every organization has its own host, `<slug>.{BASE_DOMAIN}` (for example `acme.{BASE_DOMAIN}`), and its API
+lives there under `/api/v1/`. The public host, `{BASE_DOMAIN}`, serves only registration
+(`POST /api/v1/auth/register`), which creates an organization, its host and its owner. A path asked of the
+wrong kind of host answers 404. Locally, send the host in a `Host` header
+(`curl -H 'Host: acme.{BASE_DOMAIN}:8000' http://127.0.0.1:8000/api/v1/...`).
+
+## Tokens: bound to one organization
+`POST /api/v1/auth/login` on an organization's host returns an access token and a refresh token for that
+organization only. Send the access token as `Authorization: Bearer <access>`; it lasts
+{_ACCESS_MINUTES} minutes. `POST /api/v1/auth/refresh` trades the refresh token for a new pair
+(the old refresh token stops working), and `POST /api/v1/auth/logout` revokes it. A token used on
+another organization's host answers 401 with code `token_wrong_organization`; one person who belongs to
+several organizations logs in on each host.
+
+## Answers
+JSON; times are ISO 8601 with their UTC offset, shown in the organization's time zone (naive times are
+refused). Lists are paginated (`page`, `page_size` up to 100) with `count`, `next` and `previous`. Errors
+carry a stable `code` to branch on: `{{"detail": "...", "code": "..."}}`, or for invalid input each field
+with its messages (`{{"ends_at": ["The end must be after the start."], "code": "ends_before_start"}}`).
+Login, refresh and registration are rate limited: 429 with `Retry-After`.""",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No validator badge: Swagger UI would send the schema to an outside validation service.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None, "persistAuthorization": True},
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
@@ -347,6 +369,12 @@ SPECTACULAR_SETTINGS = {
         "SpaceKindEnum": "spaces.models.Space.Kind",
         "CalendarFeedKindEnum": "integrations.models.CalendarFeed.Kind",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "spacemanager.openapi.describe_tags",
+        "spacemanager.openapi.real_pagination_examples",
+        "spacemanager.openapi.date_examples_from_now",
+    ],
 }
 
 LOGIN_URL = "accounts:login"

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from accounts.access import request_membership
 from accounts.permissions import IsOrganizationManager, IsOrganizationMember
+from spacemanager.fields import StrictBooleanField, StrictCharField, StrictDecimalField
 from spacemanager.openapi import ERROR_RESPONSES
 from spaces import services
 from spaces.availability_cache import (
@@ -92,22 +93,20 @@ class SpaceSerializer(serializers.ModelSerializer):
 
 
 class SpaceInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
-    description = serializers.CharField(required=False, allow_blank=True)
+    name = StrictCharField(max_length=120)
+    description = StrictCharField(required=False, allow_blank=True)
     kind = serializers.ChoiceField(choices=Space.Kind.choices, required=False)
     capacity = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
-    location = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    location = StrictCharField(max_length=200, required=False, allow_blank=True)
     amenities = serializers.ListField(
-        child=serializers.CharField(max_length=30), max_length=30, required=False, help_text="Short lowercase tags."
+        child=StrictCharField(max_length=30), max_length=30, required=False, help_text="Short lowercase tags."
     )
-    hourly_rate = serializers.DecimalField(
-        max_digits=10, decimal_places=2, min_value=0, required=False, allow_null=True
-    )
-    is_active = serializers.BooleanField(required=False, help_text="false archives the space (like DELETE).")
+    hourly_rate = StrictDecimalField(max_digits=10, decimal_places=2, min_value=0, required=False, allow_null=True)
+    is_active = StrictBooleanField(required=False, help_text="false archives the space (like DELETE).")
     min_duration_minutes = serializers.IntegerField(min_value=1, max_value=44640, required=False)
     max_duration_minutes = serializers.IntegerField(min_value=1, max_value=44640, required=False)
     max_days_ahead = serializers.IntegerField(min_value=0, max_value=3650, required=False)
-    requires_approval = serializers.BooleanField(required=False)
+    requires_approval = StrictBooleanField(required=False)
     buffer_before_minutes = serializers.IntegerField(
         min_value=0, max_value=1440, required=False, help_text="Setup minutes kept free before each booking."
     )
@@ -251,6 +250,11 @@ class SpaceListView(OrganizationTimezoneMixin, SpacePermissionsMixin, GenericAPI
         responses={200: SpaceSerializer(many=True), **ERROR_RESPONSES.for_codes(400, 401, 403)},
     )
     def get(self, request):
+        """List spaces.
+
+        The organization's spaces, filtered and sorted; with `available_from` and `available_to`, only those
+        free and open for the whole interval. Archived spaces only with `is_active=false`.
+        """
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -263,6 +267,11 @@ class SpaceListView(OrganizationTimezoneMixin, SpacePermissionsMixin, GenericAPI
         ],
     )
     def post(self, request):
+        """Create a space.
+
+        Owners and admins. Opening hours are in the organization's time zone; without any, the space is
+        bookable at any time.
+        """
         data = SpaceInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
@@ -284,6 +293,10 @@ class SpaceDetailView(OrganizationTimezoneMixin, SpacePermissionsMixin, GenericA
         examples=[OpenApiExample("A space", value=SPACE_EXAMPLE, response_only=True)],
     )
     def get(self, request, pk: int):
+        """Get a space.
+
+        One space with its opening hours and booking rules.
+        """
         return Response(self.get_serializer(self.get_object()).data)
 
     def _update(self, request, *, partial: bool) -> Response:
@@ -326,6 +339,7 @@ class SpaceDetailView(OrganizationTimezoneMixin, SpacePermissionsMixin, GenericA
         "stay as they are.",
     )
     def put(self, request, pk: int):
+        """Replace a space."""
         return self._update(request, partial=False)
 
     @extend_schema(
@@ -340,6 +354,10 @@ class SpaceDetailView(OrganizationTimezoneMixin, SpacePermissionsMixin, GenericA
         ],
     )
     def patch(self, request, pk: int):
+        """Update a space.
+
+        Change some settings (owners and admins); what is left out stays as it is.
+        """
         return self._update(request, partial=True)
 
     @extend_schema(
@@ -349,6 +367,7 @@ class SpaceDetailView(OrganizationTimezoneMixin, SpacePermissionsMixin, GenericA
         "reservations already under way are kept. Archiving twice is harmless.",
     )
     def delete(self, request, pk: int):
+        """Archive a space."""
         result = services.space_archive(actor=request_membership(request._request), space=self.get_object())
         return Response(self.get_serializer(space_get(space_id=result.space.pk)).data)
 
@@ -485,6 +504,12 @@ class SpaceAvailabilityView(OrganizationTimezoneMixin, GenericAPIView):
         ],
     )
     def get(self, request, pk: int):
+        """A space's availability.
+
+        For an interval of at most 31 days: when the space is busy, and when it is open and free, in the
+        organization's time zone. Members see other people's bookings as busy times only; owners and admins
+        see who booked.
+        """
         query = AvailabilityQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         starts_at, ends_at = query.validated_data["start"], query.validated_data["end"]

@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from drf_spectacular.utils import extend_schema_field
 
 from spacemanager.errors import ValidationFailed
+from spacemanager.filtering import IntegerFilter
 from spaces.models import Space
 from spaces.timefields import AwareDateTimeFilter
 
@@ -36,7 +37,9 @@ class TagsFilter(django_filters.Filter):
 
 class SpaceFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Space.Kind.choices)
-    capacity_min = django_filters.NumberFilter(field_name="capacity", lookup_expr="gte", min_value=0)
+    capacity_min = IntegerFilter(
+        field_name="capacity", lookup_expr="gte", min_value=0, help_text="Spaces for at least this many people."
+    )
     amenity = TagsFilter(help_text="Spaces with every listed amenity; repeat the parameter for several.")
     search = django_filters.CharFilter(method="filter_search", help_text="Words in the name, description or location.")
     is_active = django_filters.BooleanFilter(help_text="Archived spaces with `false`; active ones by default.")

@@ -73,6 +73,12 @@ class RegisterView(GenericAPIView):
         ],
     )
     def post(self, request):
+        """Register an organization.
+
+        On the public host only: creates the organization, its host `<slug>.BASE_DOMAIN`, its data and its
+        owner, all or nothing, and logs the owner in there (a token pair for the new organization). Asked of
+        an organization's host: 404.
+        """
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
