@@ -40,6 +40,10 @@ class InvitationListView(GenericAPIView):
 
     @extend_schema(responses={200: InvitationSerializer(many=True), **ERROR_RESPONSES.for_codes(401, 403)})
     def get(self, request):
+        """List invitations
+
+        Invitations of this organization, newest first, each with its status (owners and admins).
+        """
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(InvitationSerializer(page, many=True).data)
 
@@ -49,6 +53,11 @@ class InvitationListView(GenericAPIView):
         examples=[OpenApiExample("Invite a colleague", value={"email": "sam@example.com", "role": "member"})],
     )
     def post(self, request):
+        """Invite someone
+
+        Emails a link to join with a role (only owners invite owners). The answer is the same whether or not the
+        address already has an account, so it reveals nothing about the person.
+        """
         data = InvitationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         issued = invitations.invitation_create(

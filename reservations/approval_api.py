@@ -74,6 +74,10 @@ class SpaceApproversView(GenericAPIView):
 
     @extend_schema(responses={200: ApproversSerializer, **ERROR_RESPONSES.for_codes(401, 403, 404)})
     def get(self, request, pk: int):
+        """List a space's approvers
+
+        Who is emailed about, and asked to decide on, the space's requests. None: every owner and admin.
+        """
         return Response({"user_ids": approvals.space_approver_ids(space=self.get_space(pk))})
 
     @extend_schema(
@@ -81,6 +85,10 @@ class SpaceApproversView(GenericAPIView):
         responses={200: ApproversSerializer, **ERROR_RESPONSES.for_codes(400, 401, 403, 404)},
     )
     def put(self, request, pk: int):
+        """Set a space's approvers
+
+        Replaces the list with these owners and admins (user ids); an empty list means every owner and admin.
+        """
         data = ApproversSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user_ids = approvals.space_approvers_set(

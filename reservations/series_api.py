@@ -243,6 +243,10 @@ class SeriesListView(OrganizationTimezoneMixin, GenericAPIView):
         examples=[OpenApiExample("Series", value=[SERIES_EXAMPLE], response_only=True)],
     )
     def get(self, request):
+        """List recurring series
+
+        Your series, or everyone's for owners and admins (`?scope=all`), each with its rule.
+        """
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(
             [_series_payload(request, series, list(series.occurrences.all())) for series in page]
@@ -264,6 +268,11 @@ class SeriesListView(OrganizationTimezoneMixin, GenericAPIView):
         "series. Each occurrence passes every booking rule (see POST /reservations for the 400 codes).",
     )
     def post(self, request):
+        """Book a recurring series
+
+        One request books every occurrence of an RFC 5545 rule in the organization's time zone: all or nothing,
+        or with `skip_conflicts` the free ones, listing the skipped occurrences with their reason.
+        """
         data = SeriesInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
@@ -295,6 +304,10 @@ class SeriesDetailView(OrganizationTimezoneMixin, GenericAPIView):
         examples=[OpenApiExample("A series", value=SERIES_EXAMPLE, response_only=True)],
     )
     def get(self, request, pk: int):
+        """Read a series
+
+        One series with its occurrences; someone else's is 404 to a member.
+        """
         return Response(_detail(request, pk))
 
     @extend_schema(
@@ -314,6 +327,11 @@ class SeriesDetailView(OrganizationTimezoneMixin, GenericAPIView):
         "alone: PATCH /reservations/{id}.",
     )
     def patch(self, request, pk: int):
+        """Change a series
+
+        Changes every occurrence not yet started, or with `?from=` that occurrence and the following ones; each
+        moved occurrence is checked against every rule.
+        """
         actor = request_membership(request._request)
         series = series_get(actor=actor, series_id=pk)
         data = SeriesChangeSerializer(data=request.data)
@@ -328,6 +346,10 @@ class SeriesDetailView(OrganizationTimezoneMixin, GenericAPIView):
         "occurrences stay. One email for the series. One occurrence alone: DELETE /reservations/{id}.",
     )
     def delete(self, request, pk: int):
+        """Cancel a series
+
+        Cancels the occurrences not yet started, or with `?from=` that occurrence and the following ones.
+        """
         actor = request_membership(request._request)
         series = series_get(actor=actor, series_id=pk)
         services.series_cancel(actor=actor, series=series, **_from(request))

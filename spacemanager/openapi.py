@@ -321,6 +321,14 @@ TAG_DESCRIPTIONS: dict[str, str] = {
     "reservations": "Bookings: create, change, cancel, approve. Two active reservations of one space never "
     "overlap; a clash answers 409 `reservation_conflict` with the conflicting intervals.",
     "reports": "Monthly figures per organization (owners and admins), as JSON or CSV.",
+    "analytics": "Utilization, occupancy, bookings, revenue and rates over a chosen period (owners and admins).",
+    "organization": "The organization's own settings: name, IANA time zone, ISO 4217 currency, booking defaults.",
+    "invitations": "Invite people by email with a role; they join from the emailed link (accept with a token).",
+    "api keys": "Named `sm_` keys for integrators, shown once, limited by scopes (`read`, `write`).",
+    "closures": "Holidays and maintenance: periods when chosen spaces (or all) cannot be booked.",
+    "series": "Recurring bookings (RFC 5545 rules); every occurrence is an ordinary reservation.",
+    "webhooks": "Signed event deliveries (Standard Webhooks) to your endpoints, with a delivery log.",
+    "calendar feeds": "Private iCalendar feed URLs of your bookings, a space's busy times or the organization.",
 }
 
 
@@ -349,7 +357,11 @@ def real_pagination_examples(result: dict, generator, request, public) -> dict:
             continue
         url = f"http://acme.{settings.BASE_DOMAIN}{path}"
         properties = schemas[name]["properties"]
-        properties["count"]["example"] = 45
-        properties["next"]["example"] = f"{url}?page=3"
-        properties["previous"]["example"] = url  # the first page's link carries no `page`
+        if "count" in properties:  # numbered pages
+            properties["count"]["example"] = 45
+            properties["next"]["example"] = f"{url}?page=3"
+            properties["previous"]["example"] = url  # the first page's link carries no `page`
+        else:  # cursor pages (the reservation lists): opaque cursors, no count
+            properties["next"]["example"] = f"{url}?cursor=cD0yMDI3LTAzLTA4KzA5JTNBMDAlM0EwMCUyQjAwJTNBMDA%3D"
+            properties["previous"]["example"] = None
     return result

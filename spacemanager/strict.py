@@ -206,7 +206,7 @@ def strict_views(patterns: list) -> list:
         strict_class = type(
             view_class.__name__,
             (StrictRequestMixin, view_class),
-            {"__module__": view_class.__module__, "__doc__": view_class.__doc__},
+            {"__module__": view_class.__module__, "__doc__": view_class.__doc__ or ""},
         )
         pattern.callback = strict_class.as_view(**(getattr(pattern.callback, "initkwargs", None) or {}))
     return patterns

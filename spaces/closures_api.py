@@ -165,6 +165,11 @@ class ClosureListView(OrganizationTimezoneMixin, ClosurePermissionsMixin, Generi
         examples=[OpenApiExample("Christmas", value=[CLOSURE_EXAMPLE], response_only=True)],
     )
     def get(self, request):
+        """List closures
+
+        Every closure of this organization's spaces, soonest first. Everyone reads them; bookings inside one are
+        refused with 400 `closed`.
+        """
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(ClosureSerializer(page, many=True).data)
 
@@ -177,6 +182,12 @@ class ClosureListView(OrganizationTimezoneMixin, ClosurePermissionsMixin, Generi
         ],
     )
     def post(self, request):
+        """Declare a closure
+
+        Owners and admins close the chosen spaces (every space when `spaces` is empty) for a period with a
+        reason. The answer lists `affected_reservations`; with `cancel_affected` they are cancelled and each
+        booker is told the reason.
+        """
         data = ClosureInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
@@ -203,6 +214,10 @@ class ClosureDetailView(OrganizationTimezoneMixin, ClosurePermissionsMixin, Gene
         examples=[OpenApiExample("A closure", value=AFFECTED_EXAMPLE, response_only=True)],
     )
     def get(self, request, pk: int):
+        """Read a closure
+
+        One closure with the bookings still inside it.
+        """
         closure = closure_get(closure_id=pk)
         membership = request_membership(request._request)
         affected = closure_affected_reservations(closure=closure, now=timezone.now()) if membership.is_manager else []
@@ -220,6 +235,11 @@ class ClosureDetailView(OrganizationTimezoneMixin, ClosurePermissionsMixin, Gene
         ],
     )
     def patch(self, request, pk: int):
+        """Change a closure
+
+        Owners and admins change its period, reason or spaces; the answer lists the bookings now inside it, and
+        `cancel_affected` cancels them with a notice.
+        """
         closure = closure_get(closure_id=pk)
         data = ClosureInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -237,5 +257,9 @@ class ClosureDetailView(OrganizationTimezoneMixin, ClosurePermissionsMixin, Gene
         description="Reopen: the period can be booked again. Bookings cancelled for it stay cancelled.",
     )
     def delete(self, request, pk: int):
+        """Reopen: delete a closure
+
+        The period can be booked again; bookings cancelled for it stay cancelled.
+        """
         services.closure_delete(actor=request_membership(request._request), closure=closure_get(closure_id=pk))
         return Response(status=204)
