@@ -432,3 +432,12 @@ def analytics_bookings_xlsx(*, filters: AnalyticsFilters) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def analytics_filter_choices() -> dict[str, list]:
+    """What the dashboard's filters offer: the locations spaces name, and the spaces (two queries)."""
+    locations = list(
+        Space.objects.exclude(location="").order_by("location").values_list("location", flat=True).distinct()
+    )
+    spaces = list(Space.objects.order_by("name", "pk").values_list("pk", "name"))
+    return {"locations": locations, "spaces": spaces}
