@@ -196,7 +196,7 @@ def test_a_fixed_number_of_queries_whatever_the_period_and_the_bookings(paris, s
     for day in range(1, 28):
         booking(paris.owner, spring["box"], utc(2025, 5, day, 9), 1, price=Decimal("5.00"))
     year = queries(AnalyticsFilters(first_day=date(2025, 1, 1), last_day=date(2025, 12, 31), timezone=PARIS))
-    assert short == year <= 8
+    assert short == year <= 7
 
 
 @pytest.mark.parametrize(
