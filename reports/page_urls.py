@@ -1,6 +1,6 @@
 """Report pages of an organization's site (the API lives in reports/urls.py)."""
 
-from django.urls import path, re_path
+from django.urls import path
 
 from reports import views
 
@@ -8,8 +8,6 @@ app_name = "reports"
 
 urlpatterns = [
     path("", views.report_list, name="list"),
-    path("analytics/", views.analytics_dashboard, name="analytics"),
-    re_path(r"^analytics/bookings\.(?P<extension>csv|xlsx)$", views.analytics_export, name="analytics_export"),
     path("generate/", views.report_generate, name="generate"),
     path("<int:pk>/", views.report_detail, name="detail"),
     path("<int:pk>/csv/", views.report_csv, name="csv"),

@@ -14,6 +14,7 @@ urlpatterns = [
     path("reservations/", include("reservations.page_urls")),
     path("", include(organization_page_patterns)),
     path("reports/", include("reports.page_urls")),
+    path("analytics/", include("reports.analytics_urls")),
     path("admin/", organization_admin_site.urls),
 ]
 

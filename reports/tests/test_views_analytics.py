@@ -15,7 +15,7 @@ from reservations.tests.factories import ReservationFactory
 from spaces.tests.factories import SpaceFactory
 
 pytestmark = pytest.mark.django_db
-PAGE = "/reports/analytics/"
+PAGE = "/analytics/"
 MARCH = {"from": "2025-03-01", "to": "2025-03-31"}
 
 
@@ -46,7 +46,7 @@ def text(response) -> str:
 
 
 def urls() -> list[str]:
-    return [PAGE, "/reports/analytics/bookings.csv", "/reports/analytics/bookings.xlsx"]
+    return [PAGE, "/analytics/bookings.csv", "/analytics/bookings.xlsx"]
 
 
 def test_members_get_the_friendly_403_and_visitors_the_login(web_client, paris, march):
@@ -104,11 +104,11 @@ def test_bad_filters_show_the_error_on_the_form_with_a_400(web_client, paris, ma
     response = web_client(paris, paris.owner).get(PAGE, params)
     assert response.status_code == 400
     assert message in text(response)
-    assert web_client(paris, paris.owner).get("/reports/analytics/bookings.csv", params).status_code == 400
+    assert web_client(paris, paris.owner).get("/analytics/bookings.csv", params).status_code == 400
 
 
 def test_the_csv_export_lists_each_booking_in_local_time(web_client, paris, march):
-    response = web_client(paris, paris.owner).get("/reports/analytics/bookings.csv", MARCH)
+    response = web_client(paris, paris.owner).get("/analytics/bookings.csv", MARCH)
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == 'attachment; filename="bookings-2025-03-01-2025-03-31.csv"'
     rows = list(csv.reader(io.StringIO(response.content.decode())))
@@ -137,7 +137,7 @@ def test_the_csv_export_lists_each_booking_in_local_time(web_client, paris, marc
 
 
 def test_the_xlsx_export_opens_in_a_spreadsheet_program(web_client, paris, march):
-    response = web_client(paris, paris.owner).get("/reports/analytics/bookings.xlsx", MARCH)
+    response = web_client(paris, paris.owner).get("/analytics/bookings.xlsx", MARCH)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     sheet = load_workbook(io.BytesIO(response.content)).active
@@ -150,4 +150,4 @@ def test_the_xlsx_export_opens_in_a_spreadsheet_program(web_client, paris, march
 
 
 def test_another_extension_is_not_an_export(web_client, paris, march):
-    assert web_client(paris, paris.owner).get("/reports/analytics/bookings.pdf").status_code == 404
+    assert web_client(paris, paris.owner).get("/analytics/bookings.pdf").status_code == 404

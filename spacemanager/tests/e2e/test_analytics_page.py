@@ -25,7 +25,7 @@ def test_an_owner_reads_a_months_analytics_and_downloads_the_bookings(page, site
     page.get_by_label("From", exact=True).fill(first.isoformat())
     page.get_by_label("To", exact=True).fill(last.isoformat())
     page.get_by_role("button", name="Show").click()
-    expect(page).to_have_url(f"{alpha}/reports/analytics/?from={first}&to={last}&location=&space=&bucket=day")
+    expect(page).to_have_url(f"{alpha}/analytics/?from={first}&to={last}&location=&space=&bucket=day")
     for title in ("Occupancy by weekday and hour", "Utilization per space", "Bookings over time", "Top bookers"):
         expect(page.get_by_role("heading", name=title)).to_be_visible()
     expect(page.get_by_role("table", name="Utilization per space")).to_contain_text("Board room")
