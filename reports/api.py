@@ -1,4 +1,5 @@
-"""Reports API (owners and admins): JSON, or CSV with `?format=csv` / `Accept: text/csv`."""
+"""Reports API (owners and admins): monthly reports as JSON, or CSV with `?format=csv` / `Accept: text/csv`;
+analytics for any period as JSON."""
 
 import csv
 import io
@@ -18,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from accounts.permissions import IsOrganizationManager
+from reports.analytics import MAX_PERIOD_DAYS, analytics_data, analytics_filters_parse, organization_today
 from reports.models import MonthlyReport
 from reports.renderers import CSVRenderer
 from reports.selectors import monthly_report_list
@@ -186,3 +188,115 @@ class ReportDetailView(ReportAPIView):
             disposition = f'attachment; filename="{report.csv_filename}"'
             return Response(report.csv, headers={"Content-Disposition": disposition})
         return Response(self.get_serializer(report).data)
+
+
+GROUP_BY = {"space": "spaces", "day": "over_time", "weekday_hour": "heatmap"}
+
+
+class AnalyticsTotalsSerializer(serializers.Serializer):
+    bookings = serializers.IntegerField(help_text="Confirmed or completed, starting in the period.")
+    booked_hours = serializers.FloatField(help_text="Hours of held reservations inside the period.")
+    open_hours = serializers.FloatField(help_text="Hours the spaces were open (24 h a day without opening hours).")
+    utilization = serializers.FloatField(allow_null=True, help_text="booked_hours / open_hours, from 0 to 1.")
+    revenue = serializers.CharField(help_text="Decimal, in the organization's currency.")
+    reservations = serializers.IntegerField(help_text="Every reservation starting in the period, any status.")
+    cancellations = serializers.IntegerField()
+    no_shows = serializers.IntegerField(allow_null=True, help_text="Null while bookings have no no-show status.")
+    cancellation_rate = serializers.FloatField(allow_null=True, help_text="cancellations / reservations.")
+    no_show_rate = serializers.FloatField(allow_null=True, help_text="no_shows / reservations.")
+
+
+class AnalyticsSerializer(serializers.Serializer):
+    timezone = serializers.CharField(help_text="The organization's zone: days and hours are local to it.")
+    currency = serializers.CharField()
+    period = serializers.JSONField(help_text="from, to (local days, both included), starts_at, ends_at, location.")
+    totals = AnalyticsTotalsSerializer()
+    lead_time = serializers.JSONField(help_text="Reservations per band of time between booking and start.")
+    top_spaces = serializers.JSONField(help_text="The ten spaces with the most booked hours.")
+    top_bookers = serializers.JSONField(help_text="The ten people with the most bookings.")
+    group_by = serializers.ChoiceField(choices=list(GROUP_BY))
+    rows = serializers.JSONField(
+        help_text="`space`: per space (bookings, booked and open hours, utilization, revenue); `day`: per local "
+        "day (bookings, revenue, cancellations); `weekday_hour`: 168 cells (booked hours and occupancy)."
+    )
+
+
+@extend_schema(tags=["reports"])
+class AnalyticsView(GenericAPIView):
+    permission_classes = [IsOrganizationManager]
+    serializer_class = AnalyticsSerializer
+    filter_backends = []
+    pagination_class = None
+
+    @extend_schema(
+        summary="Analytics for a period",
+        description="Utilization, occupancy, bookings and revenue, cancellation and no-show rates, lead times and "
+        "the top spaces and bookers for a period of local days (at most "
+        f"{MAX_PERIOD_DAYS}; without `from`/`to`, the current month), optionally for one location's spaces. "
+        "`group_by` picks the rows. Owners and admins only. An unknown parameter, a bad date, `to` before `from` "
+        "or a longer period is a 400 naming the parameter.",
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE, description="First local day (YYYY-MM-DD)."),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="Last local day, included."),
+            OpenApiParameter("group_by", str, enum=list(GROUP_BY), description="The rows (default `space`)."),
+            OpenApiParameter("location", str, description="Only the spaces with this location."),
+            OpenApiParameter("space", int, description="Only this space."),
+        ],
+        responses={200: AnalyticsSerializer, **ERROR_RESPONSES.for_codes(400, 401, 403)},
+        examples=[
+            OpenApiExample(
+                "A week, per space",
+                value={
+                    "timezone": "Europe/Paris",
+                    "currency": "EUR",
+                    "period": {"from": "2025-03-24", "to": "2025-03-30", "location": ""},
+                    "totals": {
+                        "bookings": 3,
+                        "booked_hours": 5.0,
+                        "open_hours": 207.0,
+                        "utilization": 0.0242,
+                        "revenue": "60.00",
+                        "reservations": 5,
+                        "cancellations": 1,
+                        "no_shows": None,
+                        "cancellation_rate": 0.2,
+                        "no_show_rate": None,
+                    },
+                    "lead_time": [{"band": "under 1 hour", "bookings": 1}],
+                    "top_spaces": [],
+                    "top_bookers": [],
+                    "group_by": "space",
+                    "rows": [
+                        {
+                            "id": 1,
+                            "name": "Atelier",
+                            "location": "Main building",
+                            "bookings": 2,
+                            "booked_hours": 3.0,
+                            "open_hours": 40.0,
+                            "utilization": 0.075,
+                            "revenue": "60.00",
+                        }
+                    ],
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request):
+        organization = request.tenant
+        params = {name: request.query_params.get(name, "") for name in request.query_params}
+        filters = analytics_filters_parse(
+            params,
+            organization=organization,
+            today=organization_today(organization),
+            allowed=("group_by", api_settings.URL_FORMAT_OVERRIDE),
+        )
+        group_by = params.get("group_by") or "space"
+        if group_by not in GROUP_BY:
+            raise ValidationFailed(f"Group by one of {', '.join(GROUP_BY)}, not {group_by!r}.", field="group_by")
+        data = analytics_data(organization=organization, filters=filters)
+        rows = data[GROUP_BY[group_by]]
+        payload = {key: data[key] for key in ("timezone", "currency", "period", "totals", "lead_time")}
+        payload |= {"top_spaces": data["top_spaces"], "top_bookers": data["top_bookers"]}
+        return Response(self.get_serializer({**payload, "group_by": group_by, "rows": rows}).data)

@@ -46,19 +46,19 @@ def month_bounds(month: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     )
 
 
-def _hours(value: timedelta | None) -> float:
+def as_hours(value: timedelta | None) -> float:
     return round((value or timedelta(0)).total_seconds() / 3600, 2)
 
 
-def _ratio(part: float, whole: float) -> float | None:
+def share(part: float, whole: float) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _money(value: Decimal | None) -> str:
+def as_money(value: Decimal | None) -> str:
     return str((value or Decimal(0)).quantize(Decimal("0.01")))
 
 
-def _open_hours(space_ids: list[int], start: datetime, end: datetime, tz: ZoneInfo) -> dict[int, float]:
+def space_open_hours(space_ids: list[int], start: datetime, end: datetime, tz: ZoneInfo) -> dict[int, float]:
     rows: dict[int, list[WeeklyInterval]] = defaultdict(list)
     for space_id, weekday, opens_at, closes_at in OpeningHours.objects.filter(space_id__in=space_ids).values_list(
         "space_id", "weekday", "opens_at", "closes_at"
@@ -71,7 +71,7 @@ def _open_hours(space_ids: list[int], start: datetime, end: datetime, tz: ZoneIn
         timetable = tuple(sorted(rows.get(space_id, []), key=lambda r: (r.weekday, r.opens)))
         if timetable not in by_timetable:
             intervals = open_intervals(list(timetable), start, end, tz)
-            by_timetable[timetable] = _hours(sum((e - s for s, e in intervals), timedelta(0)))
+            by_timetable[timetable] = as_hours(sum((e - s for s, e in intervals), timedelta(0)))
         result[space_id] = by_timetable[timetable]
     return result
 
@@ -103,12 +103,12 @@ def monthly_report_data(*, organization: Organization, month: date) -> dict[str,
         .order_by("name", "pk")
         .values("pk", "name")
     )
-    open_hours = _open_hours([space["pk"] for space in spaces], start, end, tz)
+    open_hours = space_open_hours([space["pk"] for space in spaces], start, end, tz)
 
     space_rows = []
     for space in spaces:
         row = per_space.get(space["pk"], {})
-        booked = _hours(row.get("booked"))
+        booked = as_hours(row.get("booked"))
         space_rows.append(
             {
                 "id": space["pk"],
@@ -118,8 +118,8 @@ def monthly_report_data(*, organization: Organization, month: date) -> dict[str,
                 "expired": row.get("expired", 0),
                 "booked_hours": booked,
                 "open_hours": open_hours[space["pk"]],
-                "utilisation": _ratio(booked, open_hours[space["pk"]]),
-                "revenue": _money(row.get("revenue")),
+                "utilisation": share(booked, open_hours[space["pk"]]),
+                "revenue": as_money(row.get("revenue")),
             }
         )
 
@@ -160,8 +160,8 @@ def monthly_report_data(*, organization: Organization, month: date) -> dict[str,
             "expired": sum(row["expired"] for row in space_rows),
             "booked_hours": booked_total,
             "open_hours": open_total,
-            "utilisation": _ratio(booked_total, open_total),
-            "revenue": _money(sum((Decimal(row["revenue"]) for row in space_rows), Decimal(0))),
+            "utilisation": share(booked_total, open_total),
+            "revenue": as_money(sum((Decimal(row["revenue"]) for row in space_rows), Decimal(0))),
         },
         "spaces": space_rows,
         "weekdays": [{"weekday": name, "reservations": weekdays[i]} for i, name in enumerate(WEEKDAY_NAMES)],
@@ -174,7 +174,7 @@ def monthly_report_data(*, organization: Organization, month: date) -> dict[str,
                 "email": people.get(booker["user_id"], {}).get("email", ""),
                 "full_name": people.get(booker["user_id"], {}).get("full_name", ""),
                 "reservations": booker["reservations"],
-                "booked_hours": _hours(booker["booked"]),
+                "booked_hours": as_hours(booker["booked"]),
             }
             for booker in bookers
         ],
@@ -185,18 +185,23 @@ def _csv_ratio(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
-class _SpreadsheetSafeWriter:
-    """csv.writer that defuses text cells a spreadsheet would run as a formula (a member named "=HYPERLINK(…)")."""
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-    FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+def spreadsheet_safe(cell: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (a member named "=HYPERLINK(…)"), defused with a quote;
+    every export (CSV, XLSX) passes its cells through here."""
+    return f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
+
+
+class SpreadsheetSafeWriter:
+    """csv.writer whose text cells go through `spreadsheet_safe`."""
 
     def __init__(self, out: io.StringIO) -> None:
         self._writer = csv.writer(out, lineterminator="\n")
 
     def writerow(self, row: list[Any]) -> None:
-        self._writer.writerow(
-            [f"'{cell}" if isinstance(cell, str) and cell.startswith(self.FORMULA_STARTS) else cell for cell in row]
-        )
+        self._writer.writerow([spreadsheet_safe(cell) for cell in row])
 
     def writerows(self, rows: Iterable[list[Any]]) -> None:
         for row in rows:
@@ -206,7 +211,7 @@ class _SpreadsheetSafeWriter:
 def monthly_report_csv(data: dict[str, Any]) -> str:
     """The report as CSV: a summary, then one table per section, separated by blank lines."""
     out = io.StringIO()
-    writer = _SpreadsheetSafeWriter(out)
+    writer = SpreadsheetSafeWriter(out)
     totals = data["totals"]
     writer.writerow(["report", data["organization"], data["month"], data["timezone"], data["currency"]])
     writer.writerow([])
