@@ -213,3 +213,22 @@ def platform_admin_client(client, platform_superuser):
     client.force_login(platform_superuser)
     client.defaults["HTTP_HOST"] = "localhost"
     return client
+
+
+@pytest.fixture
+def django_capture_on_commit_callbacks(django_capture_on_commit_callbacks):
+    """pytest-django's fixture, and with `execute=True` also what beat does seconds after a commit: relay the
+    outbox (tenants.outbox), where changes write their notices. "Run what follows the commit" then means the
+    same for a task queued on commit and for a notice written to the outbox."""
+    from contextlib import contextmanager
+
+    from tenants.outbox import outbox_relay
+
+    @contextmanager
+    def capture(*args, execute: bool = False, **kwargs):
+        with django_capture_on_commit_callbacks(*args, execute=execute, **kwargs) as callbacks:
+            yield callbacks
+        if execute:
+            outbox_relay()
+
+    return capture

@@ -114,11 +114,14 @@ def test_space_events_carry_the_space_as_the_api_shows_it(owner, receiver, djang
 
 
 def test_a_member_joining_is_an_event(org, owner, receiver, django_capture_on_commit_callbacks):
-    from accounts.services import member_add
+    from accounts.invitations import invitation_accept, invitation_create
 
     endpoint = endpoint_for(owner, receiver, events=["member.joined"])
+    issued = invitation_create(actor=owner, organization=org.organization, email="new@alpha.test", role="member")
     with django_capture_on_commit_callbacks(execute=True):
-        member_add(actor=owner, organization=org.organization, email="new@alpha.test", full_name="New Person")
+        invitation_accept(
+            token=issued.token, organization=org.organization, full_name="New Person", password="a long passphrase 42"
+        )
     [request] = receiver.wait(1)
     body = verified(endpoint, request)
     assert (body["type"], body["data"]["email"], body["data"]["role"]) == ("member.joined", "new@alpha.test", "member")

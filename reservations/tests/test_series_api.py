@@ -48,8 +48,8 @@ def test_a_member_books_every_monday_and_wednesday_until_june_in_one_request(par
     assert body["occurrences"][0]["starts_at"] == "2025-03-10T09:00:00+01:00"
     assert body["occurrences"][-1]["starts_at"] == "2025-06-30T09:00:00+02:00"
     assert {o["series"] for o in body["occurrences"]} == {body["id"]}
-    listed = client.get(f"/api/v1/reservations?series={body['id']}").json()
-    assert listed["count"] == 33
+    listed = client.get(f"/api/v1/reservations?series={body['id']}&page_size=100").json()
+    assert len(listed["results"]) == 33 and listed["next"] is None
     assert client.get(f"/api/v1/series/{body['id']}").json()["id"] == body["id"]
     assert [s["id"] for s in client.get("/api/v1/series").json()["results"]] == [body["id"]]
 

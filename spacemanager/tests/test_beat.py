@@ -36,7 +36,11 @@ def test_reminders_and_sweeps_run_every_reminder_sweep_seconds_and_reports_hourl
     assert sweeps["task"] == "tenants.tasks.sweeps_fan_out"
     assert sweeps["schedule"] == timedelta(seconds=120)
     assert sweeps["args"] == (
-        ["reservations.tasks.reservation_reminders_queue", "reservations.tasks.reservations_sweep"],
+        [
+            "reservations.tasks.reservation_reminders_queue",
+            "reservations.tasks.reservations_sweep",
+            "integrations.tasks.webhook_deliveries_queue_due",
+        ],
         120.0,
     )
     assert sweeps["options"] == {"expires": 120.0, "queue": "sweeps"}

@@ -11,7 +11,8 @@ from tenants.models import Organization
 from tenants.schema import tenant_schema_create
 
 LATEST_RESERVATIONS = max(name for app, name in migrate.tenant_migration_keys() if app == "reservations")
-PREVIOUS_RESERVATIONS = sorted(name for app, name in migrate.tenant_migration_keys() if app == "reservations")[-2]
+# The release before the list indexes (reservations.0003_list_indexes) and everything merged after it.
+PREVIOUS_RESERVATIONS = "0002_reminders_and_notice_sequence"
 
 # Django's introspection.table_names(): every table visible on the search path, i.e. a scan of pg_class.
 CATALOG_LISTING = "WHERE c.relkind IN ('f', 'm', 'p', 'r', 'v')"
