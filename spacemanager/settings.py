@@ -368,6 +368,8 @@ Login, refresh and registration are rate limited: 429 with `Retry-After`.""",
     "ENUM_NAME_OVERRIDES": {
         "SpaceKindEnum": "spaces.models.Space.Kind",
         "CalendarFeedKindEnum": "integrations.models.CalendarFeed.Kind",
+        # Invitations and webhook deliveries have a `status` too: a stable name for the reservations' one.
+        "ReservationStatusEnum": "reservations.models.Reservation.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

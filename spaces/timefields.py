@@ -20,16 +20,6 @@ OFFSET_MESSAGE = "The UTC offset must be between -15:59 and +15:59."
 _PLUS_AS_SPACE = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
 
 
-# PostgreSQL stores offsets up to 15:59 (ISO 8601 allows more): anything beyond is refused, never a 500.
-MAX_OFFSET = timedelta(hours=15, minutes=59)
-OFFSET_MESSAGE = "Give a UTC offset between -15:59 and +15:59."
-
-
-def offset_out_of_range(value: datetime) -> bool:
-    offset = value.utcoffset()
-    return offset is not None and abs(offset) > MAX_OFFSET
-
-
 def _restore_plus(value: str) -> str:
     return _PLUS_AS_SPACE.sub(r"\1+\2", value.strip())
 

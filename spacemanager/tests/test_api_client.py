@@ -74,7 +74,7 @@ def test_a_client_generated_from_the_schema_books_a_space(transactional_db, org,
         reservation = book.sync(client=member, body=booking)
         assert isinstance(reservation, models.Reservation), reservation
         assert reservation.starts_at == starts_at
-        assert reservation.status == models.StatusEnum.CONFIRMED
+        assert reservation.status == models.ReservationStatusEnum.CONFIRMED
 
         clash = book.sync(client=member, body=booking)
         assert isinstance(clash, models.ReservationConflict), clash
