@@ -278,6 +278,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
         "day_query": day_query.urlencode(),
         "booking": booking,
         "today": today,
+        "is_filtered": any(request.GET.get(name) for name in ("kind", "location", "amenity", "capacity_min")),
     }
     partial = request.htmx and not request.htmx.history_restore_request
     template = "spaces/_schedule.html" if partial else "spaces/schedule.html"
