@@ -189,3 +189,25 @@ def test_on_a_phone_each_space_lists_its_free_times_as_buttons(browser, site, or
         )
     finally:
         context.close()
+
+
+def test_the_schedule_books_under_the_production_policy_without_a_violation(
+    page, site, org, rooms, settings, log_in
+):
+    from spacemanager.tests.e2e.test_content_security_policy import RECORD_VIOLATIONS
+
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": settings.CONTENT_SECURITY_POLICY_DIRECTIVES}
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = None
+    page.add_init_script(RECORD_VIOLATIONS)
+    log_in(page, site.organization("alpha"), org.member.email, TEST_PASSWORD)
+    response = page.goto(schedule_url(site, rooms["monday"]))
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    cell(page, "Green room", "15:00").hover()
+    page.mouse.down()
+    cell(page, "Green room", "16:00").hover()
+    page.mouse.up()
+    page.get_by_role("button", name="Book", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Booked Green room")
+    page.get_by_role("link", name="Next day").click()
+    expect(page.get_by_role("heading", level=2)).to_contain_text(f"{rooms['monday'] + timedelta(days=1):%A}")
+    assert page.evaluate("window.__cspViolations || []") == []
