@@ -97,10 +97,22 @@ class ReservationInputSerializer(serializers.Serializer):
     attendees = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
 
 
+class ReservationCreateInputSerializer(ReservationInputSerializer):
+    user = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        required=False,
+        help_text="Owners and admins: book for this member (their `user_id` in `GET /api/v1/members`). "
+        "Anyone else may only name themselves (403 otherwise).",
+    )
+
+
 def _service_arguments(validated: dict) -> dict:
     values = dict(validated)
     if "space" in values:
         values["space_id"] = values.pop("space")
+    if "user" in values:
+        values["user_id"] = values.pop("user")
     return values
 
 
@@ -228,7 +240,7 @@ class ReservationListView(OrganizationTimezoneMixin, GenericAPIView):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
-        request=ReservationInputSerializer,
+        request=ReservationCreateInputSerializer,
         responses={
             201: ReservationSerializer,
             400: BOOKING_400,
@@ -239,10 +251,11 @@ class ReservationListView(OrganizationTimezoneMixin, GenericAPIView):
             OpenApiExample("Book a room", value=RESERVATION_INPUT_EXAMPLE, request_only=True),
             OpenApiExample("Booked", value=RESERVATION_EXAMPLE, response_only=True, status_codes=["201"]),
         ],
-        description="Book for yourself. Confirmed at once, or `pending` when the space requires approval.",
+        description="Book for yourself, or (owners and admins) for a member with `user`. Confirmed at once, or "
+        "`pending` when the space requires approval.",
     )
     def post(self, request):
-        data = ReservationInputSerializer(data=request.data)
+        data = ReservationCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         reservation = services.reservation_create(
             actor=request_membership(request._request), **_service_arguments(data.validated_data)

@@ -207,6 +207,23 @@ def _save_or_conflict(reservation: Reservation, *, tz: ZoneInfo, exclude_id: int
         ) from exc
 
 
+def _booker_for(actor: Membership, user_id: int | None) -> User:
+    """The person a booking is for: the actor, or a member of the actor's organization when an owner or admin
+    books on their behalf. A member naming anyone else is refused (403)."""
+    if user_id is None or user_id == actor.user_id:
+        return actor.user
+    if not actor.is_manager:
+        raise PermissionDenied("Only owners and admins can book for someone else.")
+    member = (
+        Membership.objects.select_related("user")
+        .filter(organization_id=actor.organization_id, user_id=user_id, user__is_active=True)
+        .first()
+    )
+    if member is None:
+        raise ValidationFailed("Choose a member of this organization.", field="user", code="not_a_member")
+    return member.user
+
+
 @transaction.atomic
 def reservation_create(
     *,
@@ -217,14 +234,19 @@ def reservation_create(
     title: str = "",
     notes: str = "",
     attendees: int = 1,
+    user_id: int | None = None,
 ) -> Reservation:
-    """Book a space for the actor: confirmed at once, or pending when the space requires approval."""
+    """Book a space for the actor, or (owners and admins) for the member `user_id`: confirmed at once, or
+    pending when the space requires approval. The booker is that member (their emails, their reservations);
+    `created_by` records the actor when they book for someone else."""
     tz = _timezone(actor)
+    booker = _booker_for(actor, user_id)
     space = _space_for_booking(space_id)
     _check_rules(space=space, starts_at=starts_at, ends_at=ends_at, attendees=attendees, tz=tz, now=timezone.now())
     reservation = Reservation(
         space=space,
-        user=actor.user,
+        user=booker,
+        created_by=actor.user if booker.pk != actor.user_id else None,
         title=title.strip(),
         notes=notes,
         attendees=attendees,
@@ -233,7 +255,7 @@ def reservation_create(
         status=Reservation.Status.PENDING if space.requires_approval else Reservation.Status.CONFIRMED,
         price=_price(space, starts_at, ends_at),
     )
-    reservation.full_clean(exclude=["space", "user"], validate_constraints=False)
+    reservation.full_clean(exclude=["space", "user", "created_by"], validate_constraints=False)
     _save_or_conflict(reservation, tz=tz, exclude_id=None)
     _after_commit(reservation, "created")
     return reservation
