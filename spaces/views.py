@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.access import manager_required, member_required, request_membership
 from accounts.models import Membership
+from accounts.selectors import user_list_members
 from reservations import services as reservation_services
 from reservations.forms import FIELD_MAP, ReservationForm
 from reservations.models import Reservation
@@ -239,8 +240,9 @@ def schedule(request: HttpRequest) -> HttpResponse:
     today = local_today(tz, now)
     form = ScheduleForm(request.GET, today=today, amenities=space_amenities(), locations=space_locations())
     booking = None
+    members = user_list_members(organization=request.tenant) if actor.is_manager else None
     if request.method == "POST":
-        booking = ReservationForm(request.POST, tz=tz, spaces=space_list().filter(is_active=True))
+        booking = ReservationForm(request.POST, tz=tz, spaces=space_list().filter(is_active=True), members=members)
         reservation = _book(booking, actor)
         if reservation is not None:
             data = booking.cleaned_data
@@ -277,6 +279,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "day_query": day_query.urlencode(),
         "booking": booking,
+        "members": members,
         "today": today,
         "is_filtered": any(request.GET.get(name) for name in ("kind", "location", "amenity", "capacity_min")),
     }

@@ -6,6 +6,7 @@ import pytest
 from accounts.models import User
 from accounts.tests.factories import TEST_PASSWORD
 from reservations.models import Reservation
+from spacemanager.tests.pages import text
 from spaces.tests.factories import SpaceFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,3 +72,49 @@ def test_a_malformed_user_is_a_400(api_client, org, space, value):
     response = api_client(org, org.admin).post(URL, payload(space, user=value), format="json")
     assert response.status_code == 400
     assert "user" in response.json()
+
+
+FORM = {"date": "2025-03-10", "start": "09:00", "end": "10:00", "attendees": 1, "title": "Desk day"}
+
+
+def test_the_booking_page_offers_managers_a_member_picker_and_books_for_the_member(web_client, org, space):
+    client = web_client(org, org.admin)
+    page = text(client.get("/reservations/new/"))
+    assert "Book for" in page and "Alpha Member (member@alpha.test)" in page
+    response = client.post("/reservations/new/", {**FORM, "space": space.pk, "user": org.member.pk})
+    assert response.status_code == 302
+    reservation = Reservation.objects.get()
+    assert (reservation.user_id, reservation.created_by_id) == (org.member.pk, org.admin.pk)
+    assert "Desk day" in text(web_client(org, org.member).get("/reservations/"))
+
+
+def test_members_get_no_member_picker_and_book_for_themselves(web_client, org, space):
+    client = web_client(org, org.member)
+    assert "Book for" not in text(client.get("/reservations/new/"))
+    response = client.post("/reservations/new/", {**FORM, "space": space.pk, "user": org.admin.pk})
+    assert response.status_code == 302
+    assert Reservation.objects.get().user_id == org.member.pk
+
+
+def test_the_member_picker_refuses_someone_outside_the_organization(web_client, org, other_org, space):
+    response = web_client(org, org.admin).post(
+        "/reservations/new/", {**FORM, "space": space.pk, "user": other_org.member.pk}
+    )
+    assert response.status_code == 400
+    assert "Select a valid choice" in text(response)
+    assert not Reservation.objects.exists()
+
+
+def test_the_schedule_books_for_a_member_from_the_inline_form(web_client, org, space):
+    from spaces.tests.factories import open_every_day
+
+    open_every_day(space)
+    client = web_client(org, org.owner)
+    assert 'name="user"' in client.get("/schedule/?date=2025-03-10").content.decode()
+    assert 'name="user"' not in web_client(org, org.member).get("/schedule/?date=2025-03-10").content.decode()
+    response = client.post(
+        "/schedule/?date=2025-03-10", {**FORM, "space": space.pk, "user": org.member.pk}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 302
+    reservation = Reservation.objects.get()
+    assert (reservation.user_id, reservation.created_by_id) == (org.member.pk, org.owner.pk)

@@ -191,9 +191,7 @@ def test_on_a_phone_each_space_lists_its_free_times_as_buttons(browser, site, or
         context.close()
 
 
-def test_the_schedule_books_under_the_production_policy_without_a_violation(
-    page, site, org, rooms, settings, log_in
-):
+def test_the_schedule_books_under_the_production_policy_without_a_violation(page, site, org, rooms, settings, log_in):
     from spacemanager.tests.e2e.test_content_security_policy import RECORD_VIOLATIONS
 
     settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": settings.CONTENT_SECURITY_POLICY_DIRECTIVES}
