@@ -35,6 +35,11 @@ class ReservationUserSerializer(serializers.Serializer):
 class ReservationSerializer(serializers.ModelSerializer):
     space = ReservationSpaceSerializer()
     user = ReservationUserSerializer()
+    created_by = serializers.IntegerField(
+        source="created_by_id",
+        allow_null=True,
+        help_text="The user_id of the owner or admin who booked on the booker's behalf; null when they booked.",
+    )
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
     currency = serializers.SerializerMethodField()
@@ -45,6 +50,7 @@ class ReservationSerializer(serializers.ModelSerializer):
             "id",
             "space",
             "user",
+            "created_by",
             "title",
             "notes",
             "attendees",
@@ -74,6 +80,7 @@ class ReservationSerializer(serializers.ModelSerializer):
                 "email": reservation.user.email,
                 "full_name": reservation.user.full_name,
             },
+            "created_by": reservation.created_by_id,
             "title": reservation.title,
             "notes": reservation.notes,
             "attendees": reservation.attendees,
@@ -137,6 +144,7 @@ RESERVATION_EXAMPLE = {
     "id": 42,
     "space": {"id": 7, "name": "Blue room"},
     "user": {"id": 3, "email": "sam@example.com", "full_name": "Sam Lee"},
+    "created_by": None,
     "title": "Sprint review",
     "notes": "",
     "attendees": 6,

@@ -32,6 +32,7 @@ def test_managers_book_for_a_member_who_then_finds_it_as_theirs(api_client, org,
 
     assert response.status_code == 201, response.json()
     assert response.json()["user"]["email"] == org.member.email
+    assert response.json()["created_by"] == manager.pk
     reservation = Reservation.objects.get()
     assert (reservation.user_id, reservation.created_by_id) == (org.member.pk, manager.pk)
     mine = api_client(org, org.member).get(URL).json()["results"]
@@ -41,6 +42,7 @@ def test_managers_book_for_a_member_who_then_finds_it_as_theirs(api_client, org,
 def test_booking_for_yourself_records_no_creator(api_client, org, space):
     response = api_client(org, org.member).post(URL, payload(space, user=org.member.pk))
     assert response.status_code == 201, response.json()
+    assert response.json()["created_by"] is None
     assert Reservation.objects.get().created_by_id is None
 
 
