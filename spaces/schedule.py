@@ -203,7 +203,7 @@ def _row(
             continue
         state = "unavailable" if _inside(start, end, opened) and space.is_active else "closed"
         previous = row.cells[-1] if row.cells else None
-        if previous is not None and previous.state == state and previous.now_at is None and not column.is_now:
+        if previous is not None and previous.state == state and not column.is_now:
             previous.columns += 1
             previous.ends_at = end
             continue

@@ -253,7 +253,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         starts_at, ends_at = day_window(form.day, tz)
         try:
-            day = schedule_day(
+            rows = schedule_day(
                 starts_at=starts_at,
                 ends_at=ends_at,
                 viewer=actor,
@@ -265,7 +265,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             form_add_error(form, exc)
         else:
-            grid = schedule_grid(schedule=day, day=form.day, tz=tz, now=now)
+            grid = schedule_grid(schedule=rows, day=form.day, tz=tz, now=now)
     if form.errors:
         status = 400
     query = request.GET.copy()
@@ -275,7 +275,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "grid": grid,
-        "page": day.page if grid is not None else None,
+        "page": rows.page if grid is not None else None,
         "query": query.urlencode(),
         "day_query": day_query.urlencode(),
         "booking": booking,

@@ -221,3 +221,11 @@ def test_the_phone_list_offers_the_free_times_as_buttons(web_client, org, in_ten
     phone = page.split('class="schedule-list')[1]
     chips = re.findall(r'slot-chip"[^>]*>(\d\d:\d\d)</a>', " ".join(phone.split()))
     assert chips[:3] == ["08:00", "08:30", "10:00"]
+
+
+def test_today_marks_now_with_a_line_in_its_cell(web_client, org, in_tenant, booking_now):
+    open_every_day(SpaceFactory(name="Blue room"))
+    page = web_client(org, org.member).get("/schedule/?date=2025-03-03").content.decode()  # now: 08:00 UTC
+    assert re.search(r'class="cell cell-\w+ has-now now-0"', page)
+    assert 'class="time-head is-hour is-now"' in page
+    assert "has-now" not in web_client(org, org.member).get(f"/schedule/?date={MONDAY}").content.decode()
