@@ -30,3 +30,8 @@ def user_emails(*, user_ids: Iterable[int]) -> dict[int, str]:
 def user_ids_matching(*, email_contains: str) -> QuerySet[User]:
     """Ids of people whose email contains the text, as a subquery for tenant tables' `user_id__in`."""
     return User.objects.filter(email__icontains=email_contains).values("pk")
+
+
+def user_list_members(*, organization: Organization) -> QuerySet[User]:
+    """The organization's active people, by name: whom owners and admins may book for."""
+    return User.objects.filter(memberships__organization=organization, is_active=True).order_by("full_name", "email")

@@ -44,6 +44,11 @@ class ReservationUserSerializer(serializers.Serializer):
 class ReservationSerializer(serializers.ModelSerializer):
     space = ReservationSpaceSerializer()
     user = ReservationUserSerializer()
+    created_by = serializers.IntegerField(
+        source="created_by_id",
+        allow_null=True,
+        help_text="The user_id of the owner or admin who booked on the booker's behalf; null when they booked.",
+    )
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
     currency = serializers.SerializerMethodField()
@@ -57,6 +62,7 @@ class ReservationSerializer(serializers.ModelSerializer):
             "id",
             "space",
             "user",
+            "created_by",
             "title",
             "notes",
             "attendees",
@@ -88,6 +94,7 @@ class ReservationSerializer(serializers.ModelSerializer):
                 "email": reservation.user.email,
                 "full_name": reservation.user.full_name,
             },
+            "created_by": reservation.created_by_id,
             "title": reservation.title,
             "notes": reservation.notes,
             "attendees": reservation.attendees,
@@ -113,10 +120,22 @@ class ReservationInputSerializer(serializers.Serializer):
     attendees = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
 
 
+class ReservationCreateInputSerializer(ReservationInputSerializer):
+    user = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        required=False,
+        help_text="Owners and admins: book for this member (their `user_id` in `GET /api/v1/members`). "
+        "Anyone else may only name themselves (403 otherwise).",
+    )
+
+
 def _service_arguments(validated: dict) -> dict:
     values = dict(validated)
     if "space" in values:
         values["space_id"] = values.pop("space")
+    if "user" in values:
+        values["user_id"] = values.pop("user")
     return values
 
 
@@ -151,6 +170,7 @@ RESERVATION_EXAMPLE = {
     "id": 42,
     "space": {"id": 7, "name": "Blue room"},
     "user": {"id": 3, "email": "sam@example.com", "full_name": "Sam Lee"},
+    "created_by": None,
     "title": "Sprint review",
     "notes": "",
     "attendees": 6,
@@ -302,7 +322,7 @@ class ReservationListView(OrganizationTimezoneMixin, GenericAPIView):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
-        request=ReservationInputSerializer,
+        request=ReservationCreateInputSerializer,
         responses={
             201: ReservationSerializer,
             400: BOOKING_400,
@@ -313,11 +333,12 @@ class ReservationListView(OrganizationTimezoneMixin, GenericAPIView):
             OpenApiExample("Book a room", value=RESERVATION_INPUT_EXAMPLE, request_only=True),
             OpenApiExample("Booked", value=RESERVATION_EXAMPLE, response_only=True, status_codes=["201"]),
         ],
-        description="Book for yourself. Confirmed at once, or `pending` when the space requires approval.",
+        description="Book for yourself, or (owners and admins) for a member with `user`. Confirmed at once, or "
+        "`pending` when the space requires approval.",
     )
     def post(self, request):
         """Book a space."""
-        data = ReservationInputSerializer(data=request.data)
+        data = ReservationCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         reservation = services.reservation_create(
             actor=request_membership(request._request), **_service_arguments(data.validated_data)

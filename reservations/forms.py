@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.db.models import QuerySet
 
+from accounts.models import User
 from reservations.models import Reservation
 from reservations.services import ReservationConflict
 from spaces.forms import NO_SUCH_TIME, check_year_range
@@ -23,6 +24,11 @@ class SpaceChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, space: Space) -> str:
         label = f"{space.name} ({space.get_kind_display().lower()}, up to {space.capacity})"
         return label if space.is_active else f"{label}, archived"
+
+
+class MemberChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user: User) -> str:
+        return f"{user.full_name} ({user.email})" if user.full_name else user.email
 
 
 class ReservationForm(forms.Form):
@@ -45,12 +51,25 @@ class ReservationForm(forms.Form):
         max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Only for you and admins."
     )
 
-    def __init__(self, *args, tz: ZoneInfo, spaces: QuerySet[Space], fixed_space: bool = False, **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        tz: ZoneInfo,
+        spaces: QuerySet[Space],
+        fixed_space: bool = False,
+        members: QuerySet[User] | None = None,
+        **kwargs,
+    ) -> None:
         self.tz = tz
         super().__init__(*args, **kwargs)
         self.fields["space"].queryset = spaces
         if fixed_space:
             self.fields["space"].widget = forms.HiddenInput()
+        if members is not None:
+            # Owners and admins: book on a member's behalf (the service checks who may).
+            self.fields["user"] = MemberChoiceField(
+                queryset=members, required=False, empty_label="Myself", label="Book for"
+            )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -87,6 +106,7 @@ class ReservationForm(forms.Form):
             "title": data["title"],
             "notes": data["notes"],
             "attendees": data["attendees"],
+            **({"user_id": data["user"].pk} if data.get("user") else {}),
         }
 
     def add_conflict(self, conflict: ReservationConflict) -> None:

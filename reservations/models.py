@@ -113,6 +113,16 @@ class Reservation(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
     )
+    # Who made the booking, when it is not the booker (an owner or admin booking on a member's behalf); empty
+    # for bookings people made for themselves. A public user, like `user`.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
     title = models.CharField(max_length=200, blank=True)
     notes = models.TextField(blank=True)
     attendees = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])

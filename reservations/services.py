@@ -317,6 +317,23 @@ def _save_or_conflict(reservation: Reservation, *, tz: ZoneInfo, exclude_id: int
         raise _conflict(reservation=reservation, exclude_id=exclude_id, tz=tz) from exc
 
 
+def _booker_for(actor: Membership, user_id: int | None) -> User:
+    """The person a booking is for: the actor, or a member of the actor's organization when an owner or admin
+    books on their behalf. A member naming anyone else is refused (403)."""
+    if user_id is None or user_id == actor.user_id:
+        return actor.user
+    if not actor.is_manager:
+        raise PermissionDenied("Only owners and admins can book for someone else.")
+    member = (
+        Membership.objects.select_related("user")
+        .filter(organization_id=actor.organization_id, user_id=user_id, user__is_active=True)
+        .first()
+    )
+    if member is None:
+        raise ValidationFailed("Choose a member of this organization.", field="user", code="not_a_member")
+    return member.user
+
+
 @transaction.atomic
 def reservation_create(
     *,
@@ -327,9 +344,13 @@ def reservation_create(
     title: str = "",
     notes: str = "",
     attendees: int = 1,
+    user_id: int | None = None,
 ) -> Reservation:
-    """Book a space for the actor: confirmed at once, or pending when the space requires approval."""
+    """Book a space for the actor, or (owners and admins) for the member `user_id`: confirmed at once, or
+    pending when the space requires approval. The booker is that member (their emails, their reservations);
+    `created_by` records the actor when they book for someone else."""
     tz = _timezone(actor)
+    booker = _booker_for(actor, user_id)
     space = _space_for_booking(space_id)
     reservation = _book(
         actor=actor,
@@ -341,6 +362,7 @@ def reservation_create(
         attendees=attendees,
         tz=tz,
         now=timezone.now(),
+        booker=booker,
     )
     _after_commit(reservation, "created")
     return reservation
@@ -358,13 +380,17 @@ def _book(
     tz: ZoneInfo,
     now: datetime,
     series: Series | None = None,
+    booker: User | None = None,
 ) -> Reservation:
-    """Check every rule and write one booking of the (locked) space; the caller tells the booker."""
+    """Check every rule and write one booking of the (locked) space for `booker` (the actor by default); the
+    caller tells the booker. The booker's bookings count against the limits."""
+    booker = booker or actor.user
     _check_rules(space=space, starts_at=starts_at, ends_at=ends_at, attendees=attendees, tz=tz, now=now)
-    _check_limits(actor=actor, user_id=actor.user_id, space=space, starts_at=starts_at, ends_at=ends_at, tz=tz, now=now)
+    _check_limits(actor=actor, user_id=booker.pk, space=space, starts_at=starts_at, ends_at=ends_at, tz=tz, now=now)
     reservation = Reservation(
         space=space,
-        user=actor.user,
+        user=booker,
+        created_by=actor.user if booker.pk != actor.user_id else None,
         title=title.strip(),
         notes=notes,
         attendees=attendees,
@@ -376,7 +402,7 @@ def _book(
         series_starts_at=starts_at if series is not None else None,
     )
     _freeze_buffers(reservation, space)
-    reservation.full_clean(exclude=["space", "user", "series"], validate_constraints=False)
+    reservation.full_clean(exclude=["space", "user", "series", "created_by"], validate_constraints=False)
     _save_or_conflict(reservation, tz=tz, exclude_id=None)
     return reservation
 

@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import manager_required, member_required, request_membership
+from accounts.selectors import user_list_members
 from reservations import services
 from reservations.forms import (
     FIELD_MAP,
@@ -117,11 +118,12 @@ def reservation_create(request: HttpRequest) -> HttpResponse:
     spaces = _bookable_spaces()
     fixed = spaces.filter(pk=prefill["space"]).first() if "space" in prefill else None
     context = {"fixed_space": fixed}
+    members = user_list_members(organization=request.tenant) if actor.is_manager else None
     if request.method == "GET":
         initial = {**default_slot(timezone.now(), tz), **prefill}
-        form = ReservationForm(initial=initial, tz=tz, spaces=spaces, fixed_space=fixed is not None)
+        form = ReservationForm(initial=initial, tz=tz, spaces=spaces, fixed_space=fixed is not None, members=members)
         return _form_page(request, form, {**context, "repeat_form": RepeatForm()})
-    form = ReservationForm(request.POST, tz=tz, spaces=spaces, fixed_space=fixed is not None)
+    form = ReservationForm(request.POST, tz=tz, spaces=spaces, fixed_space=fixed is not None, members=members)
     repeat_form = RepeatForm(request.POST)
     context["repeat_form"] = repeat_form
     if repeat_form.repeats:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", include(tenant_api_patterns)),
     *docs_patterns,
     path("", include("accounts.page_urls")),
+    path("schedule/", include("spaces.schedule_urls")),
     path("spaces/", include("spaces.page_urls")),
     path("reservations/", include("reservations.page_urls")),
     path("", include(organization_page_patterns)),

@@ -383,3 +383,38 @@ class ClosureForm(forms.Form):
             "space_ids": [space.pk for space in data["spaces"]],
             "cancel_affected": data["cancel_affected"],
         }
+
+
+class ScheduleForm(forms.Form):
+    """The schedule's day and filters (GET); all of them stay in the address."""
+
+    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    kind = forms.ChoiceField(required=False, choices=[("", "Any kind"), *Space.Kind.choices], label="Kind")
+    location = forms.ChoiceField(required=False, label="Location")
+    amenity = forms.MultipleChoiceField(required=False, label="Amenities", widget=forms.CheckboxSelectMultiple)
+    capacity_min = forms.IntegerField(required=False, min_value=1, max_value=100_000, label="People (at least)")
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args, today: date, amenities: list[str], locations: list[str], **kwargs) -> None:
+        self.today = today
+        super().__init__(*args, **kwargs)
+        self.fields["amenity"].choices = [(tag, tag.replace("_", " ")) for tag in amenities]
+        self.fields["location"].choices = [("", "Anywhere"), *((place, place) for place in locations)]
+
+    def clean_date(self) -> date:
+        day = self.cleaned_data.get("date") or self.today
+        check_year_range(day, self.today)
+        return day
+
+    @property
+    def day(self) -> date:
+        return self.cleaned_data["date"] if self.is_valid() else self.today
+
+    @property
+    def filters(self) -> dict[str, Any]:
+        """The filters of `spaces.selectors.space_list` (the API's names)."""
+        data = self.cleaned_data
+        filters: dict[str, Any] = {name: data[name] for name in ("kind", "amenity") if data.get(name)}
+        if data.get("capacity_min"):
+            filters["capacity_min"] = data["capacity_min"]
+        return filters

@@ -1,12 +1,13 @@
 """Reads of spaces: lists with filters, the free-space search and a space's availability."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import DEFAULT_DB_ALIAS
+from django.core.paginator import Page, Paginator
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import (
     CharField,
     Count,
@@ -37,6 +38,20 @@ MAX_YEARS = 10
 # What managers see of who booked: a User with these fields loaded (the others deferred), in model order.
 _BOOKER_FIELDS = ["id", "email", "full_name"]
 _BOOKER_COLUMNS = ["user__email", "user__full_name"]
+# The schedule's read (many spaces, one query): the bookings' own times, as the grid shows them.
+_BUSY_TEMPLATE = (
+    'SELECT {space}r."id", r."starts_at", r."ends_at", r."status", r."user_id", r."title"{booker} '
+    'FROM "reservations_reservation" r{join} '
+    "WHERE r.\"space_id\" {match} AND r.\"status\" IN ('pending', 'confirmed') "
+    "AND TSTZRANGE(r.\"starts_at\", r.\"ends_at\", '[)') && TSTZRANGE(%s, %s, '[)') "
+    'ORDER BY r."starts_at", r."id"'
+)
+_MANAGERS = {"booker": ', u."email", u."full_name"', "join": ' INNER JOIN "accounts_user" u ON u."id" = r."user_id"'}
+_MEMBERS = {"booker": "", "join": ""}
+# The schedule: the bookings of a page of spaces in one query, each row led by its space.
+_SPACES = {"space": 'r."space_id", ', "match": "= ANY(%s)"}
+_SPACES_BUSY_FOR_MANAGERS_SQL = _BUSY_TEMPLATE.format(**_MANAGERS, **_SPACES)
+_SPACES_BUSY_SQL = _BUSY_TEMPLATE.format(**_MEMBERS, **_SPACES)
 
 
 def space_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Space]:
@@ -167,6 +182,22 @@ class BusyInterval:
     reservation_id: int | None = None  # only to whom may see it: its booker and managers
     title: str | None = None
     user: User | None = None  # only for managers
+
+
+def _busy_interval(row: Sequence[Any], viewer: Membership) -> BusyInterval:
+    """One row of `_BUSY_SQL` (or its managers' form) as the viewer may see it."""
+    reservation_id, busy_from, busy_to, status, user_id, title, *booker = row
+    mine = user_id == viewer.user_id
+    visible = mine or viewer.is_manager
+    return BusyInterval(
+        starts_at=busy_from,
+        ends_at=busy_to,
+        status=status,
+        mine=mine,
+        reservation_id=reservation_id if visible else None,
+        title=title if visible else None,
+        user=User.from_db(DEFAULT_DB_ALIAS, _BOOKER_FIELDS, [user_id, *booker]) if booker else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -318,3 +349,55 @@ def space_reservations_breaking_rules(*, space: Space, tz: ZoneInfo, now: dateti
         if reservation.attendees > space.capacity
         or uncovered_pieces(rows, local_pieces(reservation.starts_at, reservation.ends_at, tz))
     ]
+
+
+@dataclass(frozen=True)
+class ScheduleDay:
+    """The schedule's rows for one local day: a page of spaces (opening hours prefetched) and, per space, its
+    active reservations overlapping the day, as `space_availability` shows them to the viewer."""
+
+    page: Page
+    starts_at: datetime
+    ends_at: datetime
+    busy: dict[int, list[BusyInterval]]
+
+
+def space_locations() -> list[str]:
+    """The distinct locations of the active spaces, sorted: the choices of the schedule's location filter."""
+    return list(
+        Space.objects.filter(is_active=True)
+        .exclude(location="")
+        .values_list("location", flat=True)
+        .distinct()
+        .order_by("location")
+    )
+
+
+def schedule_day(
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    viewer: Membership,
+    filters: Mapping[str, Any],
+    location: str = "",
+    page_number: int | str | None = 1,
+    per_page: int = 50,
+) -> ScheduleDay:
+    """A page of active spaces, filtered like the spaces list (and by exact location), with their bookings
+    in [starts_at, ends_at): four queries whatever the number of spaces (count, spaces, opening hours, and
+    one for the bookings of the whole page, with the exclusion constraint's range expression as in
+    `space_availability`)."""
+    _check_window(starts_at, ends_at, end_field="date")
+    spaces = space_list(filters=filters)
+    if location:
+        spaces = spaces.filter(location=location)
+    page = Paginator(spaces, per_page).get_page(page_number)
+    space_ids = [space.pk for space in page.object_list]
+    busy: dict[int, list[BusyInterval]] = {space_id: [] for space_id in space_ids}
+    if space_ids:
+        sql = _SPACES_BUSY_FOR_MANAGERS_SQL if viewer.is_manager else _SPACES_BUSY_SQL
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [space_ids, starts_at, ends_at])
+            for space_id, *row in cursor.fetchall():
+                busy[space_id].append(_busy_interval(row, viewer))
+    return ScheduleDay(page=page, starts_at=starts_at, ends_at=ends_at, busy=busy)

@@ -16,19 +16,26 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.access import manager_required, member_required, request_membership
 from accounts.models import Membership
+from accounts.selectors import user_list_members
+from reservations import services as reservation_services
+from reservations.forms import FIELD_MAP, ReservationForm
+from reservations.models import Reservation
 from reservations.selectors import reservation_count_upcoming
+from reservations.services import ReservationConflict
 from spacemanager.errors import DomainError, NotFound
 from spacemanager.web import form_add_error
 from spaces import services
-from spaces.calendar import describe_rows, week_calendar, week_start_of, week_window, weekly_rows
-from spaces.forms import ClosureForm, SpaceForm, SpaceSearchForm, WeekForm
+from spaces.calendar import EN_DASH, describe_rows, week_calendar, week_start_of, week_window, weekly_rows
+from spaces.forms import ClosureForm, ScheduleForm, SpaceForm, SpaceSearchForm, WeekForm
 from spaces.hours import WeeklyInterval
-from spaces.localtime import in_organization_time, local_today, organization_tz
+from spaces.localtime import day_window, in_organization_time, local_today, organization_tz
 from spaces.models import Closure, Space
+from spaces.schedule import schedule_grid
 from spaces.selectors import (
     closure_affected_reservations,
     closure_get,
     closure_list,
+    schedule_day,
     space_amenities,
     space_availability,
     space_counts,
@@ -36,6 +43,7 @@ from spaces.selectors import (
     space_list,
     space_list_available,
     space_list_managed,
+    space_locations,
 )
 
 SPACES_PER_PAGE = 24
@@ -318,3 +326,79 @@ def closure_delete(request: HttpRequest, pk: int) -> HttpResponse:
     services.closure_delete(actor=request_membership(request), closure=closure)
     messages.success(request, f"Reopened: {closure.reason} is no longer a closure. Cancelled bookings stay cancelled.")
     return redirect("spaces:closures")
+
+
+SCHEDULE_ROWS_PER_PAGE = 50
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+@in_organization_time
+def schedule(request: HttpRequest) -> HttpResponse:
+    """One day of every space (filtered, a page of rows at a time). POST books from the inline form (htmx) with
+    the booking service; success redirects back to the same day and filters, which htmx follows and swaps."""
+    tz, now, actor = organization_tz(request), timezone.now(), request_membership(request)
+    today = local_today(tz, now)
+    form = ScheduleForm(request.GET, today=today, amenities=space_amenities(), locations=space_locations())
+    booking = None
+    members = user_list_members(organization=request.tenant) if actor.is_manager else None
+    if request.method == "POST":
+        booking = ReservationForm(request.POST, tz=tz, spaces=space_list().filter(is_active=True), members=members)
+        reservation = _book(booking, actor)
+        if reservation is not None:
+            data = booking.cleaned_data
+            when = f"{data['date']:%A %d %B}, {data['start']:%H:%M}{EN_DASH}{data['end']:%H:%M}"
+            messages.success(request, f"Booked {reservation.space.name}, {when}.")
+            return redirect(request.get_full_path())
+    grid, status = None, 400 if booking is not None else 200
+    if form.is_valid():
+        starts_at, ends_at = day_window(form.day, tz)
+        try:
+            rows = schedule_day(
+                starts_at=starts_at,
+                ends_at=ends_at,
+                viewer=actor,
+                filters=form.filters,
+                location=form.cleaned_data["location"],
+                page_number=form.cleaned_data["page"] or 1,
+                per_page=SCHEDULE_ROWS_PER_PAGE,
+            )
+        except DomainError as exc:
+            form_add_error(form, exc)
+        else:
+            grid = schedule_grid(schedule=rows, day=form.day, tz=tz, now=now)
+    if form.errors:
+        status = 400
+    query = request.GET.copy()
+    query.pop("page", None)
+    day_query = query.copy()
+    day_query.pop("date", None)
+    context = {
+        "form": form,
+        "grid": grid,
+        "page": rows.page if grid is not None else None,
+        "query": query.urlencode(),
+        "day_query": day_query.urlencode(),
+        "booking": booking,
+        "members": members,
+        "today": today,
+        "is_filtered": any(request.GET.get(name) for name in ("kind", "location", "amenity", "capacity_min")),
+    }
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "spaces/_schedule.html" if partial else "spaces/schedule.html"
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _book(form: ReservationForm, actor: Membership) -> Reservation | None:
+    """Book with the form's values; None, with the service's refusal (a clash included) on the form."""
+    if not form.is_valid():
+        return None
+    try:
+        return reservation_services.reservation_create(actor=actor, **form.service_arguments)
+    except ReservationConflict as exc:
+        form.add_conflict(exc)
+    except DomainError as exc:
+        form_add_error(form, exc, field_map=FIELD_MAP)
+    return None
