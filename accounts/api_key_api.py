@@ -44,6 +44,7 @@ class ApiKeyCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=ApiKey.Scope.choices),
+        allow_empty=False,
         help_text='`["read"]` (GET only) or `["read", "write"]`.',
     )
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)

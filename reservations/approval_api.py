@@ -68,9 +68,11 @@ class SpaceApproversView(GenericAPIView):
 
     permission_classes = [IsOrganizationManager]
     serializer_class = ApproversSerializer
+    # A queryset, so that OPTIONS (DRF's metadata looks the object up for PUT) answers instead of failing.
+    queryset = Space.objects.all()
 
     def get_space(self, pk: int) -> Space:
-        return get_object_or_404(Space.objects.all(), pk=pk)
+        return get_object_or_404(self.get_queryset(), pk=pk)
 
     @extend_schema(responses={200: ApproversSerializer, **ERROR_RESPONSES.for_codes(401, 403, 404)})
     def get(self, request, pk: int):

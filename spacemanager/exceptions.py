@@ -29,7 +29,12 @@ def django_validation_error_payload(error: DjangoValidationError) -> dict[str, l
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(exc.as_payload(), status=exc.http_status)
+        payload = exc.as_payload()
+        if exc.http_status != status.HTTP_400_BAD_REQUEST:
+            # Only a 400 has the per-field shape; every other error (409 `already_invited`, ...) is documented
+            # as `{"detail", "code"}`, so one raised with `field=` keeps the field and gets a `detail` too.
+            payload.setdefault("detail", exc.message)
+        return Response(payload, status=exc.http_status)
     if isinstance(exc, DjangoValidationError):
         return Response({**django_validation_error_payload(exc), "code": "invalid"}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, RequestDataTooBig):

@@ -221,6 +221,13 @@ class AutoSchema(openapi.AutoSchema):
                 )
         return dict(sorted(responses.items()))
 
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        # A list that refuses to be empty (`allow_empty=False`) says so; drf-spectacular maps only min_length.
+        if isinstance(field, serializers.ListField) and not field.allow_empty and schema.get("type") == "array":
+            schema.setdefault("minItems", 1)
+        return schema
+
     def _get_filter_parameters(self):
         parameters = super()._get_filter_parameters()
         filterset_class = getattr(self.view, "filterset_class", None)
@@ -364,4 +371,47 @@ def real_pagination_examples(result: dict, generator, request, public) -> dict:
         else:  # cursor pages (the reservation lists): opaque cursors, no count
             properties["next"]["example"] = f"{url}?cursor=cD0yMDI3LTAzLTA4KzA5JTNBMDAlM0EwMCUyQjAwJTNBMDA%3D"
             properties["previous"]["example"] = None
+    return result
+
+
+def _request_schemas(result: dict) -> list[dict]:
+    """Every object schema a request body reaches: the bodies' components and the objects nested in them."""
+    components = result.get("components", {}).get("schemas", {})
+    found: list[dict] = []
+    seen: set[int] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, dict) or id(node) in seen:
+            return
+        seen.add(id(node))
+        if "$ref" in node:
+            walk(components.get(node["$ref"].rsplit("/", 1)[-1]))
+            return
+        if "properties" in node:
+            found.append(node)
+        for key in ("properties", "items", "allOf", "anyOf", "oneOf"):
+            if key in node:
+                walk(list(node[key].values()) if key == "properties" else node[key])
+
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict):
+                for content in operation.get("requestBody", {}).get("content", {}).values():
+                    walk(content.get("schema"))
+    return found
+
+
+def closed_request_bodies(result: dict, generator, request, public) -> dict:
+    """Postprocessing hook: request objects say `additionalProperties: false`, as the server does.
+
+    The strict API (spacemanager.strict) refuses a body field the operation does not describe, nested ones
+    too; the schema states it. Only request schemas (COMPONENT_SPLIT_REQUEST keeps them apart from the
+    answers'); an object that declares its own `additionalProperties` (a free-form map) keeps it.
+    """
+    for node in _request_schemas(result):
+        node.setdefault("additionalProperties", False)
     return result

@@ -376,6 +376,7 @@ Login, refresh and registration are rate limited: 429 with `Retry-After`.""",
         "spacemanager.openapi.describe_tags",
         "spacemanager.openapi.real_pagination_examples",
         "spacemanager.openapi.date_examples_from_now",
+        "spacemanager.openapi.closed_request_bodies",
     ],
 }
 

@@ -4,7 +4,8 @@ One contract for every operation, read from the OpenAPI schema the API publishes
 cannot disagree): the query parameters it documents, plus its filters, `ordering` and pagination; and the
 request body's properties. A body field that the operation's answer has but its request does not (`id`,
 `status`, `price`, `user`, …) is refused as read-only; any other unknown name as unknown, nested ones too
-(`opening_hours[0].colour`).
+(`opening_hours[0].colour`). A value of another JSON type than the schema's (`{"name": 0}`, a `"yes"` for a
+boolean, a `page=` that is not a whole number) is refused too: DRF's fields would coerce it.
 
 `strict_views()` (spacemanager/api_urls.py) applies `StrictRequestMixin` to every API route at once, so a
 new view is strict without anyone remembering to make it so. The check runs after authentication,
@@ -12,9 +13,11 @@ permissions and throttles: a stranger learns nothing from it, a 401/403/429 come
 (REST_FRAMEWORK's filter backends) refuses orderings a view does not offer.
 """
 
+import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -37,6 +40,7 @@ class StrictInputError(exceptions.APIException):
 @dataclass(frozen=True)
 class Contract:
     query: frozenset[str]
+    query_types: dict[str, str]  # a query parameter's JSON type, where the schema gives one
     body: frozenset[str] | None  # None: the body is not an object the schema describes; not checked
     read_only: frozenset[str]
     body_schema: dict | None = None  # the request object's schema, for the names inside it
@@ -65,8 +69,17 @@ def _properties(schema: dict, content: Mapping[str, Any] | None) -> frozenset[st
     return frozenset(node["properties"])
 
 
+def _query_type(node: dict) -> str | None:
+    """`integer`, `number`, `date` (a string of that format), or the plain type."""
+    if node.get("type") == "string" and node.get("format") == "date":
+        return "date"
+    return node.get("type")
+
+
 def _contract(schema: dict, operation: dict) -> Contract:
-    query = frozenset(p["name"] for p in operation.get("parameters", []) if p.get("in") == "query")
+    in_query = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
+    query = frozenset(p["name"] for p in in_query)
+    query_types = {p["name"]: _query_type(_component(schema, p.get("schema"))) for p in in_query}
     request_body = operation.get("requestBody")
     body = _properties(schema, request_body["content"]) if request_body else frozenset()
     answered = frozenset()
@@ -77,7 +90,12 @@ def _contract(schema: dict, operation: dict) -> Contract:
     if request_body and body is not None:
         body_schema = _component(schema, request_body["content"]["application/json"].get("schema"))
     return Contract(
-        query=query, body=body, read_only=answered - (body or frozenset()), body_schema=body_schema, schema=schema
+        query=query,
+        query_types={name: kind for name, kind in query_types.items() if kind},
+        body=body,
+        read_only=answered - (body or frozenset()),
+        body_schema=body_schema,
+        schema=schema,
     )
 
 
@@ -98,6 +116,75 @@ def _unknown_inside(schema: dict, node: dict | None, data: Any, path: str) -> li
         ]
     return []
 
+
+# What each JSON type of the schema is in Python, as json.loads gives it (a bool is not a number here).
+_JSON_TYPES: dict[str, Callable[[Any], bool]] = {
+    "string": lambda value: isinstance(value, str),
+    "integer": lambda value: (
+        (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float) and value.is_integer())
+    ),
+    "number": lambda value: isinstance(value, int | float) and not isinstance(value, bool),
+    "boolean": lambda value: isinstance(value, bool),
+    "array": lambda value: isinstance(value, list),
+    "object": lambda value: isinstance(value, Mapping),
+}
+_TYPE_NAMES = {
+    "date": "a date (YYYY-MM-DD)",
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "an object",
+}
+
+
+def _wrong_types(schema: dict, node: dict | None, data: Any, path: str) -> dict[str, str]:
+    """Values (nested ones too) whose JSON type is not the schema's, each with the type it should have.
+
+    DRF's fields coerce (`0` becomes the name "0", `"yes"` a boolean); the schema promises one type, so the
+    API holds every body to it here, in one place, before any serializer sees it.
+    """
+    resolved = _component(schema, node)
+    if data is None:
+        nullable = (node or {}).get("nullable") or resolved.get("nullable")
+        return {} if nullable or not resolved.get("type") else {path: "null"}
+    kind = resolved.get("type")
+    if kind in _JSON_TYPES and not _JSON_TYPES[kind](data):
+        return {path: kind}
+    found: dict[str, str] = {}
+    if isinstance(data, Mapping) and "properties" in resolved:
+        for key, value in data.items():
+            if key in resolved["properties"]:
+                found |= _wrong_types(schema, resolved["properties"][key], value, f"{path}.{key}")
+    elif isinstance(data, list) and "items" in resolved:
+        for i, item in enumerate(data):
+            found |= _wrong_types(schema, resolved["items"], item, f"{path}[{i}]")
+    return found
+
+
+def _type_message(kind: str) -> str:
+    return "This field may not be null." if kind == "null" else f"Must be {_TYPE_NAMES[kind]}."
+
+
+def _query_is(kind: str, value: str) -> bool:
+    """A query value that reads as the schema's type (numbers and dates; filters parse the rest)."""
+    if kind == "date":
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            return False
+        return bool(_DATE.fullmatch(value))
+    if kind == "integer":
+        return bool(_INTEGER.fullmatch(value))
+    if kind == "number":
+        return bool(_NUMBER.fullmatch(value))
+    return True
+
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INTEGER = re.compile(r"-?[0-9]+")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 
 _contracts_lock = threading.Lock()
 
@@ -159,6 +246,15 @@ def request_check(view: APIView, request) -> None:
             },
             code="unknown_parameter",
         )
+    mistyped = sorted(
+        name
+        for name, kind in contract.query_types.items()
+        if any(not _query_is(kind, value) for value in request.query_params.getlist(name))
+    )
+    if mistyped:
+        raise StrictInputError(
+            {name: [_type_message(contract.query_types[name])] for name in mistyped}, code="invalid_type"
+        )
     if contract.body is None or (method in {"GET", "DELETE"} and not request.stream):
         return
     data = request.data
@@ -178,6 +274,13 @@ def request_check(view: APIView, request) -> None:
     unknown += inside
     if errors:
         raise StrictInputError(errors, code="read_only_field" if not unknown else "unknown_field")
+    mistyped = {
+        name: kind
+        for field in sorted(set(data) & set(properties))
+        for name, kind in _wrong_types(contract.schema, properties[field], data[field], field).items()
+    }
+    if mistyped:
+        raise StrictInputError({name: [_type_message(kind)] for name, kind in mistyped.items()}, code="invalid_type")
 
 
 def _listing(names: Iterable[str]) -> str:

@@ -335,6 +335,8 @@ def test_api_a_pending_address_is_a_conflict(org, api_client):
     client.post("/api/v1/invitations", {"email": "sam@example.com"}, format="json")
     response = client.post("/api/v1/invitations", {"email": "sam@example.com"}, format="json")
     assert response.status_code == 409 and response.json()["code"] == "already_invited"
+    # The documented conflict shape (detail + code), and the field the person should look at.
+    assert response.json()["detail"] == response.json()["email"][0]
 
 
 @pytest.mark.parametrize(

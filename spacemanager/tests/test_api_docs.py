@@ -113,6 +113,23 @@ def test_the_documented_400_shape_is_a_field_map_with_a_code(client):
 
 
 @pytest.mark.django_db
+def test_request_bodies_say_they_refuse_unknown_fields_and_answers_do_not(client):
+    schemas = _schema(client)["components"]["schemas"]
+    assert schemas["SpaceInputRequest"]["additionalProperties"] is False
+    assert schemas["OpeningHoursRequest"]["additionalProperties"] is False  # nested in a space's body
+    assert "additionalProperties" not in schemas["Space"]
+    assert schemas["ValidationError"]["additionalProperties"]  # an answer's open map stays open
+
+
+@pytest.mark.django_db
+def test_a_list_that_may_not_be_empty_says_so(client):
+    schemas = _schema(client)["components"]["schemas"]
+    assert schemas["ApiKeyCreateRequest"]["properties"]["scopes"]["minItems"] == 1
+    assert schemas["WebhookEndpointInputRequest"]["properties"]["events"]["minItems"] == 1
+    assert "minItems" not in schemas["ApproversRequest"]["properties"]["user_ids"]  # empty: every manager
+
+
+@pytest.mark.django_db
 def test_the_pagination_example_is_a_real_link(client, settings):
     schemas = _schema(client)["components"]["schemas"]
     page = schemas["PaginatedSpaceList"]["properties"]

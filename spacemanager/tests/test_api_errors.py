@@ -27,12 +27,20 @@ def test_a_page_past_the_last_is_a_404_with_a_code(org, api_client):
     assert response.json()["code"] == "not_found"
 
 
-@pytest.mark.parametrize("size", ["0", "101", "many", ""])
+@pytest.mark.parametrize("size", ["0", "101"])
 def test_a_page_size_outside_1_to_100_is_refused(org, api_client, size):
     response = api_client(org, org.owner).get(f"/api/v1/members?page_size={size}")
 
     assert response.status_code == 400
     assert response.json() == {"page_size": ["Give a whole number from 1 to 100."], "code": "invalid"}
+
+
+@pytest.mark.parametrize("size", ["many", ""])
+def test_a_page_size_that_is_not_a_number_is_refused(org, api_client, size):
+    response = api_client(org, org.owner).get(f"/api/v1/members?page_size={size}")
+
+    assert response.status_code == 400
+    assert response.json() == {"page_size": ["Must be a whole number."], "code": "invalid_type"}
 
 
 def test_a_reports_month_is_a_year_month_string(paris, api_client, in_tenant):
@@ -104,7 +112,8 @@ def test_a_space_field_of_the_wrong_json_type_is_refused(paris, api_client, fiel
     response = api_client(paris, paris.owner).post("/api/v1/spaces", {"name": "Blue room", field: value})
 
     assert response.status_code == 400
-    assert field in response.json()
+    # The field, or the item inside it (`amenities[0]`), named as the strict check names nested input.
+    assert any(name.split("[")[0] == field for name in response.json())
 
 
 def test_a_booking_with_an_offset_postgresql_cannot_store_is_refused(paris, api_client, in_tenant, booking_now):

@@ -171,3 +171,58 @@ def test_unknown_names_inside_nested_objects_are_refused(org, api_client, space)
         f"/api/v1/spaces/{space.pk}", {"opening_hours": [{"weekday": 0, "opens_at": "08:00", "closes_at": "18:00"}]}
     )
     assert fine.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "name", "message"),
+    [
+        ({"name": 0}, "name", "Must be a string."),
+        ({"capacity": "5"}, "capacity", "Must be a whole number."),
+        ({"cancel_affected": 0}, "cancel_affected", "Must be true or false."),
+        ({"amenities": "projector"}, "amenities", "Must be a list."),
+        ({"amenities": ["projector", 3]}, "amenities[1]", "Must be a string."),
+        (
+            {"opening_hours": [{"weekday": "0", "opens_at": "08:00", "closes_at": "18:00"}]},
+            "opening_hours[0].weekday",
+            "Must be a whole number.",
+        ),
+        ({"name": None}, "name", "This field may not be null."),
+    ],
+)
+def test_a_value_of_another_json_type_is_refused_not_coerced(org, api_client, space, body, name, message):
+    response = api_client(org, org.owner).patch(f"/api/v1/spaces/{space.pk}", body)
+    assert response.status_code == 400
+    assert response.json() == {name: [message], "code": "invalid_type"}
+    connection.set_tenant(org.organization)
+    space.refresh_from_db()
+    assert (space.name, space.capacity) == ("Blue room", 6)
+
+
+def test_a_nullable_field_takes_null_and_a_whole_float_is_a_whole_number(org, api_client, space):
+    response = api_client(org, org.owner).patch(f"/api/v1/spaces/{space.pk}", {"capacity": 4.0, "hourly_rate": None})
+    assert response.status_code == 200
+    assert (response.json()["capacity"], response.json()["hourly_rate"]) == (4, None)
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/api/v1/spaces", "page="),
+        ("/api/v1/spaces", "page=first"),
+        ("/api/v1/spaces", "page_size=null"),
+        ("/api/v1/reservations", "page_size=null"),
+        ("/api/v1/reservations", "page_size=5&page_size=x"),
+        ("/api/v1/analytics", "to="),
+        ("/api/v1/analytics", "from=2026-02-30"),
+    ],
+)
+def test_a_number_or_date_parameter_that_is_not_one_is_refused(org, api_client, path, query):
+    response = api_client(org, org.owner).get(f"{path}?{query}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_type"
+
+
+def test_options_on_a_space_s_approvers_answers(org, api_client, space):
+    response = api_client(org, org.owner).options(f"/api/v1/spaces/{space.pk}/approvers")
+    assert response.status_code == 200
+    assert "user_ids" in response.json()["actions"]["PUT"]
