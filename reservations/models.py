@@ -104,6 +104,7 @@ class Reservation(models.Model):
         COMPLETED = "completed", "Completed"
         EXPIRED = "expired", "Expired"
         DECLINED = "declined", "Declined"
+        NO_SHOW = "no_show", "No-show"
 
     ACTIVE_STATUSES = (Status.PENDING, Status.CONFIRMED)
 
@@ -146,6 +147,8 @@ class Reservation(models.Model):
         Series, on_delete=models.PROTECT, null=True, blank=True, related_name="occurrences", editable=False
     )
     series_starts_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the booker (or an owner/admin) checked in, for spaces that require it (reservation_check_in).
+    checked_in_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ReservationQuerySet.as_manager()
 
@@ -175,6 +178,12 @@ class Reservation(models.Model):
             ),
             models.Index(fields=["ends_at"], name="reservations_confirmed_ends", condition=Q(status="confirmed")),
             models.Index(fields=["created_at"], name="reservations_pending_created", condition=Q(status="pending")),
+            # The no-show sweep: confirmed bookings nobody checked in, by start.
+            models.Index(
+                fields=["starts_at"],
+                name="reservations_check_in_due",
+                condition=Q(status="confirmed", checked_in_at__isnull=True),
+            ),
             # Requests waiting for approval, soonest first (the dashboard's panel): only pending rows are read.
             models.Index(fields=["starts_at", "id"], name="reservations_pending_starts", condition=Q(status="pending")),
             models.Index(fields=["updated_at"], name="reservations_updated"),

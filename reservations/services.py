@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from reservations import notifications
-from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation, Series
+from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation, Series, ShiftedByMinutes
 from reservations.recurrence import recurrence_expand, recurrence_normalize
 from reservations.selectors import reservation_overlapping
 from spacemanager import rawsql
@@ -43,7 +43,7 @@ from tenants.idempotency import OnceKey, keys_done
 from tenants.outbox import outbox_write
 
 logger = logging.getLogger(__name__)
-Event = Literal["created", "confirmed", "changed", "cancelled", "expired", "declined"]
+Event = Literal["created", "confirmed", "changed", "cancelled", "expired", "declined", "no_show"]
 EXCLUSION_VIOLATION = "23P01"
 _INSTANT = timedelta(microseconds=1)
 DECLINE_REASON_MAX_LENGTH = 1000
@@ -657,10 +657,93 @@ def reservations_expire_pending(*, now: datetime | None = None) -> int:
     return len(due)
 
 
-def reservations_complete_ended(*, now: datetime | None = None) -> int:
-    """Confirmed reservations that have ended become completed (no email: nothing changed for the booker)."""
+# Check-in opens this long before the start (the grace, per space, says how long after the start it stays open).
+CHECK_IN_OPENS_BEFORE = timedelta(minutes=15)
+
+
+def check_in_window(reservation: Reservation) -> tuple[datetime, datetime]:
+    """When the booker may check in: from 15 minutes before the start to the end of the space's grace (or the
+    end of the booking, if that comes first). At the window's end a booking nobody checked in is released."""
+    grace_ends = reservation.starts_at + timedelta(minutes=reservation.space.check_in_grace_minutes)
+    return reservation.starts_at - CHECK_IN_OPENS_BEFORE, min(grace_ends, reservation.ends_at)
+
+
+@transaction.atomic
+def reservation_check_in(*, actor: Membership, reservation: Reservation, now: datetime | None = None) -> Reservation:
+    """Check in to a confirmed booking of a space that requires it (the booker, or an owner/admin), inside its
+    window (`check_in_window`). Checking in twice is harmless; it keeps the first time."""
+    _require_access(actor, reservation)
     now = now or timezone.now()
-    ended = Reservation.objects.filter(status=Reservation.Status.CONFIRMED, ends_at__lte=now)
+    # The space first, as every writer of its bookings does; then the row, which the no-show sweep also locks:
+    # whichever commits first wins, and the other sees its outcome.
+    space = _space_for_booking(reservation.space_id)
+    reservation = _locked(reservation)
+    if not space.check_in_required:
+        raise ValidationFailed(f"{space.name} does not require check-in.", code="check_in_not_required")
+    if reservation.checked_in_at is not None:
+        return reservation
+    opens, closes = check_in_window(reservation)
+    tz = _timezone(actor)
+    if reservation.status == Reservation.Status.NO_SHOW or (
+        reservation.status == Reservation.Status.CONFIRMED and not opens <= now < closes
+    ):
+        raise ValidationFailed(
+            f"Check-in for this booking is open from {isoformat_local(opens, tz)} to {isoformat_local(closes, tz)}.",
+            code="check_in_closed",
+            extra={"opens_at": isoformat_local(opens, tz), "closes_at": isoformat_local(closes, tz)},
+        )
+    if reservation.status != Reservation.Status.CONFIRMED:
+        raise Conflict(
+            f"This reservation is {reservation.status}; only confirmed ones can be checked in to.",
+            code="reservation_not_active",
+        )
+    reservation.checked_in_at = now
+    reservation.save(update_fields=["checked_in_at", "updated_at"])
+    return reservation
+
+
+@transaction.atomic
+def reservations_release_no_shows(*, now: datetime | None = None) -> list[int]:
+    """Confirmed bookings of check-in spaces that nobody checked in by the end of their window become no_show:
+    the rest of their time is free for others (the exclusion constraint holds only pending and confirmed rows)
+    and each booker gets one email. Returns the ids released now.
+
+    Rows a check-in (or another sweep) holds are skipped (SKIP LOCKED): a racing check-in either commits first,
+    and then the row no longer matches, or waits and then finds the row released. Two overlapping sweeps never
+    take the same row, and a released row no longer matches: each booking is released once.
+    """
+    now = now or timezone.now()
+    grace_ends = ShiftedByMinutes("starts_at", "space__check_in_grace_minutes", later=True)
+    due = list(
+        Reservation.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("space")
+        .alias(grace_ends=grace_ends)
+        .filter(
+            status=Reservation.Status.CONFIRMED,
+            checked_in_at__isnull=True,
+            space__check_in_required=True,
+            starts_at__lte=now,
+        )
+        .filter(Q(grace_ends__lte=now) | Q(ends_at__lte=now))
+        .order_by("pk")
+    )
+    for reservation in due:
+        reservation.status = Reservation.Status.NO_SHOW
+        reservation.sequence += 1
+        reservation.updated_at = now  # bulk_update skips auto_now
+    Reservation.objects.bulk_update(due, ["status", "sequence", "updated_at"])
+    for reservation in sorted(due, key=lambda reservation: reservation.space_id):
+        _after_commit(reservation, "no_show")
+    return [reservation.pk for reservation in due]
+
+
+def reservations_complete_ended(*, now: datetime | None = None) -> int:
+    """Confirmed reservations that have ended become completed (no email: nothing changed for the booker).
+    Those of check-in spaces nobody checked in are left to the no-show release (a no-show is not completed)."""
+    now = now or timezone.now()
+    ended = Reservation.objects.filter(status=Reservation.Status.CONFIRMED, ends_at__lte=now).exclude(
+        space__check_in_required=True, checked_in_at__isnull=True
+    )
     with transaction.atomic():
         space_ids = set(ended.values_list("space_id", flat=True).distinct())
         completed = ended.update(status=Reservation.Status.COMPLETED, updated_at=now)

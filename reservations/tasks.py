@@ -53,6 +53,16 @@ def reservation_reminders_queue() -> int:
     return len(ids)
 
 
+@app.task(name="reservations.tasks.reservations_release_no_shows")
+def reservations_release_no_shows() -> int:
+    """Periodic, per organization: release confirmed bookings of check-in spaces nobody checked in by the end
+    of their grace (status no_show), telling each booker. Safe to overlap with itself (SKIP LOCKED)."""
+    released = services.reservations_release_no_shows(now=timezone.now())
+    if released:
+        logger.info("Released %d no-shows: %s.", len(released), released)
+    return len(released)
+
+
 @app.task(name="reservations.tasks.reservations_sweep")
 def reservations_sweep() -> dict[str, int]:
     """Periodic, per organization: expire unapproved requests, complete ended bookings, catch up on notices."""

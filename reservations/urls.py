@@ -7,6 +7,7 @@ app_name = "reservations_api"
 urlpatterns = [
     path("reservations", api.ReservationListView.as_view(), name="list"),
     path("reservations/<int:pk>", api.ReservationDetailView.as_view(), name="detail"),
+    path("reservations/<int:pk>/check-in", api.ReservationCheckInView.as_view(), name="check-in"),
     path("reservations/<int:pk>/confirm", api.ReservationConfirmView.as_view(), name="confirm"),
     path("reservations/<int:pk>/decline", approval_api.ReservationDeclineView.as_view(), name="decline"),
     path("spaces/<int:pk>/approvers", approval_api.SpaceApproversView.as_view(), name="space-approvers"),
