@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from reservations import notifications
-from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation, Series, ShiftedByMinutes
+from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation, Series, ShiftedByMinutes, WaitlistEntry
 from reservations.recurrence import recurrence_expand, recurrence_normalize
 from reservations.selectors import reservation_overlapping
 from spacemanager import rawsql
@@ -41,6 +41,7 @@ from spaces.models import Space
 from spaces.selectors import closure_list_overlapping
 from tenants.idempotency import OnceKey, keys_done
 from tenants.outbox import outbox_write
+from tenants.selectors import organization_current
 
 logger = logging.getLogger(__name__)
 Event = Literal["created", "confirmed", "changed", "cancelled", "expired", "declined", "no_show"]
@@ -468,6 +469,8 @@ def _change(*, actor: Membership, reservation: Reservation, space: Space, change
 def reservation_cancel(*, actor: Membership, reservation: Reservation) -> Reservation:
     """Cancel: the row stays (status cancelled) and the slot is free again. Cancelling twice is harmless."""
     _require_access(actor, reservation)
+    # The space first, as booking does: the freed slot is offered to the waitlist in this transaction.
+    space = _space_for_booking(reservation.space_id)
     reservation = _locked(reservation)
     if reservation.status == Reservation.Status.CANCELLED:
         return reservation
@@ -480,6 +483,7 @@ def reservation_cancel(*, actor: Membership, reservation: Reservation) -> Reserv
     reservation.sequence += 1
     reservation.save(update_fields=["status", "cancelled_at", "sequence", "updated_at"])
     _after_commit(reservation, "cancelled")
+    _waitlist_fill(space=space, freed=[reservation], now=reservation.cancelled_at)
     return reservation
 
 
@@ -515,6 +519,7 @@ def reservation_decline(*, actor: Membership, reservation: Reservation, reason: 
     reason = reason.strip()
     if len(reason) > DECLINE_REASON_MAX_LENGTH:
         raise ValidationFailed(f"Keep the reason under {DECLINE_REASON_MAX_LENGTH} characters.", field="reason")
+    space = _space_for_booking(reservation.space_id)  # as in reservation_cancel
     reservation = _locked(reservation)
     if reservation.status == Reservation.Status.DECLINED:
         return reservation
@@ -528,6 +533,7 @@ def reservation_decline(*, actor: Membership, reservation: Reservation, reason: 
     reservation.sequence += 1
     reservation.save(update_fields=["status", "decline_reason", "sequence", "updated_at"])
     _after_commit(reservation, "declined")
+    _waitlist_fill(space=space, freed=[reservation], now=timezone.now())
     return reservation
 
 
@@ -642,10 +648,12 @@ def reservations_expire_pending(*, now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     cutoff = now - timedelta(minutes=settings.PENDING_EXPIRY_MINUTES)
+    pending = Reservation.objects.filter(status=Reservation.Status.PENDING).filter(
+        Q(created_at__lte=cutoff) | Q(starts_at__lte=now)
+    )
+    spaces = _spaces_lock_skipping(pending.values_list("space_id", flat=True))
     due = list(
-        Reservation.objects.select_for_update(of=("self",), skip_locked=True)
-        .filter(status=Reservation.Status.PENDING)
-        .filter(Q(created_at__lte=cutoff) | Q(starts_at__lte=now))
+        pending.select_for_update(of=("self",), skip_locked=True).filter(space_id__in=list(spaces)).order_by("pk")
     )
     for reservation in due:
         reservation.status = Reservation.Status.EXPIRED
@@ -654,6 +662,7 @@ def reservations_expire_pending(*, now: datetime | None = None) -> int:
     Reservation.objects.bulk_update(due, ["status", "sequence", "updated_at"])
     for reservation in sorted(due, key=lambda reservation: reservation.space_id):  # version rows in id order
         _after_commit(reservation, "expired")
+    _waitlist_fill_each(spaces=spaces, freed=due, now=now)
     return len(due)
 
 
@@ -708,16 +717,16 @@ def reservations_release_no_shows(*, now: datetime | None = None) -> list[int]:
     the rest of their time is free for others (the exclusion constraint holds only pending and confirmed rows)
     and each booker gets one email. Returns the ids released now.
 
-    Rows a check-in (or another sweep) holds are skipped (SKIP LOCKED): a racing check-in either commits first,
-    and then the row no longer matches, or waits and then finds the row released. Two overlapping sweeps never
-    take the same row, and a released row no longer matches: each booking is released once.
+    The spaces are locked first, as every writer of their slots does (the freed time is offered to the
+    waitlist in this transaction). Spaces and rows another transaction holds (a check-in, a booking, another
+    sweep) are skipped (SKIP LOCKED) and left for the next run: a racing check-in either commits first, and
+    then the row no longer matches, or waits and then finds the row released. Two overlapping sweeps never take
+    the same row, and a released row no longer matches: each booking is released once.
     """
     now = now or timezone.now()
     grace_ends = ShiftedByMinutes("starts_at", "space__check_in_grace_minutes", later=True)
-    due = list(
-        Reservation.objects.select_for_update(of=("self",), skip_locked=True)
-        .select_related("space")
-        .alias(grace_ends=grace_ends)
+    unchecked = (
+        Reservation.objects.alias(grace_ends=grace_ends)
         .filter(
             status=Reservation.Status.CONFIRMED,
             checked_in_at__isnull=True,
@@ -725,6 +734,12 @@ def reservations_release_no_shows(*, now: datetime | None = None) -> list[int]:
             starts_at__lte=now,
         )
         .filter(Q(grace_ends__lte=now) | Q(ends_at__lte=now))
+    )
+    spaces = _spaces_lock_skipping(unchecked.values_list("space_id", flat=True))
+    due = list(
+        unchecked.select_for_update(of=("self",), skip_locked=True)
+        .select_related("space")
+        .filter(space_id__in=list(spaces))
         .order_by("pk")
     )
     for reservation in due:
@@ -734,6 +749,7 @@ def reservations_release_no_shows(*, now: datetime | None = None) -> list[int]:
     Reservation.objects.bulk_update(due, ["status", "sequence", "updated_at"])
     for reservation in sorted(due, key=lambda reservation: reservation.space_id):
         _after_commit(reservation, "no_show")
+    _waitlist_fill_each(spaces=spaces, freed=due, now=now)
     return [reservation.pk for reservation in due]
 
 
@@ -1131,3 +1147,150 @@ def series_notify(*, series_id: int, event: Event, sequence: int) -> bool:
         return False
     message = notifications.series_message(series=series, event=event, booker=booker)
     return send_once(message, key=OnceKey(notifications.SERIES_NOTICE_KIND, series.pk, version=str(sequence)))
+
+
+# The waitlist: a member waits for a taken slot; when a slot frees, in the same transaction, the earliest entry
+# whose whole interval is now free and which passes every booking rule becomes a reservation of its member.
+
+
+class SlotFree(ValidationFailed):
+    code = "slot_free"
+
+
+class AlreadyWaiting(Conflict):
+    code = "already_waiting"
+
+
+def _spaces_lock_skipping(space_ids) -> dict[int, Space]:
+    """Lock these spaces as `_space_for_booking` does, in id order, skipping those another transaction holds (a
+    sweep leaves them to its next run rather than wait behind a booking)."""
+    ids = sorted(set(space_ids))
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT {rawsql.columns(Space, "s")} FROM "{Space._meta.db_table}" s WHERE s."id" = ANY(%s)'  # noqa: S608
+            ' ORDER BY s."id" FOR NO KEY UPDATE SKIP LOCKED',
+            [ids],
+        )
+        rows = cursor.fetchall()
+    spaces = [rawsql.build(Space, row) for row in rows]
+    return {space.pk: space for space in spaces}
+
+
+def _waitlist_fill_each(*, spaces: dict[int, Space], freed: list[Reservation], now: datetime) -> None:
+    for space_id, space in spaces.items():
+        _waitlist_fill(space=space, freed=[r for r in freed if r.space_id == space_id], now=now)
+
+
+def _waitlist_fill(*, space: Space, freed: list[Reservation], now: datetime) -> list[WaitlistEntry]:
+    """Offer the freed time of `space` (locked by the caller) to its waitlist, earliest entry first: each entry
+    meeting a freed interval is booked through `_book` (every rule, the member's limits, the exclusion
+    constraint) in a savepoint; one that fails keeps waiting. Returns the entries booked now."""
+    if not freed:
+        return []
+    meets_freed = Q()
+    for reservation in freed:
+        meets_freed |= Q(starts_at__lt=reservation.blocked_until, ends_at__gt=reservation.blocked_from)
+    waiting = list(
+        WaitlistEntry.objects.select_for_update()
+        .filter(meets_freed, space_id=space.pk, status=WaitlistEntry.Status.WAITING, starts_at__gt=now)
+        .order_by("created_at", "pk")
+    )
+    if not waiting:
+        return []
+    organization = organization_current()
+    tz = ZoneInfo(organization.timezone)
+    members = {
+        membership.user_id: membership
+        for membership in Membership.objects.select_related("user", "organization").filter(
+            organization=organization, user_id__in={entry.user_id for entry in waiting}, user__is_active=True
+        )
+    }
+    booked = []
+    for entry in waiting:
+        member = members.get(entry.user_id)
+        if member is None:  # left the organization: nobody to book for
+            entry.status = WaitlistEntry.Status.EXPIRED
+            entry.save(update_fields=["status", "updated_at"])
+            continue
+        try:
+            with transaction.atomic():
+                reservation = _book(
+                    actor=member,
+                    space=space,
+                    starts_at=entry.starts_at,
+                    ends_at=entry.ends_at,
+                    title=entry.title,
+                    notes="",
+                    attendees=entry.attendees,
+                    tz=tz,
+                    now=now,
+                )
+        except (ValidationFailed, ReservationConflict):
+            continue  # still taken (in part) or against a rule now: it keeps waiting
+        entry.status = WaitlistEntry.Status.BOOKED
+        entry.reservation = reservation
+        entry.save(update_fields=["status", "reservation", "updated_at"])
+        _after_commit(reservation, "created")  # the member's booking email
+        booked.append(entry)
+    return booked
+
+
+@transaction.atomic
+def waitlist_join(
+    *,
+    actor: Membership,
+    space_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    attendees: int = 1,
+    title: str = "",
+) -> WaitlistEntry:
+    """Wait for a taken slot. The slot must pass the booking rules (hours, closures, durations, window); a free
+    slot is refused (400 `slot_free`: book it instead); waiting twice for one slot is 409 `already_waiting`."""
+    tz = _timezone(actor)
+    # Locked as a booking would: a slot freed while joining is either seen free here or offered to this entry.
+    space = _space_for_booking(space_id)
+    now = timezone.now()
+    _check_rules(space=space, starts_at=starts_at, ends_at=ends_at, attendees=attendees, tz=tz, now=now)
+    taken = reservation_overlapping(
+        space_id=space.pk,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        buffer_before_minutes=space.buffer_before_minutes,
+        buffer_after_minutes=space.buffer_after_minutes,
+    ).exists()
+    if not taken:
+        raise SlotFree(f"{space.name} is free then: book it instead.", field="starts_at")
+    entry = WaitlistEntry(
+        space=space, user=actor.user, starts_at=starts_at, ends_at=ends_at, attendees=attendees, title=title.strip()
+    )
+    entry.full_clean(exclude=["space", "user"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            entry.save()
+    except IntegrityError as exc:
+        raise AlreadyWaiting("You are already waiting for this slot.") from exc
+    return entry
+
+
+@transaction.atomic
+def waitlist_leave(*, actor: Membership, entry: WaitlistEntry) -> WaitlistEntry:
+    """Stop waiting (the member, or an owner/admin). Leaving twice, or after the entry was booked or expired,
+    changes nothing."""
+    if not (actor.is_manager or entry.user_id == actor.user_id):
+        raise NotFound("No such waitlist entry here.")
+    entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
+    if entry.status == WaitlistEntry.Status.WAITING:
+        entry.status = WaitlistEntry.Status.WITHDRAWN
+        entry.save(update_fields=["status", "updated_at"])
+    return entry
+
+
+def waitlist_expire_started(*, now: datetime | None = None) -> int:
+    """Entries whose start has passed expire (the sweep)."""
+    now = now or timezone.now()
+    return WaitlistEntry.objects.filter(status=WaitlistEntry.Status.WAITING, starts_at__lte=now).update(
+        status=WaitlistEntry.Status.EXPIRED, updated_at=now
+    )

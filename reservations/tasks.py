@@ -72,6 +72,7 @@ def reservations_sweep() -> dict[str, int]:
         "completed": services.reservations_complete_ended(now=now),
         "notices_caught_up": len(services.reservations_notices_catch_up(now=now)),
         "approval_reminders": _approval_reminders_queue(now),
+        "waitlist_expired": services.waitlist_expire_started(now=now),
     }
     if any(result.values()):
         logger.info("Reservations sweep: %s", result)

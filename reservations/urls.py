@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reservations import api, approval_api, series_api
+from reservations import api, approval_api, series_api, waitlist_api
 
 app_name = "reservations_api"
 
@@ -13,4 +13,6 @@ urlpatterns = [
     path("spaces/<int:pk>/approvers", approval_api.SpaceApproversView.as_view(), name="space-approvers"),
     path("series", series_api.SeriesListView.as_view(), name="series-list"),
     path("series/<int:pk>", series_api.SeriesDetailView.as_view(), name="series-detail"),
+    path("waitlist", waitlist_api.WaitlistListView.as_view(), name="waitlist-list"),
+    path("waitlist/<int:pk>", waitlist_api.WaitlistDetailView.as_view(), name="waitlist-detail"),
 ]
