@@ -416,9 +416,18 @@ def reservation_update(*, actor: Membership, reservation: Reservation, **changes
             # The same shape as a clash (409 with `conflicts`), so a client reads one shape from a change.
             extra={"conflicts": []},
         )
+    before = Reservation(
+        space_id=reservation.space_id,
+        starts_at=reservation.starts_at,
+        ends_at=reservation.ends_at,
+        buffer_before_minutes=reservation.buffer_before_minutes,
+        buffer_after_minutes=reservation.buffer_after_minutes,
+    )
     reservation = _change(actor=actor, reservation=reservation, space=spaces[new_space_id], changes=changes, tz=tz)
     availability_versions_bump(space_id for space_id in spaces if space_id != new_space_id)  # moved away
     _after_commit(reservation, "changed")
+    # Time it no longer holds (moved away, or shortened) goes to the waitlist; a slot it still holds is taken.
+    _waitlist_fill(space=spaces[before.space_id], freed=[before], now=timezone.now())
     return reservation
 
 

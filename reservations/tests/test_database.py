@@ -12,13 +12,15 @@ from rest_framework.test import APIClient
 from accounts.models import Membership, User
 from accounts.tests.factories import TEST_PASSWORD
 from accounts.tokens import tokens_for_membership
-from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation
+from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation, WaitlistEntry
 from reservations.selectors import reservation_overlapping
 from reservations.services import (
     ReservationConflict,
+    reservation_cancel,
     reservation_check_in,
     reservation_create,
     reservations_release_no_shows,
+    waitlist_join,
 )
 from reservations.tests.factories import ReservationFactory
 from spaces.tests.factories import SpaceFactory
@@ -373,4 +375,46 @@ def test_a_check_in_in_progress_is_never_released_by_a_sweep(racing_organization
         assert reservations_release_no_shows(now=now + 30 * MINUTE) == []
         reservation.refresh_from_db()
         assert (reservation.status, reservation.checked_in_at) == ("confirmed", now)
+        connection.set_schema_to_public()
+
+
+def test_two_racing_cancellations_book_a_waiting_entry_once_and_lose_no_freed_slot(
+    racing_organization, django_db_blocker
+):
+    """The entry needs both freed hours: whichever cancellation commits second sees them both free and books it
+    (they take turns at the space), and it is booked once."""
+    organization = racing_organization.organization
+    with django_db_blocker.unblock():
+        membership = Membership.objects.select_related("user", "organization").get(pk=racing_organization.membership.pk)
+        connection.set_tenant(organization)
+        space = SpaceFactory()
+        starts_at = (datetime.now(tz=UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+        first, second = (
+            ReservationFactory(space=space, user=membership.user, starts_at=starts_at + hour * HOUR) for hour in (0, 1)
+        )
+        entry = waitlist_join(actor=membership, space_id=space.pk, starts_at=starts_at, ends_at=starts_at + 2 * HOUR)
+        connection.set_schema_to_public()
+        barrier = threading.Barrier(2)
+
+        def cancel(reservation) -> None:
+            try:
+                connection.set_tenant(organization)
+                barrier.wait(timeout=30)
+                reservation_cancel(actor=membership, reservation=reservation)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=cancel, args=(reservation,)) for reservation in (first, second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+        connection.set_tenant(organization)
+        entry.refresh_from_db()
+        assert entry.status == WaitlistEntry.Status.BOOKED
+        active = list(Reservation.objects.active().filter(space=space))
+        assert [(r.pk, r.starts_at, r.ends_at) for r in active] == [
+            (entry.reservation_id, starts_at, starts_at + 2 * HOUR)
+        ]
         connection.set_schema_to_public()

@@ -12,6 +12,7 @@ from reservations.services import (
     reservation_cancel,
     reservation_create,
     reservation_decline,
+    reservation_update,
     reservations_expire_pending,
     reservations_release_no_shows,
     waitlist_expire_started,
@@ -274,6 +275,27 @@ def test_a_no_show_release_gives_the_rest_of_the_time_to_the_waitlist(member, ow
     entry.refresh_from_db()
     assert entry.status == WaitlistEntry.Status.BOOKED
     assert entry.reservation.starts_at == later
+
+
+def test_a_booking_moved_away_frees_its_old_slot_for_the_waitlist(member, owner, space):
+    taken = book(owner, space)
+    entry = waitlist_join(actor=member, space_id=space.pk, **slot())
+
+    reservation_update(actor=owner, reservation=taken, **slot(MONDAY_9 + 2 * HOUR))
+
+    entry.refresh_from_db()
+    assert entry.status == WaitlistEntry.Status.BOOKED
+    assert entry.reservation.starts_at == MONDAY_9
+
+
+def test_a_booking_changed_in_place_keeps_its_slot_from_the_waitlist(member, owner, space):
+    taken = book(owner, space)
+    entry = waitlist_join(actor=member, space_id=space.pk, **slot())
+
+    reservation_update(actor=owner, reservation=taken, title="Renamed")
+
+    entry.refresh_from_db()
+    assert entry.status == WaitlistEntry.Status.WAITING
 
 
 def test_entries_whose_start_has_passed_expire_and_are_never_booked(member, owner, space):
