@@ -70,17 +70,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "domains__domain"]
     date_hierarchy = "created_at"
     actions = ["deactivate", "reactivate"]
-    fields = [
-        "name",
-        "slug",
-        "schema_name",
-        "timezone",
-        "currency",
-        "default_check_in_required",
-        "default_check_in_grace_minutes",
-        "is_active",
-        "created_at",
-    ]
+    fields = ["name", "slug", "schema_name", "timezone", "currency", "is_active", "created_at"]
     readonly_fields = ["slug", "schema_name", "is_active", "created_at"]
     list_per_page = 50
 
