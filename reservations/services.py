@@ -1054,8 +1054,13 @@ def series_cancel(*, actor: Membership, series: Series, from_starts_at: datetime
     """Cancel the series' occurrences that have not started: all of them, or the one the rule put at
     `from_starts_at` and those after it. One email for the series; returns the occurrences cancelled now."""
     _require_series_access(actor, series)
-    series = Series.objects.select_for_update().get(pk=series.pk)
     now = timezone.now()
+    # The spaces first, as booking does: the freed slots are offered to the waitlist in this transaction.
+    space_ids = set(
+        Reservation.objects.active().filter(series=series, starts_at__gt=now).values_list("space_id", flat=True)
+    )
+    spaces = {space_id: _space_for_booking(space_id) for space_id in sorted(space_ids)}
+    series = Series.objects.select_for_update().get(pk=series.pk)
     cancelled = _upcoming_occurrences(series, from_starts_at=from_starts_at, now=now)
     for reservation in cancelled:
         reservation.status = Reservation.Status.CANCELLED
@@ -1066,6 +1071,7 @@ def series_cancel(*, actor: Membership, series: Series, from_starts_at: datetime
     if cancelled:
         remaining = Reservation.objects.active().filter(series=series, ends_at__gt=now).exists()
         _series_changed(series, now=now, event="changed" if remaining else "cancelled")
+        _waitlist_fill_each(spaces=spaces, freed=cancelled, now=now)
     return cancelled
 
 

@@ -15,6 +15,8 @@ from reservations.services import (
     reservation_update,
     reservations_expire_pending,
     reservations_release_no_shows,
+    series_cancel,
+    series_create,
     waitlist_expire_started,
     waitlist_join,
 )
@@ -296,6 +298,17 @@ def test_a_booking_changed_in_place_keeps_its_slot_from_the_waitlist(member, own
 
     entry.refresh_from_db()
     assert entry.status == WaitlistEntry.Status.WAITING
+
+
+def test_cancelling_a_series_offers_its_occurrences_to_the_waitlist(member, owner, space):
+    series = series_create(actor=owner, space_id=space.pk, recurrence="FREQ=DAILY;COUNT=3", **slot()).series
+    entry = waitlist_join(actor=member, space_id=space.pk, **slot(MONDAY_9 + timedelta(days=1)))
+
+    series_cancel(actor=owner, series=series)
+
+    entry.refresh_from_db()
+    assert entry.status == WaitlistEntry.Status.BOOKED
+    assert entry.reservation.starts_at == MONDAY_9 + timedelta(days=1)
 
 
 def test_entries_whose_start_has_passed_expire_and_are_never_booked(member, owner, space):
