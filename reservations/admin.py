@@ -51,8 +51,17 @@ class ReservationAdmin(ServiceModelAdmin):
     search_help_text = "Title, space name or the email of who booked."
     date_hierarchy = "starts_at"
     actions = ["cancel", "confirm"]
-    fields = [*FORM_FIELDS, "status", "booked_by", "price", "created_at", "updated_at", "cancelled_at"]
-    readonly_fields = ["status", "booked_by", "price", "created_at", "updated_at", "cancelled_at"]
+    fields = [
+        *FORM_FIELDS,
+        "status",
+        "booked_by",
+        "price",
+        "created_at",
+        "updated_at",
+        "cancelled_at",
+        "checked_in_at",
+    ]
+    readonly_fields = ["status", "booked_by", "price", "created_at", "updated_at", "cancelled_at", "checked_in_at"]
 
     def get_changelist(self, request: HttpRequest, **kwargs):
         return ReservationChangeList

@@ -76,6 +76,7 @@ class ReservationSerializer(serializers.ModelSerializer):
             "cancelled_at",
             "decline_reason",
             "series",
+            "checked_in_at",
         ]
 
     def get_currency(self, reservation: Reservation) -> str:
@@ -108,6 +109,9 @@ class ReservationSerializer(serializers.ModelSerializer):
             "cancelled_at": None if reservation.cancelled_at is None else isoformat_local(reservation.cancelled_at, tz),
             "decline_reason": reservation.decline_reason,
             "series": reservation.series_id,
+            "checked_in_at": None
+            if reservation.checked_in_at is None
+            else isoformat_local(reservation.checked_in_at, tz),
         }
 
 
@@ -427,6 +431,43 @@ class ReservationDetailView(OrganizationTimezoneMixin, GenericAPIView):
 
 
 @extend_schema(tags=["reservations"])
+class ReservationCheckInView(OrganizationTimezoneMixin, GenericAPIView):
+    """Check in to a booking of a space that requires check-in."""
+
+    serializer_class = ReservationSerializer
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: ReservationSerializer,
+            400: error_response(
+                "check_in_closed",
+                "Check-in for this booking is open from 2025-03-03T09:45:00+01:00 to 2025-03-03T10:15:00+01:00.",
+                description="`check_in_closed` outside the check-in window; `check_in_not_required` for a space "
+                "without check-in.",
+            ),
+            **ERROR_RESPONSES.for_codes(401, 403, 404),
+            409: error_response(
+                "reservation_not_active", "This reservation is pending; only confirmed ones can be checked in to."
+            ),
+        },
+    )
+    def post(self, request, pk: int):
+        """Check in to a reservation.
+
+        The booker (or an owner or admin) checks in from 15 minutes before the start until the space's grace
+        (`check_in_grace_minutes`) after the start has passed, or the booking ends; the answer carries `checked_in_at`.
+        Outside that window: 400 `check_in_closed`; a space without check-in: 400 `check_in_not_required`.
+        Checking in twice is harmless. A confirmed booking nobody checks in is released at the window's end
+        (status `no_show`, webhook `reservation.no_show`), and its booker is told by email.
+        """
+        actor = request_membership(request._request)
+        reservation = services.reservation_check_in(
+            actor=actor, reservation=reservation_get(actor=actor, reservation_id=pk)
+        )
+        return Response(self.get_serializer(reservation).data)
+
+
 class ReservationConfirmView(OrganizationTimezoneMixin, GenericAPIView):
     """Approve a pending reservation (owners and admins)."""
 

@@ -104,6 +104,7 @@ class Reservation(models.Model):
         COMPLETED = "completed", "Completed"
         EXPIRED = "expired", "Expired"
         DECLINED = "declined", "Declined"
+        NO_SHOW = "no_show", "No-show"
 
     ACTIVE_STATUSES = (Status.PENDING, Status.CONFIRMED)
 
@@ -156,6 +157,8 @@ class Reservation(models.Model):
         Series, on_delete=models.PROTECT, null=True, blank=True, related_name="occurrences", editable=False
     )
     series_starts_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the booker (or an owner/admin) checked in, for spaces that require it (reservation_check_in).
+    checked_in_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ReservationQuerySet.as_manager()
 
@@ -185,6 +188,12 @@ class Reservation(models.Model):
             ),
             models.Index(fields=["ends_at"], name="reservations_confirmed_ends", condition=Q(status="confirmed")),
             models.Index(fields=["created_at"], name="reservations_pending_created", condition=Q(status="pending")),
+            # The no-show sweep: confirmed bookings nobody checked in, by start.
+            models.Index(
+                fields=["starts_at"],
+                name="reservations_check_in_due",
+                condition=Q(status="confirmed", checked_in_at__isnull=True),
+            ),
             # Requests waiting for approval, soonest first (the dashboard's panel): only pending rows are read.
             models.Index(fields=["starts_at", "id"], name="reservations_pending_starts", condition=Q(status="pending")),
             models.Index(fields=["updated_at"], name="reservations_updated"),
@@ -240,3 +249,52 @@ class SpaceApprover(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} approves {self.space_id}"
+
+
+class WaitlistEntry(models.Model):
+    """A member waiting for a taken slot: when it frees, the earliest entry whose whole interval is free and
+    which passes every booking rule becomes a reservation of its member (reservations.services)."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        BOOKED = "booked", "Booked"
+        EXPIRED = "expired", "Expired"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="waitlist_entries", db_index=False)
+    # A public user, as in Reservation.user (TENANCY.md).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    attendees = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    title = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    reservation = models.ForeignKey(
+        Reservation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "waitlist entries"
+        indexes = [
+            # Who waits for a freed slot of a space, first come first served: only waiting rows are read.
+            models.Index(
+                fields=["space", "starts_at"], name="reservations_waiting_space", condition=Q(status="waiting")
+            ),
+            models.Index(fields=["user", "created_at"], name="reservations_waitlist_user"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="reservations_waitlist_ends_after"),
+            models.UniqueConstraint(
+                fields=["space", "user", "starts_at", "ends_at"],
+                condition=Q(status="waiting"),
+                name="reservations_waitlist_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} waits for {self.space_id} {self.starts_at:%Y-%m-%d %H:%M} ({self.status})"

@@ -35,12 +35,13 @@ _NOTICES = {
     ("cancelled", Status.CANCELLED): ("Booking cancelled", "Your booking has been cancelled"),
     ("expired", Status.EXPIRED): ("Booking request expired", "Your booking request has expired"),
     ("declined", Status.DECLINED): ("Booking request declined", "Your booking request was declined"),
+    ("no_show", Status.NO_SHOW): ("Booking released", "Nobody checked in, so your booking was released"),
 }
 
 
 def event_for_state(*, status: str, sequence: int) -> str:
     """The event that most likely produced this state, for a notice queued by the catch-up sweep."""
-    if status in (Status.CANCELLED, Status.EXPIRED, Status.DECLINED):
+    if status in (Status.CANCELLED, Status.EXPIRED, Status.DECLINED, Status.NO_SHOW):
         return str(status)
     if sequence == 0:
         return "created"
@@ -95,6 +96,11 @@ def _explanation(event: str, status: str) -> list[str]:
         ]
     if event == "expired":
         return ["Nobody approved it in time, so the slot is free again. You can book another time."]
+    if event == "no_show":
+        return [
+            "Nobody checked in by the end of the grace, so the rest of its time is free for others.",
+            "The attached invitation removes it from your calendar.",
+        ]
     if event == "declined":
         return ["The slot is free again. You can book another time."]
     if event == "cancelled":
@@ -139,7 +145,7 @@ def notice_message(*, reservation: Reservation, event: str, booker: User) -> Ema
     attachments = []
     if reservation.status == Status.CONFIRMED:
         attachments.append(_invitation(reservation, organization, booker, CalendarMethod.REQUEST))
-    elif reservation.status == Status.CANCELLED:
+    elif reservation.status in (Status.CANCELLED, Status.NO_SHOW):
         attachments.append(_invitation(reservation, organization, booker, CalendarMethod.CANCEL))
     lines = _explanation(event, reservation.status)
     if reservation.status == Status.DECLINED:  # no .ics: the calendar never received an invitation

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/", views.reservation_detail, name="detail"),
     path("<int:pk>/edit/", views.reservation_edit, name="edit"),
     path("<int:pk>/cancel/", views.reservation_cancel, name="cancel"),
+    path("<int:pk>/check-in/", views.reservation_check_in, name="check-in"),
     path("<int:pk>/confirm/", views.reservation_confirm, name="confirm"),
     path("<int:pk>/decline/", approval_views.reservation_decline, name="decline"),
     path("series/<int:pk>/edit/", views.series_edit, name="series-edit"),

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import REMINDER_LEAD_CHOICES, Membership
-from reservations.models import LONGEST_RESERVATION, BlockedRange, Reservation, Series
+from reservations.models import LONGEST_RESERVATION, BlockedRange, Reservation, Series, WaitlistEntry
 from spacemanager.errors import NotFound
 
 LONGEST_REMINDER_LEAD = timedelta(minutes=max(minutes for minutes, _ in REMINDER_LEAD_CHOICES))
@@ -163,3 +163,17 @@ def series_get(*, actor: Membership, series_id: int) -> Series:
     if series is None:
         raise NotFound("No such series here.")
     return series
+
+
+def waitlist_list(*, actor: Membership) -> QuerySet[WaitlistEntry]:
+    """The actor's waitlist entries; every entry for owners and admins."""
+    entries = WaitlistEntry.objects.select_related("space")
+    return entries if actor.is_manager else entries.filter(user_id=actor.user_id)
+
+
+def waitlist_entry_get(*, actor: Membership, entry_id: int) -> WaitlistEntry:
+    """One entry the actor may see; someone else's is "not found" to a member."""
+    entry = waitlist_list(actor=actor).filter(pk=entry_id).first()
+    if entry is None:
+        raise NotFound("No such waitlist entry here.")
+    return entry

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from reservations import notifications
-from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation, Series
+from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation, Series, ShiftedByMinutes, WaitlistEntry
 from reservations.recurrence import recurrence_expand, recurrence_normalize
 from reservations.selectors import reservation_overlapping
 from spacemanager import rawsql
@@ -41,9 +41,10 @@ from spaces.models import Space
 from spaces.selectors import closure_list_overlapping
 from tenants.idempotency import OnceKey, keys_done
 from tenants.outbox import outbox_write
+from tenants.selectors import organization_current
 
 logger = logging.getLogger(__name__)
-Event = Literal["created", "confirmed", "changed", "cancelled", "expired", "declined"]
+Event = Literal["created", "confirmed", "changed", "cancelled", "expired", "declined", "no_show"]
 EXCLUSION_VIOLATION = "23P01"
 _INSTANT = timedelta(microseconds=1)
 DECLINE_REASON_MAX_LENGTH = 1000
@@ -441,9 +442,18 @@ def reservation_update(*, actor: Membership, reservation: Reservation, **changes
             # The same shape as a clash (409 with `conflicts`), so a client reads one shape from a change.
             extra={"conflicts": []},
         )
+    before = Reservation(
+        space_id=reservation.space_id,
+        starts_at=reservation.starts_at,
+        ends_at=reservation.ends_at,
+        buffer_before_minutes=reservation.buffer_before_minutes,
+        buffer_after_minutes=reservation.buffer_after_minutes,
+    )
     reservation = _change(actor=actor, reservation=reservation, space=spaces[new_space_id], changes=changes, tz=tz)
     availability_versions_bump(space_id for space_id in spaces if space_id != new_space_id)  # moved away
     _after_commit(reservation, "changed")
+    # Time it no longer holds (moved away, or shortened) goes to the waitlist; a slot it still holds is taken.
+    _waitlist_fill(space=spaces[before.space_id], freed=[before], now=timezone.now())
     return reservation
 
 
@@ -494,6 +504,8 @@ def _change(*, actor: Membership, reservation: Reservation, space: Space, change
 def reservation_cancel(*, actor: Membership, reservation: Reservation) -> Reservation:
     """Cancel: the row stays (status cancelled) and the slot is free again. Cancelling twice is harmless."""
     _require_access(actor, reservation)
+    # The space first, as booking does: the freed slot is offered to the waitlist in this transaction.
+    space = _space_for_booking(reservation.space_id)
     reservation = _locked(reservation)
     if reservation.status == Reservation.Status.CANCELLED:
         return reservation
@@ -506,6 +518,7 @@ def reservation_cancel(*, actor: Membership, reservation: Reservation) -> Reserv
     reservation.sequence += 1
     reservation.save(update_fields=["status", "cancelled_at", "sequence", "updated_at"])
     _after_commit(reservation, "cancelled")
+    _waitlist_fill(space=space, freed=[reservation], now=reservation.cancelled_at)
     return reservation
 
 
@@ -541,6 +554,7 @@ def reservation_decline(*, actor: Membership, reservation: Reservation, reason: 
     reason = reason.strip()
     if len(reason) > DECLINE_REASON_MAX_LENGTH:
         raise ValidationFailed(f"Keep the reason under {DECLINE_REASON_MAX_LENGTH} characters.", field="reason")
+    space = _space_for_booking(reservation.space_id)  # as in reservation_cancel
     reservation = _locked(reservation)
     if reservation.status == Reservation.Status.DECLINED:
         return reservation
@@ -554,6 +568,7 @@ def reservation_decline(*, actor: Membership, reservation: Reservation, reason: 
     reservation.sequence += 1
     reservation.save(update_fields=["status", "decline_reason", "sequence", "updated_at"])
     _after_commit(reservation, "declined")
+    _waitlist_fill(space=space, freed=[reservation], now=timezone.now())
     return reservation
 
 
@@ -668,10 +683,12 @@ def reservations_expire_pending(*, now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     cutoff = now - timedelta(minutes=settings.PENDING_EXPIRY_MINUTES)
+    pending = Reservation.objects.filter(status=Reservation.Status.PENDING).filter(
+        Q(created_at__lte=cutoff) | Q(starts_at__lte=now)
+    )
+    spaces = _spaces_lock_skipping(pending.values_list("space_id", flat=True))
     due = list(
-        Reservation.objects.select_for_update(of=("self",), skip_locked=True)
-        .filter(status=Reservation.Status.PENDING)
-        .filter(Q(created_at__lte=cutoff) | Q(starts_at__lte=now))
+        pending.select_for_update(of=("self",), skip_locked=True).filter(space_id__in=list(spaces)).order_by("pk")
     )
     for reservation in due:
         reservation.status = Reservation.Status.EXPIRED
@@ -680,13 +697,104 @@ def reservations_expire_pending(*, now: datetime | None = None) -> int:
     Reservation.objects.bulk_update(due, ["status", "sequence", "updated_at"])
     for reservation in sorted(due, key=lambda reservation: reservation.space_id):  # version rows in id order
         _after_commit(reservation, "expired")
+    _waitlist_fill_each(spaces=spaces, freed=due, now=now)
     return len(due)
 
 
-def reservations_complete_ended(*, now: datetime | None = None) -> int:
-    """Confirmed reservations that have ended become completed (no email: nothing changed for the booker)."""
+# Check-in opens this long before the start (the grace, per space, says how long after the start it stays open).
+CHECK_IN_OPENS_BEFORE = timedelta(minutes=15)
+
+
+def check_in_window(reservation: Reservation) -> tuple[datetime, datetime]:
+    """When the booker may check in: from 15 minutes before the start to the end of the space's grace (or the
+    end of the booking, if that comes first). At the window's end a booking nobody checked in is released."""
+    grace_ends = reservation.starts_at + timedelta(minutes=reservation.space.check_in_grace_minutes)
+    return reservation.starts_at - CHECK_IN_OPENS_BEFORE, min(grace_ends, reservation.ends_at)
+
+
+@transaction.atomic
+def reservation_check_in(*, actor: Membership, reservation: Reservation, now: datetime | None = None) -> Reservation:
+    """Check in to a confirmed booking of a space that requires it (the booker, or an owner/admin), inside its
+    window (`check_in_window`). Checking in twice is harmless; it keeps the first time."""
+    _require_access(actor, reservation)
     now = now or timezone.now()
-    ended = Reservation.objects.filter(status=Reservation.Status.CONFIRMED, ends_at__lte=now)
+    # The space first, as every writer of its bookings does; then the row, which the no-show sweep also locks:
+    # whichever commits first wins, and the other sees its outcome.
+    space = _space_for_booking(reservation.space_id)
+    reservation = _locked(reservation)
+    if not space.check_in_required:
+        raise ValidationFailed(f"{space.name} does not require check-in.", code="check_in_not_required")
+    if reservation.checked_in_at is not None:
+        return reservation
+    opens, closes = check_in_window(reservation)
+    tz = _timezone(actor)
+    if reservation.status == Reservation.Status.NO_SHOW or (
+        reservation.status == Reservation.Status.CONFIRMED and not opens <= now < closes
+    ):
+        raise ValidationFailed(
+            f"Check-in for this booking is open from {isoformat_local(opens, tz)} to {isoformat_local(closes, tz)}.",
+            code="check_in_closed",
+            extra={"opens_at": isoformat_local(opens, tz), "closes_at": isoformat_local(closes, tz)},
+        )
+    if reservation.status != Reservation.Status.CONFIRMED:
+        raise Conflict(
+            f"This reservation is {reservation.status}; only confirmed ones can be checked in to.",
+            code="reservation_not_active",
+        )
+    reservation.checked_in_at = now
+    reservation.save(update_fields=["checked_in_at", "updated_at"])
+    return reservation
+
+
+@transaction.atomic
+def reservations_release_no_shows(*, now: datetime | None = None) -> list[int]:
+    """Confirmed bookings of check-in spaces that nobody checked in by the end of their window become no_show:
+    the rest of their time is free for others (the exclusion constraint holds only pending and confirmed rows)
+    and each booker gets one email. Returns the ids released now.
+
+    The spaces are locked first, as every writer of their slots does (the freed time is offered to the
+    waitlist in this transaction). Spaces and rows another transaction holds (a check-in, a booking, another
+    sweep) are skipped (SKIP LOCKED) and left for the next run: a racing check-in either commits first, and
+    then the row no longer matches, or waits and then finds the row released. Two overlapping sweeps never take
+    the same row, and a released row no longer matches: each booking is released once.
+    """
+    now = now or timezone.now()
+    grace_ends = ShiftedByMinutes("starts_at", "space__check_in_grace_minutes", later=True)
+    unchecked = (
+        Reservation.objects.alias(grace_ends=grace_ends)
+        .filter(
+            status=Reservation.Status.CONFIRMED,
+            checked_in_at__isnull=True,
+            space__check_in_required=True,
+            starts_at__lte=now,
+        )
+        .filter(Q(grace_ends__lte=now) | Q(ends_at__lte=now))
+    )
+    spaces = _spaces_lock_skipping(unchecked.values_list("space_id", flat=True))
+    due = list(
+        unchecked.select_for_update(of=("self",), skip_locked=True)
+        .select_related("space")
+        .filter(space_id__in=list(spaces))
+        .order_by("pk")
+    )
+    for reservation in due:
+        reservation.status = Reservation.Status.NO_SHOW
+        reservation.sequence += 1
+        reservation.updated_at = now  # bulk_update skips auto_now
+    Reservation.objects.bulk_update(due, ["status", "sequence", "updated_at"])
+    for reservation in sorted(due, key=lambda reservation: reservation.space_id):
+        _after_commit(reservation, "no_show")
+    _waitlist_fill_each(spaces=spaces, freed=due, now=now)
+    return [reservation.pk for reservation in due]
+
+
+def reservations_complete_ended(*, now: datetime | None = None) -> int:
+    """Confirmed reservations that have ended become completed (no email: nothing changed for the booker).
+    Those of check-in spaces nobody checked in are left to the no-show release (a no-show is not completed)."""
+    now = now or timezone.now()
+    ended = Reservation.objects.filter(status=Reservation.Status.CONFIRMED, ends_at__lte=now).exclude(
+        space__check_in_required=True, checked_in_at__isnull=True
+    )
     with transaction.atomic():
         space_ids = set(ended.values_list("space_id", flat=True).distinct())
         completed = ended.update(status=Reservation.Status.COMPLETED, updated_at=now)
@@ -972,8 +1080,13 @@ def series_cancel(*, actor: Membership, series: Series, from_starts_at: datetime
     """Cancel the series' occurrences that have not started: all of them, or the one the rule put at
     `from_starts_at` and those after it. One email for the series; returns the occurrences cancelled now."""
     _require_series_access(actor, series)
-    series = Series.objects.select_for_update().get(pk=series.pk)
     now = timezone.now()
+    # The spaces first, as booking does: the freed slots are offered to the waitlist in this transaction.
+    space_ids = set(
+        Reservation.objects.active().filter(series=series, starts_at__gt=now).values_list("space_id", flat=True)
+    )
+    spaces = {space_id: _space_for_booking(space_id) for space_id in sorted(space_ids)}
+    series = Series.objects.select_for_update().get(pk=series.pk)
     cancelled = _upcoming_occurrences(series, from_starts_at=from_starts_at, now=now)
     for reservation in cancelled:
         reservation.status = Reservation.Status.CANCELLED
@@ -984,6 +1097,7 @@ def series_cancel(*, actor: Membership, series: Series, from_starts_at: datetime
     if cancelled:
         remaining = Reservation.objects.active().filter(series=series, ends_at__gt=now).exists()
         _series_changed(series, now=now, event="changed" if remaining else "cancelled")
+        _waitlist_fill_each(spaces=spaces, freed=cancelled, now=now)
     return cancelled
 
 
@@ -1074,3 +1188,150 @@ def series_notify(*, series_id: int, event: Event, sequence: int) -> bool:
         return False
     message = notifications.series_message(series=series, event=event, booker=booker)
     return send_once(message, key=OnceKey(notifications.SERIES_NOTICE_KIND, series.pk, version=str(sequence)))
+
+
+# The waitlist: a member waits for a taken slot; when a slot frees, in the same transaction, the earliest entry
+# whose whole interval is now free and which passes every booking rule becomes a reservation of its member.
+
+
+class SlotFree(ValidationFailed):
+    code = "slot_free"
+
+
+class AlreadyWaiting(Conflict):
+    code = "already_waiting"
+
+
+def _spaces_lock_skipping(space_ids) -> dict[int, Space]:
+    """Lock these spaces as `_space_for_booking` does, in id order, skipping those another transaction holds (a
+    sweep leaves them to its next run rather than wait behind a booking)."""
+    ids = sorted(set(space_ids))
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT {rawsql.columns(Space, "s")} FROM "{Space._meta.db_table}" s WHERE s."id" = ANY(%s)'  # noqa: S608
+            ' ORDER BY s."id" FOR NO KEY UPDATE SKIP LOCKED',
+            [ids],
+        )
+        rows = cursor.fetchall()
+    spaces = [rawsql.build(Space, row) for row in rows]
+    return {space.pk: space for space in spaces}
+
+
+def _waitlist_fill_each(*, spaces: dict[int, Space], freed: list[Reservation], now: datetime) -> None:
+    for space_id, space in spaces.items():
+        _waitlist_fill(space=space, freed=[r for r in freed if r.space_id == space_id], now=now)
+
+
+def _waitlist_fill(*, space: Space, freed: list[Reservation], now: datetime) -> list[WaitlistEntry]:
+    """Offer the freed time of `space` (locked by the caller) to its waitlist, earliest entry first: each entry
+    meeting a freed interval is booked through `_book` (every rule, the member's limits, the exclusion
+    constraint) in a savepoint; one that fails keeps waiting. Returns the entries booked now."""
+    if not freed:
+        return []
+    meets_freed = Q()
+    for reservation in freed:
+        meets_freed |= Q(starts_at__lt=reservation.blocked_until, ends_at__gt=reservation.blocked_from)
+    waiting = list(
+        WaitlistEntry.objects.select_for_update()
+        .filter(meets_freed, space_id=space.pk, status=WaitlistEntry.Status.WAITING, starts_at__gt=now)
+        .order_by("created_at", "pk")
+    )
+    if not waiting:
+        return []
+    organization = organization_current()
+    tz = ZoneInfo(organization.timezone)
+    members = {
+        membership.user_id: membership
+        for membership in Membership.objects.select_related("user", "organization").filter(
+            organization=organization, user_id__in={entry.user_id for entry in waiting}, user__is_active=True
+        )
+    }
+    booked = []
+    for entry in waiting:
+        member = members.get(entry.user_id)
+        if member is None:  # left the organization: nobody to book for
+            entry.status = WaitlistEntry.Status.EXPIRED
+            entry.save(update_fields=["status", "updated_at"])
+            continue
+        try:
+            with transaction.atomic():
+                reservation = _book(
+                    actor=member,
+                    space=space,
+                    starts_at=entry.starts_at,
+                    ends_at=entry.ends_at,
+                    title=entry.title,
+                    notes="",
+                    attendees=entry.attendees,
+                    tz=tz,
+                    now=now,
+                )
+        except (ValidationFailed, ReservationConflict):
+            continue  # still taken (in part) or against a rule now: it keeps waiting
+        entry.status = WaitlistEntry.Status.BOOKED
+        entry.reservation = reservation
+        entry.save(update_fields=["status", "reservation", "updated_at"])
+        _after_commit(reservation, "created")  # the member's booking email
+        booked.append(entry)
+    return booked
+
+
+@transaction.atomic
+def waitlist_join(
+    *,
+    actor: Membership,
+    space_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    attendees: int = 1,
+    title: str = "",
+) -> WaitlistEntry:
+    """Wait for a taken slot. The slot must pass the booking rules (hours, closures, durations, window); a free
+    slot is refused (400 `slot_free`: book it instead); waiting twice for one slot is 409 `already_waiting`."""
+    tz = _timezone(actor)
+    # Locked as a booking would: a slot freed while joining is either seen free here or offered to this entry.
+    space = _space_for_booking(space_id)
+    now = timezone.now()
+    _check_rules(space=space, starts_at=starts_at, ends_at=ends_at, attendees=attendees, tz=tz, now=now)
+    taken = reservation_overlapping(
+        space_id=space.pk,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        buffer_before_minutes=space.buffer_before_minutes,
+        buffer_after_minutes=space.buffer_after_minutes,
+    ).exists()
+    if not taken:
+        raise SlotFree(f"{space.name} is free then: book it instead.", field="starts_at")
+    entry = WaitlistEntry(
+        space=space, user=actor.user, starts_at=starts_at, ends_at=ends_at, attendees=attendees, title=title.strip()
+    )
+    entry.full_clean(exclude=["space", "user"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            entry.save()
+    except IntegrityError as exc:
+        raise AlreadyWaiting("You are already waiting for this slot.") from exc
+    return entry
+
+
+@transaction.atomic
+def waitlist_leave(*, actor: Membership, entry: WaitlistEntry) -> WaitlistEntry:
+    """Stop waiting (the member, or an owner/admin). Leaving twice, or after the entry was booked or expired,
+    changes nothing."""
+    if not (actor.is_manager or entry.user_id == actor.user_id):
+        raise NotFound("No such waitlist entry here.")
+    entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
+    if entry.status == WaitlistEntry.Status.WAITING:
+        entry.status = WaitlistEntry.Status.WITHDRAWN
+        entry.save(update_fields=["status", "updated_at"])
+    return entry
+
+
+def waitlist_expire_started(*, now: datetime | None = None) -> int:
+    """Entries whose start has passed expire (the sweep)."""
+    now = now or timezone.now()
+    return WaitlistEntry.objects.filter(status=WaitlistEntry.Status.WAITING, starts_at__lte=now).update(
+        status=WaitlistEntry.Status.EXPIRED, updated_at=now
+    )

@@ -53,6 +53,16 @@ def reservation_reminders_queue() -> int:
     return len(ids)
 
 
+@app.task(name="reservations.tasks.reservations_release_no_shows")
+def reservations_release_no_shows() -> int:
+    """Periodic, per organization: release confirmed bookings of check-in spaces nobody checked in by the end
+    of their grace (status no_show), telling each booker. Safe to overlap with itself (SKIP LOCKED)."""
+    released = services.reservations_release_no_shows(now=timezone.now())
+    if released:
+        logger.info("Released %d no-shows: %s.", len(released), released)
+    return len(released)
+
+
 @app.task(name="reservations.tasks.reservations_sweep")
 def reservations_sweep() -> dict[str, int]:
     """Periodic, per organization: expire unapproved requests, complete ended bookings, catch up on notices."""
@@ -62,6 +72,7 @@ def reservations_sweep() -> dict[str, int]:
         "completed": services.reservations_complete_ended(now=now),
         "notices_caught_up": len(services.reservations_notices_catch_up(now=now)),
         "approval_reminders": _approval_reminders_queue(now),
+        "waitlist_expired": services.waitlist_expire_started(now=now),
     }
     if any(result.values()):
         logger.info("Reservations sweep: %s", result)

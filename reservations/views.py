@@ -219,7 +219,29 @@ def _book_series(request: HttpRequest, form: ReservationForm, repeat_form: Repea
 def reservation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = _reservation_or_404(request, pk)
     context = {"reservation": reservation, "is_mine": reservation.user_id == request.user.pk}
+    if reservation.space.check_in_required and reservation.status == Reservation.Status.CONFIRMED:
+        opens, closes = services.check_in_window(reservation)
+        context.update(
+            check_in_opens=opens,
+            check_in_closes=closes,
+            check_in_open=reservation.checked_in_at is None and opens <= timezone.now() < closes,
+        )
     return render(request, "reservations/reservation_detail.html", context)
+
+
+@require_POST
+@member_required
+@in_organization_time
+def reservation_check_in(request: HttpRequest, pk: int) -> HttpResponse:
+    """Check in to a booking (the button on its page), over `reservation_check_in`."""
+    reservation = _reservation_or_404(request, pk)
+    try:
+        services.reservation_check_in(actor=request_membership(request), reservation=reservation)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Checked in to {reservation.space.name}, {_when(reservation)}.")
+    return redirect("reservations:detail", pk=reservation.pk)
 
 
 @require_http_methods(["GET", "POST"])

@@ -15,6 +15,8 @@ SWEEPS_TASK = "tenants.tasks.sweeps_fan_out"
 # Per-organization tasks whose bodies each sweep batch runs, in this order, inside each organization.
 SWEEP_JOBS = (
     "reservations.tasks.reservation_reminders_queue",
+    # Before reservations_sweep: a booking nobody checked in is a no-show, not completed.
+    "reservations.tasks.reservations_release_no_shows",
     "reservations.tasks.reservations_sweep",
     # Webhook retries longer than 10 minutes, and first attempts Redis missed (integrations.services).
     "integrations.tasks.webhook_deliveries_queue_due",

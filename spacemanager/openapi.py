@@ -334,6 +334,8 @@ TAG_DESCRIPTIONS: dict[str, str] = {
     "api keys": "Named `sm_` keys for integrators, shown once, limited by scopes (`read`, `write`).",
     "closures": "Holidays and maintenance: periods when chosen spaces (or all) cannot be booked.",
     "series": "Recurring bookings (RFC 5545 rules); every occurrence is an ordinary reservation.",
+    "waitlist": "Wait for a taken slot: when it frees, the earliest waiting member whose interval is free and "
+    "who passes every booking rule gets it as a reservation, and is emailed.",
     "webhooks": "Signed event deliveries (Standard Webhooks) to your endpoints, with a delivery log.",
     "calendar feeds": "Private iCalendar feed URLs of your bookings, a space's busy times or the organization.",
 }

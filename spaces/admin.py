@@ -68,6 +68,8 @@ class SpaceAdmin(ServiceModelAdmin):
                     "buffer_after_minutes",
                     "max_upcoming_per_member",
                     "max_hours_per_week_per_member",
+                    "check_in_required",
+                    "check_in_grace_minutes",
                 ]
             },
         ),

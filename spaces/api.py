@@ -83,6 +83,8 @@ class SpaceSerializer(serializers.ModelSerializer):
             "buffer_after_minutes",
             "max_upcoming_per_member",
             "max_hours_per_week_per_member",
+            "check_in_required",
+            "check_in_grace_minutes",
             "opening_hours",
             "created_at",
             "updated_at",
@@ -126,6 +128,17 @@ class SpaceInputSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         help_text="The most hours one member may book here per local week; null: the organization's default.",
+    )
+    check_in_required = StrictBooleanField(
+        required=False,
+        help_text="Bookers check in from 15 minutes before the start to the end of the grace; a confirmed booking "
+        "nobody checked in is then released (status `no_show`). Default on creation: the organization's.",
+    )
+    check_in_grace_minutes = serializers.IntegerField(
+        min_value=1,
+        max_value=1440,
+        required=False,
+        help_text="Minutes after the start to check in. Default on creation: the organization's (15).",
     )
     opening_hours = OpeningHoursSerializer(many=True, required=False, help_text=OPENING_HOURS_HELP)
     cancel_affected = serializers.BooleanField(
@@ -180,6 +193,8 @@ SPACE_EXAMPLE = {
     "buffer_after_minutes": 15,
     "max_upcoming_per_member": 3,
     "max_hours_per_week_per_member": None,
+    "check_in_required": True,
+    "check_in_grace_minutes": 15,
     "opening_hours": [
         {"weekday": 0, "opens_at": "08:00", "closes_at": "18:00"},
         {"weekday": 1, "opens_at": "08:00", "closes_at": "18:00"},
@@ -205,6 +220,8 @@ SPACE_INPUT_EXAMPLE = {
         "buffer_after_minutes",
         "max_upcoming_per_member",
         "max_hours_per_week_per_member",
+        "check_in_required",
+        "check_in_grace_minutes",
         "opening_hours",
     )
 }

@@ -237,6 +237,19 @@ class SpaceForm(forms.Form):
         label="Hours per member per week",
         help_text="Empty: the organization's default. Owners and admins are exempt.",
     )
+    check_in_required = forms.BooleanField(
+        required=False,
+        label="Bookers check in",
+        help_text="From 15 minutes before the start to the end of the grace; bookings nobody checks in are released.",
+    )
+    check_in_grace_minutes = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=1440,
+        initial=15,
+        label="Check-in grace",
+        help_text="Minutes after the start; empty: 15.",
+    )
     affected_bookings = forms.ChoiceField(
         required=False,
         choices=[
@@ -266,9 +279,13 @@ class SpaceForm(forms.Form):
             )
 
     @classmethod
-    def initial_for_new(cls) -> dict[str, Any]:
+    def initial_for_new(cls, organization=None) -> dict[str, Any]:
         weekdays = {f"{HOURS_FIELD_PREFIX}{weekday}": DEFAULT_HOURS for weekday in range(5)}
-        return {"always_open": False, **weekdays}
+        initial = {"always_open": False, **weekdays}
+        if organization is not None:  # the organization's defaults for new spaces
+            initial["check_in_required"] = organization.default_check_in_required
+            initial["check_in_grace_minutes"] = organization.default_check_in_grace_minutes
+        return initial
 
     @classmethod
     def initial_for(cls, space: Space, rows: list[WeeklyInterval]) -> dict[str, Any]:
@@ -287,6 +304,8 @@ class SpaceForm(forms.Form):
         for name in ("buffer_before_minutes", "buffer_after_minutes"):
             if name not in self.errors and cleaned.get(name) is None:
                 cleaned[name] = 0  # empty means no buffer
+        if "check_in_grace_minutes" not in self.errors and cleaned.get("check_in_grace_minutes") is None:
+            cleaned["check_in_grace_minutes"] = Space._meta.get_field("check_in_grace_minutes").default
         if cleaned.get("always_open"):
             cleaned["opening_hours"] = []  # the weekday fields are ignored
             return cleaned

@@ -79,6 +79,15 @@ class Space(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(168)],
         help_text="The most hours one member may book here per week (Monday to Sunday); empty: the default.",
     )
+    # Check-in: a confirmed booking nobody checks in by the end of the grace is released (status no_show).
+    check_in_required = models.BooleanField(
+        default=False, help_text="Bookers check in from 15 minutes before the start until the grace ends."
+    )
+    check_in_grace_minutes = models.PositiveIntegerField(
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        help_text="Minutes after the start a booker has to check in before the booking is released.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -94,6 +103,7 @@ class Space(models.Model):
             models.CheckConstraint(
                 condition=Q(hourly_rate__isnull=True) | Q(hourly_rate__gte=0), name="spaces_space_rate_not_negative"
             ),
+            models.CheckConstraint(condition=Q(check_in_grace_minutes__gte=1), name="spaces_space_grace_positive"),
         ]
 
     def __str__(self) -> str:

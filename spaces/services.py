@@ -38,6 +38,8 @@ SPACE_FIELDS = (
     "buffer_after_minutes",
     "max_upcoming_per_member",
     "max_hours_per_week_per_member",
+    "check_in_required",
+    "check_in_grace_minutes",
 )
 
 
@@ -87,11 +89,19 @@ def space_create(
     buffer_after_minutes: int = 0,
     max_upcoming_per_member: int | None = None,
     max_hours_per_week_per_member: int | None = None,
+    check_in_required: bool | None = None,
+    check_in_grace_minutes: int | None = None,
     is_active: bool = True,
     opening_hours: Iterable[WeeklyInterval] | None = None,
 ) -> Space:
-    """A new space; without opening hours it is bookable at any time."""
+    """A new space; without opening hours it is bookable at any time. Check-in settings not given are the
+    organization's defaults for new spaces."""
     _require_manager(actor)
+    organization = actor.organization
+    if check_in_required is None:
+        check_in_required = organization.default_check_in_required
+    if check_in_grace_minutes is None:
+        check_in_grace_minutes = organization.default_check_in_grace_minutes
     space = _save(
         Space(
             name=name.strip(),
@@ -109,6 +119,8 @@ def space_create(
             buffer_after_minutes=buffer_after_minutes,
             max_upcoming_per_member=max_upcoming_per_member,
             max_hours_per_week_per_member=max_hours_per_week_per_member,
+            check_in_required=check_in_required,
+            check_in_grace_minutes=check_in_grace_minutes,
             is_active=is_active,
         )
     )

@@ -154,7 +154,9 @@ def space_manage(request: HttpRequest) -> HttpResponse:
 @manager_required
 def space_create(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        return render(request, "spaces/space_form.html", {"form": SpaceForm(initial=SpaceForm.initial_for_new())})
+        return render(
+            request, "spaces/space_form.html", {"form": SpaceForm(initial=SpaceForm.initial_for_new(request.tenant))}
+        )
     form = SpaceForm(request.POST)
     space = _save_space(form, services.space_create, actor=request_membership(request))
     if space is None:

@@ -107,11 +107,24 @@ class OrganizationSettingsForm(forms.Form):
         help_text="Empty: no limit. A space's own limit replaces it. Owners and admins are exempt.",
     )
     LIMIT_FIELDS = ("default_max_upcoming_per_member", "default_max_hours_per_week_per_member")
+    default_check_in_required = forms.BooleanField(
+        required=False,
+        label="New spaces require check-in",
+        help_text="Bookings nobody checks in by the end of the grace are released. Each space can change it.",
+    )
+    default_check_in_grace_minutes = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=1440,
+        label="Check-in grace for new spaces",
+        help_text="Minutes after the start; empty: 15.",
+    )
+    CHECK_IN_FIELDS = ("default_check_in_required", "default_check_in_grace_minutes")
 
     @classmethod
     def for_organization(cls, organization: Organization, data=None) -> "OrganizationSettingsForm":
         initial = {"name": organization.name, "timezone": organization.timezone, "currency": organization.currency}
-        initial.update({name: getattr(organization, name) for name in cls.LIMIT_FIELDS})
+        initial.update({name: getattr(organization, name) for name in (*cls.LIMIT_FIELDS, *cls.CHECK_IN_FIELDS)})
         return cls(data=data, initial=initial)
 
     @property
@@ -121,6 +134,14 @@ class OrganizationSettingsForm(forms.Form):
     @property
     def limit_values(self) -> dict:
         return {name.removeprefix("default_"): self.cleaned_data[name] for name in self.LIMIT_FIELDS}
+
+    @property
+    def check_in_values(self) -> dict:
+        grace = self.cleaned_data["default_check_in_grace_minutes"]
+        return {
+            "check_in_required": self.cleaned_data["default_check_in_required"],
+            "check_in_grace_minutes": 15 if grace is None else grace,
+        }
 
     def clean_currency(self) -> str:
         currency = self.cleaned_data["currency"].upper()

@@ -40,6 +40,15 @@ class Organization(TenantMixin):
         validators=[MinValueValidator(1), MaxValueValidator(168)],
         help_text="The most hours one member may book in a space per week, for spaces without their own limit.",
     )
+    # Check-in: what a new space starts with (each space then keeps its own setting).
+    default_check_in_required = models.BooleanField(
+        default=False, help_text="New spaces require check-in: bookings nobody checks in are released."
+    )
+    default_check_in_grace_minutes = models.PositiveIntegerField(
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        help_text="For new spaces: minutes after the start a booker has to check in.",
+    )
 
     # Provisioning creates the schema explicitly inside its transaction (tenants.services).
     auto_create_schema = False

@@ -103,6 +103,7 @@ def organization_settings(request: HttpRequest) -> HttpResponse:
             actor = request_membership(request)
             services.organization_update(actor=actor, organization=organization, **form.settings_values)
             services.organization_booking_limits_set(actor=actor, organization=organization, **form.limit_values)
+            services.organization_check_in_defaults_set(actor=actor, organization=organization, **form.check_in_values)
         except DomainError as exc:
             form_add_error(form, exc)
         else:

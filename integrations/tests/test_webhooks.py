@@ -389,3 +389,28 @@ def test_a_real_worker_retries_a_failed_delivery_by_itself(org, receiver, live_w
         [503, 204],
     )
     connection.set_schema_to_public()
+
+
+def test_a_no_show_release_is_delivered_as_reservation_no_show(
+    owner, member, receiver, django_capture_on_commit_callbacks
+):
+    from reservations.models import Reservation
+    from reservations.services import reservations_release_no_shows
+    from reservations.tests.factories import ReservationFactory
+
+    space = SpaceFactory(name="Desk 4", check_in_required=True, check_in_grace_minutes=5)
+    endpoint = endpoint_for(owner, receiver, events=["reservation.no_show"])
+    starts_at = (timezone.now() - timedelta(minutes=30)).replace(microsecond=0)
+    reservation = ReservationFactory(space=space, user=member.user, starts_at=starts_at)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reservations_release_no_shows() == [reservation.pk]
+
+    [request] = receiver.wait(1)
+    body = verified(endpoint, request)
+    assert (body["type"], body["data"]["id"], body["data"]["status"]) == (
+        "reservation.no_show",
+        reservation.pk,
+        Reservation.Status.NO_SHOW,
+    )
+    assert body["data"]["checked_in_at"] is None

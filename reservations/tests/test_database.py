@@ -12,16 +12,24 @@ from rest_framework.test import APIClient
 from accounts.models import Membership, User
 from accounts.tests.factories import TEST_PASSWORD
 from accounts.tokens import tokens_for_membership
-from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation
+from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation, WaitlistEntry
 from reservations.selectors import reservation_overlapping
-from reservations.services import ReservationConflict, reservation_create
+from reservations.services import (
+    ReservationConflict,
+    reservation_cancel,
+    reservation_check_in,
+    reservation_create,
+    reservations_release_no_shows,
+    waitlist_join,
+)
 from reservations.tests.factories import ReservationFactory
 from spaces.tests.factories import SpaceFactory
-from tenants.models import Organization
+from tenants.models import Organization, OutboxMessage
 from tenants.services import organization_register
 
 RACERS = 8
 HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
 
 
 def _constraint_exists(schema_name: str) -> bool:
@@ -277,3 +285,136 @@ def test_cached_availability_is_never_stale_after_a_booking_commits(racing_organ
         final = client().get(path).json()["busy"]
         connections.close_all()
         assert sorted(busy["reservation_id"] for busy in final) == sorted(committed)
+
+
+def _release_in_threads(organization, moment, sweeps: int) -> list[list[int]]:
+    """`sweeps` no-show releases at once, each on its own connection."""
+    barrier = threading.Barrier(sweeps)
+    results: list[list[int]] = []
+
+    def sweep() -> None:
+        try:
+            connection.set_tenant(organization)
+            barrier.wait(timeout=30)
+            results.append(reservations_release_no_shows(now=moment))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sweep) for _ in range(sweeps)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_overlapping_no_show_sweeps_release_each_booking_once(racing_organization, django_db_blocker):
+    organization = racing_organization.organization
+    with django_db_blocker.unblock():
+        connection.set_tenant(organization)
+        space = SpaceFactory(check_in_required=True, check_in_grace_minutes=5)
+        start = (datetime.now(tz=UTC) - timedelta(days=1)).replace(microsecond=0)
+        ids = {
+            ReservationFactory(space=space, user=racing_organization.owner, starts_at=start + hour * HOUR).pk
+            for hour in range(12)
+        }
+        connection.set_schema_to_public()
+        notices = OutboxMessage.objects.filter(
+            schema_name=organization.schema_name, task="reservations.tasks.reservation_notice_send"
+        )
+        notices.delete()  # left by the tests before, in a schema of the same name
+
+        results = _release_in_threads(organization, datetime.now(tz=UTC), sweeps=4)
+
+        released = [pk for result in results for pk in result]
+        assert len(results) == 4
+        assert sorted(released) == sorted(ids)  # every one released, none twice
+        connection.set_tenant(organization)
+        assert set(Reservation.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"no_show"}
+        connection.set_schema_to_public()
+        assert sorted(args[0] for args in notices.values_list("args", flat=True)) == sorted(ids)  # one email each
+        notices.delete()
+
+
+def test_a_check_in_in_progress_is_never_released_by_a_sweep(racing_organization, django_db_blocker):
+    """The sweep skips a row a check-in holds (it does not wait for it), and once the check-in commits the row
+    no longer qualifies."""
+    organization = racing_organization.organization
+    with django_db_blocker.unblock():
+        connection.set_tenant(organization)
+        now = datetime.now(tz=UTC).replace(microsecond=0)
+        space = SpaceFactory(check_in_required=True, check_in_grace_minutes=10)
+        reservation = ReservationFactory(space=space, user=racing_organization.owner, starts_at=now - 5 * MINUTE)
+        connection.set_schema_to_public()
+        membership = Membership.objects.select_related("user", "organization").get(pk=racing_organization.membership.pk)
+        holding, release = threading.Event(), threading.Event()
+
+        def check_in_and_hold() -> None:
+            try:
+                connection.set_tenant(organization)
+                with transaction.atomic():
+                    reservation_check_in(actor=membership, reservation=reservation, now=now)
+                    holding.set()
+                    release.wait(timeout=30)
+            finally:
+                holding.set()
+                connections.close_all()
+
+        holder = threading.Thread(target=check_in_and_hold)
+        holder.start()
+        try:
+            assert holding.wait(timeout=30)
+            connection.set_tenant(organization)
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '2s'")  # it must skip, not wait
+                assert reservations_release_no_shows(now=now + 30 * MINUTE) == []
+        finally:
+            release.set()
+            holder.join(timeout=30)
+        assert reservations_release_no_shows(now=now + 30 * MINUTE) == []
+        reservation.refresh_from_db()
+        assert (reservation.status, reservation.checked_in_at) == ("confirmed", now)
+        connection.set_schema_to_public()
+
+
+def test_two_racing_cancellations_book_a_waiting_entry_once_and_lose_no_freed_slot(
+    racing_organization, django_db_blocker
+):
+    """The entry needs both freed hours: whichever cancellation commits second sees them both free and books it
+    (they take turns at the space), and it is booked once."""
+    organization = racing_organization.organization
+    with django_db_blocker.unblock():
+        membership = Membership.objects.select_related("user", "organization").get(pk=racing_organization.membership.pk)
+        connection.set_tenant(organization)
+        space = SpaceFactory()
+        starts_at = (datetime.now(tz=UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+        first, second = (
+            ReservationFactory(space=space, user=membership.user, starts_at=starts_at + hour * HOUR) for hour in (0, 1)
+        )
+        entry = waitlist_join(actor=membership, space_id=space.pk, starts_at=starts_at, ends_at=starts_at + 2 * HOUR)
+        connection.set_schema_to_public()
+        barrier = threading.Barrier(2)
+
+        def cancel(reservation) -> None:
+            try:
+                connection.set_tenant(organization)
+                barrier.wait(timeout=30)
+                reservation_cancel(actor=membership, reservation=reservation)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=cancel, args=(reservation,)) for reservation in (first, second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+        connection.set_tenant(organization)
+        entry.refresh_from_db()
+        assert entry.status == WaitlistEntry.Status.BOOKED
+        active = list(Reservation.objects.active().filter(space=space))
+        assert [(r.pk, r.starts_at, r.ends_at) for r in active] == [
+            (entry.reservation_id, starts_at, starts_at + 2 * HOUR)
+        ]
+        connection.set_schema_to_public()

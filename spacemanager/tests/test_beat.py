@@ -38,6 +38,7 @@ def test_reminders_and_sweeps_run_every_reminder_sweep_seconds_and_reports_hourl
     assert sweeps["args"] == (
         [
             "reservations.tasks.reservation_reminders_queue",
+            "reservations.tasks.reservations_release_no_shows",
             "reservations.tasks.reservations_sweep",
             "integrations.tasks.webhook_deliveries_queue_due",
         ],

@@ -52,6 +52,7 @@ def space_form(**overrides) -> dict:
         "max_days_ahead": "90",
         "buffer_before_minutes": "0",
         "buffer_after_minutes": "0",
+        "check_in_grace_minutes": "15",
         "opening_hours-TOTAL_FORMS": "0",
         "opening_hours-INITIAL_FORMS": "0",
         "opening_hours-MIN_NUM_FORMS": "0",

@@ -216,6 +216,19 @@ def test_settings_with_bad_input_show_the_error_and_change_nothing(web_client, o
     assert (org.organization.name, org.organization.timezone, org.organization.currency) == ("Alpha", "UTC", "EUR")
 
 
+def test_admin_sets_the_check_in_defaults_for_new_spaces(web_client, org):
+    data = {"name": "Alpha", "timezone": "UTC", "currency": "EUR", "default_check_in_required": "on"}
+
+    saved = web_client(org, org.admin).post("/settings/", {**data, "default_check_in_grace_minutes": "5"})
+    refused = web_client(org, org.admin).post("/settings/", {**data, "default_check_in_grace_minutes": "0"})
+
+    assert saved.status_code == 302
+    assert refused.status_code == 400
+    assert "greater than or equal to 1" in text(refused).split('id="id_default_check_in_grace_minutes_error"', 1)[1]
+    org.organization.refresh_from_db()
+    assert (org.organization.default_check_in_required, org.organization.default_check_in_grace_minutes) == (True, 5)
+
+
 def test_settings_of_one_organization_never_touch_another(web_client, org, other_org):
     web_client(org, org.owner).post("/settings/", {"name": "Renamed", "timezone": "UTC", "currency": "EUR"})
     other_org.organization.refresh_from_db()
