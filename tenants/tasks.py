@@ -52,11 +52,6 @@ def outbox_relay() -> int:
     return outbox_relay_service()
 
 
-@app.task(name="tenants.tasks.idempotency_keys_prune")
-def idempotency_keys_prune() -> int:
-    return idempotency_keys_prune_service(older_than=IDEMPOTENCY_KEY_RETENTION)
-
-
 # Sweeps: the reminder and expiry ticks of every organization, on their own queue.
 
 SWEEP_QUEUE = "sweeps"

@@ -7,7 +7,7 @@ from django.db import connection
 from spacemanager.celery import app
 from tenants.idempotency import OnceKey, claim_once, complete, request_claim
 from tenants.models import IdempotencyKey, Organization
-from tenants.tasks import for_each_active_organization, idempotency_keys_prune, organizations_fan_out
+from tenants.tasks import for_each_active_organization, organizations_fan_out, public_tables_prune
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,7 @@ def test_prune_forgets_only_keys_older_than_the_retention(org):
         claim_once(OnceKey("reminder", 2, schema_name="org_alpha"))
 
     with time_machine.travel("2026-04-05 00:00Z"):
-        deleted = idempotency_keys_prune()
+        deleted = public_tables_prune()["idempotency_keys"]
 
     assert deleted == 1
     assert list(IdempotencyKey.objects.values_list("object_id", flat=True)) == ["2"]
@@ -90,7 +90,7 @@ def test_prune_forgets_requests_answers_after_their_24_hour_window(org):
         )
 
     with time_machine.travel("2026-01-02 01:00Z"):
-        assert idempotency_keys_prune() == 1
+        assert public_tables_prune()["idempotency_keys"] == 1
 
     assert list(IdempotencyKey.objects.values_list("version", flat=True)) == ["k2"]
 
