@@ -10,6 +10,21 @@ from django.db.models import F, Q
 AMENITY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,29}$"
 
 
+class Location(models.Model):
+    """A place spaces and equipment are in: a building, or one floor of it (floor plans hang off it)."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Space(models.Model):
     """Something people book: a room, a desk, a hall. Archived (is_active false), never deleted."""
 
