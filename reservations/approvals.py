@@ -36,6 +36,11 @@ def _managers(organization: Organization):
     return Membership.objects.filter(organization=organization, role__in=MANAGER_ROLES, user__is_active=True)
 
 
+def approver_candidates(*, organization: Organization) -> list[User]:
+    """Who may be named a space's approver: the organization's active owners and admins, by name."""
+    return list(User.objects.filter(pk__in=_managers(organization).values("user_id")).order_by("full_name", "email"))
+
+
 def space_approver_ids(*, space: Space) -> list[int]:
     return list(SpaceApprover.objects.filter(space=space).values_list("user_id", flat=True))
 

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from reservations import approval_views
 from spaces import views
 
 app_name = "spaces"
@@ -12,6 +13,7 @@ urlpatterns = [
     path("new/", views.space_create, name="create"),
     path("<int:pk>/", views.space_detail, name="detail"),
     path("<int:pk>/edit/", views.space_edit, name="edit"),
+    path("<int:pk>/approvers/", approval_views.space_approvers, name="approvers"),
     path("<int:pk>/archive/", views.space_archive, name="archive"),
     path("<int:pk>/restore/", views.space_restore, name="restore"),
     path("closures/", views.closure_list_page, name="closures"),

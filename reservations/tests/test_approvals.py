@@ -303,3 +303,55 @@ def test_page_decline_is_for_managers_and_only_for_pending_requests(member, hall
     assert too_long.status_code == 400
     connection.set_tenant(paris.organization)
     assert Reservation.objects.get(pk=pending.pk).status == Reservation.Status.PENDING
+
+
+def test_the_approvers_page_names_a_space_s_approvers_from_the_organization_s_owners_and_admins(
+    hall, web_client, paris, in_tenant
+):
+    connection.set_schema_to_public()
+    client = web_client(paris, paris.owner)
+    page = client.get(f"/spaces/{hall.pk}/approvers/")
+    assert page.status_code == 200
+    offered = text(page)
+    assert "admin@alpha.test" in offered and "owner@alpha.test" in offered
+    assert "member@alpha.test" not in offered  # members cannot approve
+
+    saved = client.post(f"/spaces/{hall.pk}/approvers/", {"user_ids": [paris.admin.pk]}, follow=True)
+    assert "Requests for Hall now go to 1 approver." in text(saved)
+    connection.set_tenant(paris.organization)
+    assert approvals.space_approver_ids(space=hall) == [paris.admin.pk]
+    connection.set_schema_to_public()
+    again = client.get(f"/spaces/{hall.pk}/approvers/").content.decode()
+    assert re.search(rf'value="{paris.admin.pk}"[^>]* checked', again)
+    assert not re.search(rf'value="{paris.owner.pk}"[^>]* checked', again)
+
+    cleared = client.post(f"/spaces/{hall.pk}/approvers/", {}, follow=True)
+    assert "now go to every owner and admin" in text(cleared)
+    connection.set_tenant(paris.organization)
+    assert approvals.space_approver_ids(space=hall) == []
+
+
+def test_the_approvers_page_refuses_members_and_people_of_other_organizations(
+    hall, web_client, paris, other_org, in_tenant
+):
+    approvals.space_approvers_set(actor=paris.membership(paris.owner), space=hall, user_ids=[paris.owner.pk])
+    connection.set_schema_to_public()
+    client = web_client(paris, paris.admin)
+    for outsider in (paris.member.pk, other_org.owner.pk, UserFactory().pk):
+        refused = client.post(f"/spaces/{hall.pk}/approvers/", {"user_ids": [paris.admin.pk, outsider]})
+        assert refused.status_code == 400 and "Select a valid choice" in text(refused)
+    assert client.post(f"/spaces/{hall.pk}/approvers/", {"user_ids": ["x"]}).status_code == 400
+    assert web_client(paris, paris.member).get(f"/spaces/{hall.pk}/approvers/").status_code == 403
+    assert web_client(paris, paris.member).post(f"/spaces/{hall.pk}/approvers/", {}).status_code == 403
+    assert client.get("/spaces/999999/approvers/").status_code == 404
+    assert web_client(other_org, other_org.owner).get(f"/spaces/{hall.pk}/approvers/").status_code == 404
+    connection.set_tenant(paris.organization)
+    assert approvals.space_approver_ids(space=hall) == [paris.owner.pk]
+
+
+def test_the_space_page_and_form_link_to_its_approvers_for_managers_only(hall, web_client, paris, in_tenant):
+    connection.set_schema_to_public()
+    link = f'href="/spaces/{hall.pk}/approvers/"'
+    assert link in web_client(paris, paris.admin).get(f"/spaces/{hall.pk}/").content.decode()
+    assert link in web_client(paris, paris.admin).get(f"/spaces/{hall.pk}/edit/").content.decode()
+    assert link not in web_client(paris, paris.member).get(f"/spaces/{hall.pk}/").content.decode()
