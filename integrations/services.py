@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
@@ -334,8 +335,10 @@ def webhook_endpoint_disabled_notify(*, endpoint_id: int, version: str) -> int:
                     f"Deliveries to {endpoint.url} have failed for about a day, so SpaceManager stopped sending to it.",
                     "Fix the receiver, send a test event, then switch the endpoint on again in Settings → Webhooks.",
                 ],
-                "action_url": organization.url() + "settings/webhooks/",
-                "action_label": "Open webhooks",
+                "action_url": organization.link(
+                    reverse("integrations:webhook", kwargs={"pk": endpoint.pk}, urlconf=settings.ROOT_URLCONF)
+                ),
+                "action_label": "Open the endpoint",
             },
         )
         key = OnceKey(ENDPOINT_DISABLED_KIND, endpoint.pk, version=f"{version}-{membership.user_id}")

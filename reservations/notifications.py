@@ -15,7 +15,14 @@ from django.urls import reverse
 from accounts.models import User
 from reservations.models import Reservation, Series
 from reservations.recurrence import recurrence_expand
-from spacemanager.mail import CalendarMethod, build_email, calendar_invitation, calendar_uid, format_local_interval
+from spacemanager.mail import (
+    CalendarMethod,
+    build_email,
+    calendar_invitation,
+    calendar_location,
+    calendar_uid,
+    format_local_interval,
+)
 from tenants.models import Organization
 from tenants.selectors import organization_current
 
@@ -83,7 +90,8 @@ def _invitation(reservation: Reservation, organization: Organization, booker: Us
         timezone_name=organization.timezone,
         attendee_email=booker.email,
         attendee_name=booker.full_name,
-        location=reservation.space.location or reservation.space.name,
+        location=calendar_location(space_name=reservation.space.name, location=reservation.space.location),
+        organizer_name=organization.name,
     )
 
 
@@ -108,6 +116,28 @@ def _explanation(event: str, status: str) -> list[str]:
     return ["The attached invitation adds it to your calendar."]
 
 
+def _page(organization: Organization, name: str, pk: int) -> str:
+    """An absolute link to a page on the organization's site (SITE_URL's scheme and port, never a request's)."""
+    return organization.link(reverse(name, kwargs={"pk": pk}, urlconf=settings.ROOT_URLCONF))
+
+
+def reservation_links(
+    reservation: Reservation, organization: Organization, *, check_in: bool = False
+) -> list[tuple[str, str]]:
+    """The email's links: check in (the signed one-click link, where asked for and the space requires it),
+    see the booking, and change or cancel it while it is pending or confirmed."""
+    links = []
+    if check_in and reservation.space.check_in_required and reservation.status == Status.CONFIRMED:
+        from reservations.check_in_links import check_in_link  # it reads services, which import this module
+
+        links.append(("Check in", check_in_link(reservation=reservation, organization=organization)))
+    links.append(("See your booking", _page(organization, "reservations:detail", reservation.pk)))
+    if reservation.status in Reservation.ACTIVE_STATUSES:
+        links.append(("Change it", _page(organization, "reservations:edit", reservation.pk)))
+        links.append(("Cancel it", _page(organization, "reservations:cancel", reservation.pk)))
+    return links
+
+
 def _message(
     *,
     reservation: Reservation,
@@ -117,6 +147,7 @@ def _message(
     heading: str,
     lines: list[str],
     attachments: list[MIMEBase] | None = None,
+    check_in: bool = False,
 ) -> EmailMultiAlternatives:
     """One layout for every reservation email: subject `<subject>: <space>, <local times>`, then the details."""
     when = format_local_interval(reservation.starts_at, reservation.ends_at, organization.timezone)
@@ -130,9 +161,7 @@ def _message(
             "heading": heading,
             "details": _details(reservation, organization),
             "lines": lines,
-            "action_url": organization.link(
-                reverse("reservations:detail", kwargs={"pk": reservation.pk}, urlconf=settings.ROOT_URLCONF)
-            ),
+            "links": reservation_links(reservation, organization, check_in=check_in),
         },
         attachments=attachments or [],
     )
@@ -166,13 +195,17 @@ def notice_message(*, reservation: Reservation, event: str, booker: User) -> Ema
 def reminder_message(*, reservation: Reservation, booker: User, now: datetime) -> EmailMultiAlternatives:
     """The reminder shortly before a confirmed reservation starts."""
     minutes = max(1, round((reservation.starts_at - now).total_seconds() / 60))
+    lines = ["Cannot make it? Cancel the booking so that someone else can use the space."]
+    if reservation.space.check_in_required:
+        lines.insert(0, "This space needs a check-in: use the link below when you arrive, or the booking is released.")
     return _message(
         reservation=reservation,
         booker=booker,
         organization=organization_current(),
         subject=f"Reminder (in {minutes} min)",
         heading=f"Your booking starts in {minutes} minutes",
-        lines=["Cannot make it? Cancel the booking so that someone else can use the space."],
+        lines=lines,
+        check_in=True,
     )
 
 
@@ -181,6 +214,14 @@ _SERIES_NOTICES = {
     "changed": ("Series changed", "Your recurring booking has been changed"),
     "cancelled": ("Series cancelled", "Your recurring booking has been cancelled"),
 }
+
+
+def _series_links(series: Series, organization: Organization, *, cancelled: bool) -> list[tuple[str, str]]:
+    links = [("See your bookings", organization.link(reverse("reservations:mine", urlconf=settings.ROOT_URLCONF)))]
+    if not cancelled:
+        links.append(("Change the series", _page(organization, "reservations:series-edit", series.pk)))
+        links.append(("Cancel the series", _page(organization, "reservations:series-cancel", series.pk)))
+    return links
 
 
 def series_message(*, series: Series, event: str, booker: User) -> EmailMultiAlternatives:
@@ -220,7 +261,8 @@ def series_message(*, series: Series, event: str, booker: User) -> EmailMultiAlt
         timezone_name=series.timezone,
         attendee_email=booker.email,
         attendee_name=booker.full_name,
-        location=series.space.location or series.space.name,
+        location=calendar_location(space_name=series.space.name, location=series.space.location),
+        organizer_name=organization.name,
         rrule=series.recurrence,
         exdates=left_out,
     )
@@ -239,6 +281,7 @@ def series_message(*, series: Series, event: str, booker: User) -> EmailMultiAlt
             "heading": heading,
             "details": details,
             "lines": lines,
+            "links": _series_links(series, organization, cancelled=cancelled),
         },
         attachments=[invitation],
     )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reservations import approval_views, views
+from reservations import approval_views, check_in_views, views
 
 app_name = "reservations"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.reservation_edit, name="edit"),
     path("<int:pk>/cancel/", views.reservation_cancel, name="cancel"),
     path("<int:pk>/check-in/", views.reservation_check_in, name="check-in"),
+    path("<int:pk>/check-in/<str:token>/", check_in_views.reservation_check_in_link, name="check-in-link"),
     path("<int:pk>/confirm/", views.reservation_confirm, name="confirm"),
     path("<int:pk>/decline/", approval_views.reservation_decline, name="decline"),
     path("series/<int:pk>/edit/", views.series_edit, name="series-edit"),

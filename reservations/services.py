@@ -712,6 +712,35 @@ def check_in_window(reservation: Reservation) -> tuple[datetime, datetime]:
     return reservation.starts_at - CHECK_IN_OPENS_BEFORE, min(grace_ends, reservation.ends_at)
 
 
+def reservation_check_in_refusal(
+    *, reservation: Reservation, now: datetime | None = None, tz: ZoneInfo | None = None
+) -> DomainError | None:
+    """Why `reservation` cannot be checked in to now, or None when it can (or already was: that is harmless).
+    The rule of `reservation_check_in`, also read by pages that say beforehand what its button would answer."""
+    now = now or timezone.now()
+    space = reservation.space
+    if not space.check_in_required:
+        return ValidationFailed(f"{space.name} does not require check-in.", code="check_in_not_required")
+    if reservation.checked_in_at is not None:
+        return None
+    opens, closes = check_in_window(reservation)
+    tz = tz or ZoneInfo(organization_current().timezone)
+    if reservation.status == Reservation.Status.NO_SHOW or (
+        reservation.status == Reservation.Status.CONFIRMED and not opens <= now < closes
+    ):
+        return ValidationFailed(
+            f"Check-in for this booking is open from {isoformat_local(opens, tz)} to {isoformat_local(closes, tz)}.",
+            code="check_in_closed",
+            extra={"opens_at": isoformat_local(opens, tz), "closes_at": isoformat_local(closes, tz)},
+        )
+    if reservation.status != Reservation.Status.CONFIRMED:
+        return Conflict(
+            f"This reservation is {reservation.status}; only confirmed ones can be checked in to.",
+            code="reservation_not_active",
+        )
+    return None
+
+
 @transaction.atomic
 def reservation_check_in(*, actor: Membership, reservation: Reservation, now: datetime | None = None) -> Reservation:
     """Check in to a confirmed booking of a space that requires it (the booker, or an owner/admin), inside its
@@ -722,25 +751,12 @@ def reservation_check_in(*, actor: Membership, reservation: Reservation, now: da
     # whichever commits first wins, and the other sees its outcome.
     space = _space_for_booking(reservation.space_id)
     reservation = _locked(reservation)
-    if not space.check_in_required:
-        raise ValidationFailed(f"{space.name} does not require check-in.", code="check_in_not_required")
+    reservation.space = space
+    refusal = reservation_check_in_refusal(reservation=reservation, now=now, tz=_timezone(actor))
+    if refusal is not None:
+        raise refusal
     if reservation.checked_in_at is not None:
         return reservation
-    opens, closes = check_in_window(reservation)
-    tz = _timezone(actor)
-    if reservation.status == Reservation.Status.NO_SHOW or (
-        reservation.status == Reservation.Status.CONFIRMED and not opens <= now < closes
-    ):
-        raise ValidationFailed(
-            f"Check-in for this booking is open from {isoformat_local(opens, tz)} to {isoformat_local(closes, tz)}.",
-            code="check_in_closed",
-            extra={"opens_at": isoformat_local(opens, tz), "closes_at": isoformat_local(closes, tz)},
-        )
-    if reservation.status != Reservation.Status.CONFIRMED:
-        raise Conflict(
-            f"This reservation is {reservation.status}; only confirmed ones can be checked in to.",
-            code="reservation_not_active",
-        )
     reservation.checked_in_at = now
     reservation.save(update_fields=["checked_in_at", "updated_at"])
     return reservation

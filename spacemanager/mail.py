@@ -110,6 +110,7 @@ def calendar_invitation(
     rrule: str = "",
     exdates: Sequence[datetime] = (),
     recurrence_id: datetime | None = None,
+    organizer_name: str = "",
 ) -> MIMEBase:
     """An `.ics` attachment (text/calendar with its METHOD), times in UTC, local times in the description.
 
@@ -119,6 +120,9 @@ def calendar_invitation(
     A recurring event (`rrule`, with `exdates` for the occurrences that do not take place) carries its times
     in `timezone_name` with a VTIMEZONE, so that calendars repeat the local time across daylight-saving
     changes. `recurrence_id` (where the series put it) makes the event one occurrence of the series `uid`.
+
+    The ORGANIZER is `organizer_name` (the organization, as CN) at the address emails come from (RFC 5545
+    3.8.4.3: a cal-address, the CN parameter its display name).
     """
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)
@@ -147,6 +151,8 @@ def calendar_invitation(
     if url:
         event.add("url", url)
     organizer = vCalAddress(f"mailto:{_address_of(settings.DEFAULT_FROM_EMAIL)}")
+    if organizer_name:
+        organizer.params["cn"] = organizer_name
     event.add("organizer", organizer)
     attendee = vCalAddress(f"mailto:{attendee_email}")
     if attendee_name:
@@ -163,6 +169,11 @@ def calendar_invitation(
     filename = "cancel.ics" if method is CalendarMethod.CANCEL else "invite.ics"
     part.add_header("Content-Disposition", "attachment", filename=filename)
     return part
+
+
+def calendar_location(*, space_name: str, location: str = "") -> str:
+    """What a calendar shows as the event's place: the space, then where it is (`Blue room, 2nd floor`)."""
+    return ", ".join(part for part in (space_name, location) if part)
 
 
 def _address_of(from_email: str) -> str:
