@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from reservations.models import Reservation, Series
-from reservations.recurrence import recurrence_expand
+from reservations.recurrence import recurrence_expand, recurrence_for_calendar
 from spacemanager.mail import (
     CalendarMethod,
     build_email,
@@ -263,7 +263,7 @@ def series_message(*, series: Series, event: str, booker: User) -> EmailMultiAlt
         attendee_name=booker.full_name,
         location=calendar_location(space_name=series.space.name, location=series.space.location),
         organizer_name=organization.name,
-        rrule=series.recurrence,
+        rrule=recurrence_for_calendar(rule=series.recurrence, tz=ZoneInfo(series.timezone)),
         exdates=left_out,
     )
     lines = (

@@ -84,6 +84,16 @@ def recurrence_normalize(rule: str) -> str:
     return ";".join(f"{key}={value}" for key, value in _parts(rule).items())
 
 
+def recurrence_for_calendar(*, rule: str, tz: ZoneInfo) -> str:
+    """The rule as an RRULE beside a DTSTART with a TZID (invitations, feeds): RFC 5545 wants UNTIL in UTC
+    there, so a date or local UNTIL becomes the UTC instant `recurrence_expand` reads it as."""
+    parts = _parts(rule)
+    if "UNTIL" in parts:
+        local = _local_until(parts["UNTIL"], tz)
+        parts["UNTIL"] = local.replace(tzinfo=tz).astimezone(ZoneInfo("UTC")).strftime("%Y%m%dT%H%M%SZ")
+    return ";".join(f"{key}={value}" for key, value in parts.items())
+
+
 def recurrence_expand(*, rule: str, starts_at: datetime, ends_at: datetime, tz: ZoneInfo) -> list[Occurrence]:
     """The occurrences of `rule` whose first is at or after `starts_at` (local wall time in `tz`), each as long
     on the wall clock as the first. Refused (400, field `recurrence`) when the rule is not one we offer or
