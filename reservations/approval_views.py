@@ -59,7 +59,7 @@ class ApproversForm(forms.Form):
         coerce=int,
         required=False,
         label="Approvers",
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         help_text="They are emailed about this space's requests and decide on them. "
         "Choose nobody to ask every owner and admin.",
     )
