@@ -16,7 +16,7 @@ from billing.models import BillingSettings, Invoice, InvoiceLine
 from reports.api import MonthField, json_errors
 from reports.renderers import CSVRenderer
 from spacemanager.errors import ValidationFailed
-from spacemanager.openapi import ERROR_RESPONSES
+from spacemanager.openapi import ERROR_RESPONSES, error_response
 
 
 class PDFRenderer(BaseRenderer):
@@ -140,13 +140,6 @@ INVOICE_EXAMPLE = {
     "paid_at": None,
     "voided_at": None,
 }
-TRANSITIONS = (
-    "Statuses: `draft` → `issued` (takes the next number; the booker is emailed the PDF) → `paid`; `draft`, "
-    "`issued` or `paid` → `void`. An issued invoice never changes: correct it by voiding it and generating the "
-    "month again. A move the status does not allow is a 409 naming the status."
-)
-
-
 def _month_param(value: str | None):
     if not value:
         return None
@@ -321,12 +314,20 @@ class InvoiceActionView(InvoiceViewMixin, GenericAPIView):
         return Response(self.get_serializer(invoice).data)
 
 
-ACTION_ERRORS = ERROR_RESPONSES.for_codes(400, 401, 403, 404, 409)
+def _conflict(code: str, detail: str) -> dict:
+    return {**ERROR_RESPONSES.for_codes(400, 401, 403, 404), 409: error_response(code, detail)}
+
 
 
 @extend_schema(tags=["billing"])
 class InvoiceIssueView(InvoiceActionView):
-    @extend_schema(request=None, responses={200: InvoiceSerializer, **ACTION_ERRORS}, description=TRANSITIONS)
+    @extend_schema(
+        request=None,
+        responses={
+            200: InvoiceSerializer,
+            **_conflict("invoice_not_draft", "Invoice INV-000042 is issued; only a draft can be issued."),
+        },
+    )
     def post(self, request, pk: int):
         """Issue a draft invoice.
 
@@ -338,7 +339,13 @@ class InvoiceIssueView(InvoiceActionView):
 
 @extend_schema(tags=["billing"])
 class InvoiceMarkPaidView(InvoiceActionView):
-    @extend_schema(request=MarkPaidInputSerializer, responses={200: InvoiceSerializer, **ACTION_ERRORS})
+    @extend_schema(
+        request=MarkPaidInputSerializer,
+        responses={
+            200: InvoiceSerializer,
+            **_conflict("invoice_not_issued", "Invoice INV-000042 is paid; only an issued invoice can be paid."),
+        },
+    )
     def post(self, request, pk: int):
         """Mark an invoice paid.
 
@@ -355,7 +362,10 @@ class InvoiceMarkPaidView(InvoiceActionView):
 
 @extend_schema(tags=["billing"])
 class InvoiceVoidView(InvoiceActionView):
-    @extend_schema(request=VoidInputSerializer, responses={200: InvoiceSerializer, **ACTION_ERRORS})
+    @extend_schema(
+        request=VoidInputSerializer,
+        responses={200: InvoiceSerializer, **_conflict("invoice_already_void", "Invoice INV-000042 is void already.")},
+    )
     def post(self, request, pk: int):
         """Void an invoice.
 

@@ -371,6 +371,7 @@ Login, refresh and registration are rate limited: 429 with `Retry-After`.""",
         "CalendarFeedKindEnum": "integrations.models.CalendarFeed.Kind",
         # Invitations and webhook deliveries have a `status` too: a stable name for the reservations' one.
         "ReservationStatusEnum": "reservations.models.Reservation.Status",
+        "InvoiceStatusEnum": "billing.models.Invoice.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
