@@ -140,6 +140,8 @@ INVOICE_EXAMPLE = {
     "paid_at": None,
     "voided_at": None,
 }
+
+
 def _month_param(value: str | None):
     if not value:
         return None
@@ -316,7 +318,6 @@ class InvoiceActionView(InvoiceViewMixin, GenericAPIView):
 
 def _conflict(code: str, detail: str) -> dict:
     return {**ERROR_RESPONSES.for_codes(400, 401, 403, 404), 409: error_response(code, detail)}
-
 
 
 @extend_schema(tags=["billing"])

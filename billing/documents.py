@@ -37,7 +37,9 @@ def invoice_csv(invoice: Invoice) -> str:
         )
     writer.writerow([number, "", "Subtotal", "", "", invoice.subtotal, invoice.currency])
     if invoice.tax_rate is not None:
-        writer.writerow([number, "", f"{invoice.tax_label} {invoice.tax_rate}%", "", "", invoice.tax_amount, invoice.currency])
+        writer.writerow(
+            [number, "", f"{invoice.tax_label} {invoice.tax_rate}%", "", "", invoice.tax_amount, invoice.currency]
+        )
     writer.writerow([number, "", "Total", "", "", invoice.total, invoice.currency])
     return out.getvalue()
 

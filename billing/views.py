@@ -75,8 +75,7 @@ def invoice_generate(request: HttpRequest) -> HttpResponse:
             made, kept = len(result.created), len(result.existing)
             messages.success(
                 request,
-                f"{result.month:%B %Y}: {made} draft{'s' if made != 1 else ''} made, "
-                f"{kept} already invoiced.",
+                f"{result.month:%B %Y}: {made} draft{'s' if made != 1 else ''} made, {kept} already invoiced.",
             )
             return redirect("billing:list")
     return _list(request, template="billing/invoice_list.html", extra={"generate_form": form}, status=400)
@@ -108,7 +107,12 @@ def _action(request: HttpRequest, pk: int, call, done: str) -> HttpResponse:
         invoice = call(invoice)
     except DomainError as exc:
         messages.error(request, exc.message)
-        context = {"invoice": invoice, "lines": invoice.lines.all(), "paid_form": MarkPaidForm(), "void_form": VoidForm()}
+        context = {
+            "invoice": invoice,
+            "lines": invoice.lines.all(),
+            "paid_form": MarkPaidForm(),
+            "void_form": VoidForm(),
+        }
         return render(request, "billing/invoice_detail.html", context, status=exc.http_status)
     messages.success(request, done.format(invoice=invoice))
     return redirect("billing:detail", pk=invoice.pk)

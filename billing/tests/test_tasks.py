@@ -69,7 +69,9 @@ def test_an_organization_west_of_utc_is_invoiced_once_its_own_month_is_over(org,
     assert Invoice.objects.get().month == MARCH
 
 
-def test_issuing_emails_the_booker_the_pdf_once(in_tenant, after_march, celery_eager, django_capture_on_commit_callbacks):
+def test_issuing_emails_the_booker_the_pdf_once(
+    in_tenant, after_march, celery_eager, django_capture_on_commit_callbacks
+):
     booking(in_tenant.member, price="40.00")
     draft = services.invoices_generate(month=MARCH, now=AFTER_MARCH).created[0]
 
