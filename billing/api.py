@@ -1,7 +1,13 @@
 """Billing API: settings (owners and admins) and invoices. Thin: parse, call a selector or service, render."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -31,7 +37,20 @@ class PDFRenderer(BaseRenderer):
         return data
 
 
+@extend_schema_field({"type": "string", "maxLength": 20})
+class PrefixField(serializers.CharField):
+    """One plain string schema, so that the strict API holds the body to its type: with a pattern (or a regex
+    validator) and blank allowed, drf-spectacular writes a `oneOf` that the strict type check cannot read."""
+
+
 class BillingSettingsSerializer(serializers.ModelSerializer):
+    invoice_prefix = PrefixField(
+        max_length=20,
+        allow_blank=True,
+        required=False,
+        help_text="Put before each invoice number (letters, digits and - _ / . only), e.g. INV- gives INV-000042.",
+    )  # its characters are checked by the model's validator, in billing.services (full_clean)
+
     class Meta:
         model = BillingSettings
         fields = [
@@ -106,6 +125,11 @@ class GenerateInputSerializer(serializers.Serializer):
     month = MonthField(input_formats=["%Y-%m"], help_text="YYYY-MM: an ended month of the organization's calendar.")
     user = serializers.IntegerField(required=False, min_value=1, help_text="Only this member's invoice.")
 
+    def validate_month(self, value):
+        if value.year < FIRST_YEAR:
+            raise serializers.ValidationError(f"Give a month from {FIRST_YEAR} on.")
+        return value
+
 
 class GenerateResultSerializer(serializers.Serializer):
     month = MonthField()
@@ -142,14 +166,20 @@ INVOICE_EXAMPLE = {
 }
 
 
+FIRST_YEAR = 2000  # no booking, hence no invoice, is older; and `%Y` writes earlier years without 4 digits
+
+
 def _month_param(value: str | None):
-    if not value:
+    """A present `month` must be a month (an empty one too is a 400: the schema promises YYYY-MM)."""
+    if value is None:
         return None
-    field = MonthField(input_formats=["%Y-%m"])
     try:
-        return field.to_internal_value(value)
+        month = MonthField(input_formats=["%Y-%m"]).to_internal_value(value)
     except serializers.ValidationError as exc:
         raise ValidationFailed("Give a month as YYYY-MM.", field="month") from exc
+    if month.year < FIRST_YEAR:
+        raise ValidationFailed(f"Give a month from {FIRST_YEAR} on.", field="month")
+    return month
 
 
 @extend_schema(tags=["billing"])
@@ -211,12 +241,12 @@ class InvoiceListView(InvoiceViewMixin, GenericAPIView):
         by `user`.
         """
         params = request.query_params
-        status_value = params.get("status") or None
+        status_value = params.get("status")
         if status_value is not None and status_value not in Invoice.Status.values:
             raise ValidationFailed(f"Give one of {', '.join(Invoice.Status.values)}.", field="status")
         user_value = params.get("user")
         try:
-            user_id = int(user_value) if user_value else None
+            user_id = int(user_value) if user_value is not None else None
         except ValueError as exc:
             raise ValidationFailed("Give a user id (a whole number).", field="user") from exc
         invoices = selectors.invoice_list(

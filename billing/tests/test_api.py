@@ -39,6 +39,10 @@ def test_a_member_lists_only_their_own_invoices_and_managers_list_everyone(org, 
     ("params", "field"),
     [
         ({"status": "open"}, "status"),
+        ({"status": ""}, "status"),
+        ({"month": ""}, "month"),
+        ({"month": "0842-04"}, "month"),
+        ({"user": ""}, "user"),
         ({"month": "2025-13"}, "month"),
         ({"month": "March"}, "month"),
         ({"user": "me"}, "user"),
@@ -121,6 +125,7 @@ def test_generate_makes_drafts_once_and_reports_what_it_made(in_tenant, after_ma
         ({"month": "2025-13"}, "month", "invalid"),
         ({"month": "2025-03-01"}, "month", "invalid"),
         ({"month": "2025-04"}, "month", "month_not_over"),
+        ({"month": "0842-04"}, "month", None),
         ({"month": "2025-03", "user": 999999}, "user", "not_a_member"),
         ({"month": "2025-03", "user": "me"}, "user", None),
         ({"month": "2025-03", "status": "issued"}, "status", None),
@@ -220,6 +225,7 @@ def test_billing_settings_read_and_change_with_field_errors(org, api_client):
         ({"tax_rate": "101"}, "tax_rate"),
         ({"tax_rate": "abc"}, "tax_rate"),
         ({"invoice_prefix": "A B"}, "invoice_prefix"),
+        ({"invoice_prefix": 0}, "invoice_prefix"),
         ({"payment_terms_days": -1}, "payment_terms_days"),
         ({"updated_at": "2025-01-01T00:00:00Z"}, "updated_at"),
         ({"currency": "USD"}, "currency"),
@@ -228,3 +234,24 @@ def test_billing_settings_read_and_change_with_field_errors(org, api_client):
         assert response.status_code == 400, body
         assert field in response.json(), body
     assert client.get(f"{B}/billing-settings").json()["invoice_prefix"] == "A-"
+
+
+def test_the_list_runs_the_same_queries_whatever_the_number_of_invoices(in_tenant, after_march, api_client):
+    from django.test.utils import CaptureQueriesContext
+
+    def count() -> int:
+        connection.set_schema_to_public()
+        client = api_client(in_tenant, in_tenant.owner)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"{B}/invoices").status_code == 200
+        connection.set_tenant(in_tenant.organization)
+        return len(queries)
+
+    booking(in_tenant.member, day=3)
+    services.invoices_generate(month=MARCH, now=AFTER_MARCH)
+    one = count()
+    booking(in_tenant.admin, day=4)
+    booking(in_tenant.owner, day=5)
+    services.invoices_generate(month=MARCH, now=AFTER_MARCH)
+
+    assert count() == one
