@@ -227,7 +227,9 @@ class InvoiceListView(InvoiceViewMixin, GenericAPIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("status", str, enum=[choice.value for choice in Invoice.Status]),
+            OpenApiParameter(
+                "status", str, enum=[choice.value for choice in Invoice.Status], description="Only invoices in it."
+            ),
             OpenApiParameter("month", str, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM."),
             OpenApiParameter("user", int, description="One booker's invoices (owners and admins)."),
         ],
