@@ -19,6 +19,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=spacemanager.settings \
     ENVIRONMENT=production \
     PORT=8000
+# Invoice PDFs (WeasyPrint) need Pango and a font from Debian. Not pinned: the base image's Debian release
+# fixes their versions, and a pin would break the build at its next point release.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 # /var/lib/celery: beat's schedule file (the app's own files stay read-only to the process).
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app \

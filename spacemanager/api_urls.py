@@ -20,6 +20,7 @@ tenant_api_patterns = [
     path("", include("reservations.urls")),
     path("", include("reports.urls")),
     path("", include("integrations.urls")),
+    path("", include("billing.urls")),
     path("", include("tenants.organization_urls")),
 ]
 

@@ -68,6 +68,14 @@ def beat_schedule(*, sweep_seconds: int = 300, relay_seconds: float = 2) -> dict
             crontab(minute=20, day_of_month="1,2"),
             expires=timedelta(hours=1),
         ),
+        # Last month's draft invoices per booker, the same way: hourly on the 1st and 2nd through the per-
+        # organization fan-out, each organization's job acting once its month is over (billing.services),
+        # and finding its drafts made on every later run.
+        "monthly-invoices": every_organization(
+            "billing.tasks.invoices_generate_previous_month",
+            crontab(minute=25, day_of_month="1,2"),
+            expires=timedelta(hours=1),
+        ),
         # Public schema: expired sessions and tokens, and claims kept long past any retry or redelivery
         # window, deleted in batches every hour so no run has much to do.
         "public-tables-prune": {

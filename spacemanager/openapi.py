@@ -337,6 +337,8 @@ TAG_DESCRIPTIONS: dict[str, str] = {
     "waitlist": "Wait for a taken slot: when it frees, the earliest waiting member whose interval is free and "
     "who passes every booking rule gets it as a reservation, and is emailed.",
     "webhooks": "Signed event deliveries (Standard Webhooks) to your endpoints, with a delivery log.",
+    "billing": "Invoices per booker and month (draft, issued, paid, void; gapless numbers) as JSON, PDF or CSV, "
+    "and the organization's billing settings.",
     "calendar feeds": "Private iCalendar feed URLs of your bookings, a space's busy times or the organization.",
 }
 

@@ -101,6 +101,7 @@ TENANT_APPS = [
     "reservations",
     "reports",
     "integrations",
+    "billing",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -370,6 +371,7 @@ Login, refresh and registration are rate limited: 429 with `Retry-After`.""",
         "CalendarFeedKindEnum": "integrations.models.CalendarFeed.Kind",
         # Invitations and webhook deliveries have a `status` too: a stable name for the reservations' one.
         "ReservationStatusEnum": "reservations.models.Reservation.Status",
+        "InvoiceStatusEnum": "billing.models.Invoice.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -421,7 +423,13 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "django_guid": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django_guid": {"level": "WARNING"},
+        # WeasyPrint logs every step of every invoice PDF at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 DJANGO_GUID = {

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include(organization_page_patterns)),
     path("reports/", include("reports.page_urls")),
     path("", include("integrations.page_urls")),
+    path("", include("billing.page_urls")),
     path("analytics/", include("reports.analytics_urls")),
     path("admin/", organization_admin_site.urls),
 ]

@@ -7,10 +7,14 @@ tenant apps have a single migration of their own, and grows with each one; sign-
 the current models (the state the migrations end in) and record every migration as applied, exactly as
 `migrate_schemas` would have left it.
 
+Database code that models cannot state (billing's triggers that keep issued invoices unchanged) comes from
+the tenant migrations' RunSQL operations, replayed here in migration order on the finished tables: such SQL
+must therefore hold on the final tables too (CREATE OR REPLACE, ON CONFLICT DO NOTHING).
+
 Two tests keep this honest (tenants/tests/test_schema.py): the schema built here is identical, table by
-table, column by column, constraint by constraint and index by index, to one built by `migrate_schemas`; and
-tenant apps' migrations contain no RunPython/RunSQL, whose effects this path would skip. A tenant migration
-that needs one must also teach `tenant_schema_create` the same step.
+table, column by column, constraint by constraint, index by index and trigger by trigger, to one built by
+`migrate_schemas`; and tenant apps' migrations contain no RunPython, whose effects this path would skip. A
+tenant migration that needs one must also teach `tenant_schema_create` the same step.
 """
 
 from functools import cache
@@ -35,6 +39,27 @@ def tenant_models() -> list[type[Model]]:
 
 
 @cache
+def _tenant_run_sql() -> tuple[str, ...]:
+    """The forward SQL of the tenant apps' RunSQL operations, in the order `migrate` would run them."""
+    from django.db.migrations.operations import RunSQL
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    labels = {apps.get_app_config(name.rpartition(".")[2]).label for name in settings.TENANT_APPS}
+    plan: dict[tuple[str, str], None] = {}  # ordered, without repeats
+    for leaf in sorted(loader.graph.leaf_nodes()):
+        plan.update(dict.fromkeys(loader.graph.forwards_plan(leaf)))
+    statements: list[str] = []
+    for app, name in plan:
+        if app not in labels:
+            continue
+        for operation in loader.graph.nodes[(app, name)].operations:
+            if isinstance(operation, RunSQL) and operation.sql != RunSQL.noop:
+                sql = operation.sql
+                statements.extend([sql] if isinstance(sql, str) else list(sql))
+    return tuple(statements)
+
+
+@cache
 def _all_migration_keys() -> tuple[tuple[str, str], ...]:
     # The graph doesn't change while the process runs; loading it is most of the cost of a migrate.
     return tuple(sorted(MigrationLoader(None, ignore_no_migrations=True).graph.nodes))
@@ -54,6 +79,8 @@ def tenant_schema_create(schema_name: str) -> None:
             # Not recorder.ensure_schema(): it asks whether the table exists by listing every table visible
             # on the search path, a scan of the whole catalog (0.3 s at 10,000 schemas). A new schema has none.
             editor.create_model(recorder.Migration)
+            for sql in _tenant_run_sql():
+                editor.execute(sql, params=None)
         recorder.migration_qs.bulk_create(
             [recorder.Migration(app=app, name=name) for app, name in _all_migration_keys()]
         )

@@ -11,7 +11,8 @@ import os
 import subprocess
 import sys
 import urllib.request
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.tokens import tokens_for_membership
+from billing.services import invoices_generate
 from reports.services import monthly_report_generate
 from reservations.tests.factories import ReservationFactory
 from spacemanager.tests.live import live_server
@@ -31,7 +33,7 @@ MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "20"))
 
 
 def _seed(org) -> None:
-    """Something behind every path parameter: spaces, reservations, a report, the seeded members."""
+    """Something behind every path parameter: spaces, reservations, a report, an invoice, the seeded members."""
     connection.set_tenant(org.organization)
     try:
         always_open = SpaceFactory(name="Open room", capacity=8)
@@ -41,6 +43,16 @@ def _seed(org) -> None:
         ReservationFactory(space=always_open, user=org.member, starts_at=soon + timedelta(hours=2))
         last_month = (timezone.localdate().replace(day=1) - timedelta(days=1)).replace(day=1)
         monthly_report_generate(month=date(last_month.year, last_month.month, 1))
+        billed = datetime.combine(last_month + timedelta(days=2), time(9), tzinfo=UTC)
+        ReservationFactory(
+            space=always_open,
+            user=org.member,
+            starts_at=billed,
+            ends_at=billed + timedelta(hours=1),
+            status="completed",
+            price=Decimal("25.00"),
+        )
+        invoices_generate(month=last_month)
     finally:
         connection.set_schema_to_public()
 
