@@ -82,6 +82,19 @@ def _request_hash(request: HttpRequest) -> str:
     digest = hashlib.sha256()
     for part in (request.method, request.path, request.META.get("QUERY_STRING", "")):
         digest.update(part.encode() + b"\0")
+    if request.content_type == "multipart/form-data":
+        # An upload may be larger than DATA_UPLOAD_MAX_MEMORY_SIZE (request.body refuses it): hash its fields
+        # and files as Django parsed them (files stream to disk); DRF then reads request.POST and FILES.
+        for name, values in sorted(request.POST.lists()):
+            for value in values:
+                digest.update(f"{name}={value}".encode() + b"\0")
+        for name, files in sorted(request.FILES.lists()):
+            for upload in files:
+                digest.update(f"{name}:{upload.name}:{upload.size}".encode() + b"\0")
+                for chunk in upload.chunks():
+                    digest.update(chunk)
+                upload.seek(0)
+        return digest.hexdigest()
     digest.update(request.body)
     return digest.hexdigest()
 
