@@ -64,7 +64,9 @@ def space_list(*, filters: Mapping[str, Any] | None = None, photos: bool = False
         Prefetch("opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens_at"))
     )
     if photos:
-        queryset = queryset.prefetch_related(Prefetch("photos", queryset=SpacePhoto.objects.order_by("position", "id")))
+        queryset = queryset.select_related("site").prefetch_related(
+            Prefetch("photos", queryset=SpacePhoto.objects.order_by("position", "id"))
+        )
     if filters is None:
         return queryset
     filterset = SpaceFilter(data=filters, queryset=queryset)

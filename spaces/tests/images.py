@@ -24,3 +24,15 @@ def image_bytes(fmt: str = "JPEG", size=(64, 48), *, exif: bool = False, colour=
 
 def upload(name: str = "room.jpg", data: bytes | None = None, content_type: str = "image/jpeg") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, image_bytes() if data is None else data, content_type=content_type)
+
+
+def add_photo(test_org, space, fmt: str = "JPEG"):
+    """A photo through the service, as an admin uploads it."""
+    from spaces.media_services import photo_add
+
+    extension = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[fmt]
+    return photo_add(
+        actor=test_org.membership(test_org.admin),
+        space=space,
+        upload=upload(f"p.{extension}", image_bytes(fmt, (320, 240))),
+    )
