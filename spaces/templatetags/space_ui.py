@@ -62,3 +62,11 @@ def on_plan(fraction: float, size: int) -> str:
 def spot_radius(location) -> str:
     """Spots scale with the plan, so they look alike on a small sketch and a large scan."""
     return f"{max(location.floor_plan_width or 0, location.floor_plan_height or 0) * 0.018:.1f}"
+
+
+@register.filter
+def label_below(fraction: float, location) -> str:
+    """Where a spot's name goes: under its circle."""
+    size = location.floor_plan_height or 0
+    radius = max(location.floor_plan_width or 0, size) * 0.018
+    return f"{fraction * size + radius * 1.3:.1f}"
