@@ -23,6 +23,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.core.exceptions import RequestDataTooBig
+from django.http.multipartparser import MultiPartParserError
 from django.http import HttpRequest, HttpResponse
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -138,6 +139,14 @@ class IdempotentRequestMiddleware:
             request_hash = _request_hash(request)
         except RequestDataTooBig:
             return self.get_response(request)  # the API answers it with its 413
+        except MultiPartParserError as exc:
+            return error_response(
+                request,
+                status=400,
+                detail=f"Multipart form parse error - {exc}",
+                code="parse_error",
+                template="400.html",
+            )
         key = _ledger_key(request, API_REQUEST_KIND, client_key)
         try:
             stored = request_claim(key, request_hash=request_hash, lease=REQUEST_LEASE)

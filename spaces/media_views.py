@@ -10,7 +10,7 @@ reachable from another's site, whatever the name.
 import mimetypes
 
 from django.contrib import messages
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -32,8 +32,8 @@ from spaces.selectors import space_get
 
 @require_safe
 def media_file(request: HttpRequest, name: str) -> FileResponse:
-    storage = default_storage
-    if not isinstance(getattr(storage, "_wrapped", storage), SignedFileSystemStorage):
+    storage = storages["default"]  # the instance itself (default_storage is a lazy wrapper)
+    if not isinstance(storage, SignedFileSystemStorage):
         raise Http404("Files are served by the object storage.")
     if connection.schema_name == "public" or not name.startswith(tenant_prefix()) or ".." in name.split("/"):
         raise Http404("No such file here.")

@@ -10,7 +10,8 @@ the current models (the state the migrations end in) and record every migration 
 Two tests keep this honest (tenants/tests/test_schema.py): the schema built here is identical, table by
 table, column by column, constraint by constraint and index by index, to one built by `migrate_schemas`; and
 tenant apps' migrations contain no RunPython/RunSQL, whose effects this path would skip. A tenant migration
-that needs one must also teach `tenant_schema_create` the same step.
+that needs one must also teach `tenant_schema_create` the same step, unless it only converts rows that
+exist (a brand-new schema has none) and says so with `only_converts_existing_rows = True`.
 """
 
 from functools import cache

@@ -29,6 +29,9 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # A new organization's schema (built from the models, tenants/schema.py) has no spaces to convert.
+    only_converts_existing_rows = True
+
     dependencies = [("spaces", "0007_photos_floor_plans")]
 
     operations = [migrations.RunPython(forward, backward)]

@@ -224,3 +224,19 @@ def test_locations_with_floor_plan_and_positions(api_client, org, in_tenant):
 def test_locations_of_another_organization_are_not_found(api_client, org, other_org, in_tenant):
     location = Location.objects.create(name="Annex")
     assert api_client(other_org, other_org.admin).get(f"/api/v1/locations/{location.pk}").status_code == 404
+
+
+@pytest.mark.parametrize("key", [None, "broken-1"])
+def test_a_malformed_multipart_body_is_a_400(api_client, org, in_tenant, key):
+    space = SpaceFactory()
+    client = api_client(org, org.admin)
+    extra = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    response = client.generic(
+        "POST",
+        photos_url(space),
+        b'--nope\r\nContent-Disposition: form-data; name="image"\r\n\r\nabc',
+        content_type="multipart/form-data",  # no boundary
+        **extra,
+    )
+    assert response.status_code == 400
+    assert not SpacePhoto.objects.exists()
