@@ -23,8 +23,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.core.exceptions import RequestDataTooBig
-from django.http.multipartparser import MultiPartParserError
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
