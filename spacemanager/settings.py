@@ -194,8 +194,9 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
 MEDIA_URL_EXPIRY_SECONDS = env.int("MEDIA_URL_EXPIRY_SECONDS", default=3600)
 IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
 IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
-# Photos larger than this get their thumbnail from a worker (through the outbox), smaller ones at once.
-THUMBNAIL_INLINE_MAX_BYTES = env.int("THUMBNAIL_INLINE_MAX_BYTES", default=1024 * 1024)
+# Photos up to this size are cleaned (metadata removed) and get their thumbnail in the request; larger ones from
+# a worker, through the outbox (re-encoding a 12-megapixel PNG or WebP takes seconds).
+PHOTO_INLINE_MAX_BYTES = env.int("PHOTO_INLINE_MAX_BYTES", default=1024 * 1024)
 S3_BUCKET = env.str("S3_BUCKET", default="")
 S3_ENDPOINT_URL = env.str("S3_ENDPOINT_URL", default="")
 S3_ACCESS_KEY_ID = env.str("S3_ACCESS_KEY_ID", default="")

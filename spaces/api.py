@@ -218,6 +218,7 @@ SPACE_EXAMPLE = {
             "id": 3,
             "url": "/media/org_demo/photo/6f1c.jpg?t=1rX&s=Qm",
             "thumbnail_url": "/media/org_demo/thumbnail/7a2e.jpg?t=1rX&s=Zk",
+            "processed": True,
             "width": 1600,
             "height": 1200,
             "size": 412034,

@@ -26,6 +26,8 @@ from spacemanager.errors import ValidationFailed
 # Pillow's format name -> file extension and MIME type; anything else is refused, whatever its name says.
 FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp")}
 THUMBNAIL_SIZE = (480, 360)
+# Re-encoding: good quality, and the encoders' faster settings (WebP's default effort takes seconds at 12 MP).
+ENCODER_OPTIONS = {"JPEG": {"quality": 90}, "WEBP": {"quality": 90, "method": 2}, "PNG": {"compress_level": 3}}
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,9 @@ def _limit_text() -> str:
     return f"{settings.IMAGE_MAX_BYTES // (1024 * 1024)} MB"
 
 
-def image_clean(*, upload, field: str = "image") -> CleanImage:
-    """The upload as a JPEG, PNG or WebP without metadata, or ValidationFailed (400) naming the limits."""
+def image_check(*, upload, field: str = "image") -> tuple[str, int, int]:
+    """The upload's format (JPEG, PNG or WEBP) and size in pixels once its content is checked, or
+    ValidationFailed (400) naming the limits. Fast: the structure is verified without decoding the pixels."""
     allowed = "a JPEG, PNG or WebP image"
     if upload is None or not hasattr(upload, "read"):
         raise ValidationFailed(f"Send {allowed} (at most {_limit_text()}) as a file.", field=field)
@@ -52,31 +55,43 @@ def image_clean(*, upload, field: str = "image") -> CleanImage:
     try:
         upload.seek(0)
         with Image.open(upload) as probe:
-            kind = probe.format
+            kind, (width, height) = probe.format, probe.size
             probe.verify()  # structure and checksums, without decoding every pixel
-        if kind not in FORMATS:
-            raise ValidationFailed(f"This is a {kind} file; send {allowed} (at most {_limit_text()}).", field=field)
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+        raise ValidationFailed(
+            f"This file is not {allowed} that can be read ({exc.__class__.__name__}); send {allowed} of at most "
+            f"{_limit_text()}.",
+            field=field,
+        ) from exc
+    finally:
         upload.seek(0)
+    if kind not in FORMATS:
+        raise ValidationFailed(f"This is a {kind} file; send {allowed} (at most {_limit_text()}).", field=field)
+    if width * height > settings.IMAGE_MAX_PIXELS:
+        raise ValidationFailed(
+            f"The image is {width} x {height} pixels; at most {settings.IMAGE_MAX_PIXELS // 1_000_000} megapixels "
+            "are accepted.",
+            field=field,
+        )
+    return kind, width, height
+
+
+def image_clean(*, upload, field: str = "image") -> CleanImage:
+    """The upload as a JPEG, PNG or WebP without metadata, or ValidationFailed (400) naming the limits."""
+    kind, _, _ = image_check(upload=upload, field=field)
+    try:
         with Image.open(upload) as image:
-            if image.width * image.height > settings.IMAGE_MAX_PIXELS:
-                raise ValidationFailed(
-                    f"The image is {image.width} x {image.height} pixels; at most "
-                    f"{settings.IMAGE_MAX_PIXELS // 1_000_000} megapixels are accepted.",
-                    field=field,
-                )
             upright = ImageOps.exif_transpose(image)
             if kind == "JPEG" and upright.mode not in ("RGB", "L"):
                 upright = upright.convert("RGB")
             out = io.BytesIO()
             # No exif=, no icc_profile=, no pnginfo=: nothing of the original's metadata is written.
-            upright.save(out, format=kind, **({"quality": 90} if kind in ("JPEG", "WEBP") else {}))
+            upright.save(out, format=kind, **ENCODER_OPTIONS[kind])
             width, height = upright.size
-    except ValidationFailed:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:  # truncated past the header
         raise ValidationFailed(
-            f"This file is not {allowed} that can be read ({exc.__class__.__name__}); send {allowed} of at most "
-            f"{_limit_text()}.",
+            f"This file is not a JPEG, PNG or WebP image that can be read ({exc.__class__.__name__}); send one of "
+            f"at most {_limit_text()}.",
             field=field,
         ) from exc
     return CleanImage(ContentFile(out.getvalue()), FORMATS[kind][0], width, height)

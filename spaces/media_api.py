@@ -23,20 +23,34 @@ IMAGE_HELP = "A JPEG, PNG or WebP image of at most 10 MB, checked by its content
 
 
 class PhotoSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField(help_text="A signed URL that expires (MEDIA_URL_EXPIRY_SECONDS).")
+    url = serializers.SerializerMethodField(
+        help_text="A signed URL that expires (MEDIA_URL_EXPIRY_SECONDS); null while a worker still removes the "
+        "metadata of a large photo (`processed` false)."
+    )
     thumbnail_url = serializers.SerializerMethodField(
-        help_text="A signed URL of a small version; null while a worker still makes it (large photos)."
+        help_text="A signed URL of a small version; null while `processed` is false."
     )
 
     class Meta:
         model = SpacePhoto
-        fields = ["id", "url", "thumbnail_url", "width", "height", "size", "position", "is_cover", "created_at"]
+        fields = [
+            "id",
+            "url",
+            "thumbnail_url",
+            "processed",
+            "width",
+            "height",
+            "size",
+            "position",
+            "is_cover",
+            "created_at",
+        ]
 
-    def get_url(self, photo: SpacePhoto) -> str:
-        return photo.image.url
+    def get_url(self, photo: SpacePhoto) -> str | None:
+        return photo.image.url if photo.processed else None
 
     def get_thumbnail_url(self, photo: SpacePhoto) -> str | None:
-        return photo.thumbnail.url if photo.thumbnail else None
+        return photo.thumbnail.url if photo.processed and photo.thumbnail else None
 
 
 class ImageUploadSerializer(serializers.Serializer):
@@ -65,6 +79,7 @@ PHOTO_EXAMPLE = {
     "thumbnail_url": "/media/org_demo/thumbnail/7a2e.jpg?t=1rX&s=Zk",
     "width": 1600,
     "height": 1200,
+    "processed": True,
     "size": 412034,
     "position": 0,
     "is_cover": True,

@@ -9,13 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from accounts.models import Membership
 from spacemanager.errors import NotFound, PermissionDenied, ValidationFailed
-from spaces.images import CleanImage, image_clean, image_thumbnail, tenant_file_name
+from spaces.images import FORMATS, CleanImage, image_check, image_clean, image_thumbnail, tenant_file_name
 from spaces.models import Location, Space, SpacePhoto
 
 
@@ -71,54 +72,74 @@ class _atomic_files:
                     default_storage.delete(name)
 
 
-def _thumbnail_store(photo: SpacePhoto) -> None:
-    with default_storage.open(photo.image.name, "rb") as original:
-        content, extension = image_thumbnail(data=original.read())
+def _thumbnail_store(photo: SpacePhoto, data: bytes) -> None:
+    content, extension = image_thumbnail(data=data)
     photo.thumbnail.name = default_storage.save(tenant_file_name("thumbnail", extension), content)
+    _rollbacks().append(photo.thumbnail.name)
 
 
 def photo_add(*, actor: Membership, space: Space, upload) -> SpacePhoto:
     """Add a photo at the end of the space's photos (the first one is the cover).
 
-    The image is checked by content and re-encoded without metadata here; its thumbnail is made at once when
-    the file is small, otherwise by a worker (queued through the outbox in this transaction).
+    The image is checked by content here. Up to PHOTO_INLINE_MAX_BYTES it is also re-encoded without metadata
+    and given its thumbnail here; a larger one is stored as uploaded, without a URL, and a worker does both
+    (spaces.tasks.photo_process, queued through the outbox in this transaction).
     """
-    from spaces.tasks import photo_thumbnail_make
+    from spaces.tasks import photo_process
     from tenants.outbox import outbox_write
 
     _require_manager(actor)
-    clean = image_clean(upload=upload)
+    inline = upload is not None and getattr(upload, "size", 0) <= settings.PHOTO_INLINE_MAX_BYTES
+    if inline:
+        clean = image_clean(upload=upload)
+    else:
+        kind, width, height = image_check(upload=upload)
+        clean = CleanImage(ContentFile(upload.read()), FORMATS[kind][0], width, height)  # as uploaded, for now
     with _atomic_files():
         Space.objects.select_for_update().filter(pk=space.pk).first()  # one writer of positions and the cover
-        photos = SpacePhoto.objects.filter(space=space)
-        last = photos.aggregate(last=Max("position"))["last"]
+        last = SpacePhoto.objects.filter(space=space).aggregate(last=Max("position"))["last"]
         photo = SpacePhoto(
             space=space,
             size=clean.content.size,
             position=0 if last is None else last + 1,
             is_cover=last is None,
+            processed=inline,
             width=clean.width,
             height=clean.height,
         )
-        photo.image.name = _store(clean, "photo")
-        if clean.content.size <= settings.THUMBNAIL_INLINE_MAX_BYTES:
-            _thumbnail_store(photo)
-            _rollbacks().append(photo.thumbnail.name)
+        photo.image.name = _store(clean, "photo" if inline else "upload")
+        if inline:
+            clean.content.seek(0)
+            _thumbnail_store(photo, clean.content.read())
         photo.save()
-        if not photo.thumbnail:
-            outbox_write(photo_thumbnail_make, photo.pk)
+        if not inline:
+            outbox_write(photo_process, photo.pk)
     return photo
 
 
-def photo_thumbnail_make(*, photo_id: int) -> bool:
-    """Make a photo's missing thumbnail (the worker's task); False when there is nothing to do."""
+def photo_process(*, photo_id: int) -> bool:
+    """Clean a large photo (metadata removed) and make its thumbnail: the worker's task. False when there is
+    nothing to do (done already, or the photo was deleted); a file that turns out unreadable is deleted."""
     with _atomic_files():
         photo = SpacePhoto.objects.select_for_update().filter(pk=photo_id).first()
-        if photo is None or photo.thumbnail:
+        if photo is None or photo.processed:
             return False
-        _thumbnail_store(photo)
-        _rollbacks().append(photo.thumbnail.name)
-        photo.save(update_fields=["thumbnail"])
+        raw = photo.image.name
+        with default_storage.open(raw, "rb") as original:
+            data = original.read()
+        try:
+            clean = image_clean(upload=ContentFile(data))
+        except ValidationFailed:
+            photo.delete()  # it passed the request's checks but cannot be decoded: nobody could see it
+            _delete_files_after_commit(raw)
+            return False
+        photo.image.name = _store(clean, "photo")
+        clean.content.seek(0)
+        _thumbnail_store(photo, clean.content.read())
+        photo.processed, photo.size = True, clean.content.size
+        photo.width, photo.height = clean.width, clean.height
+        photo.save()
+        _delete_files_after_commit(raw)
     return True
 
 

@@ -226,8 +226,10 @@ class SpacePhoto(models.Model):
 
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="photos", db_index=False)
     image = models.ImageField(upload_to=upload_to, width_field="width", height_field="height")
-    # Empty until made: at once for small photos, by a worker for large ones (spaces.tasks).
+    # Small photos are cleaned (metadata removed) and get their thumbnail in the request. A large one is kept as
+    # uploaded, never given a URL, until a worker has done both (spaces.tasks.photo_process) and set `processed`.
     thumbnail = models.ImageField(upload_to=upload_to, blank=True)
+    processed = models.BooleanField(default=False)
     width = models.PositiveIntegerField(editable=False)
     height = models.PositiveIntegerField(editable=False)
     size = models.PositiveIntegerField(editable=False)

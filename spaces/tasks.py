@@ -4,7 +4,7 @@ from spacemanager.celery import app
 from spaces import media_services
 
 
-@app.task(bind=True, name="spaces.tasks.photo_thumbnail_make", autoretry_for=(OSError,), retry_backoff=True)
-def photo_thumbnail_make(self, photo_id: int) -> bool:
-    """Make the thumbnail of a large photo; running it twice makes it once."""
-    return media_services.photo_thumbnail_make(photo_id=photo_id)
+@app.task(bind=True, name="spaces.tasks.photo_process", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def photo_process(self, photo_id: int) -> bool:
+    """Clean a large photo and make its thumbnail; running it twice does it once."""
+    return media_services.photo_process(photo_id=photo_id)

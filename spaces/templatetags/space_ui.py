@@ -41,15 +41,21 @@ def ruler_rows(percent: float, ruler_hours: int) -> int:
 
 @register.filter
 def cover_photo(space: Space):
-    """The cover photo from the prefetched photos (no query), or None."""
-    photos = list(space.photos.all())
+    """The cover photo from the prefetched photos (no query), or None; a photo still being processed has no URL."""
+    photos = [photo for photo in space.photos.all() if photo.processed]
     return next((photo for photo in photos if photo.is_cover), photos[0] if photos else None)
 
 
 @register.filter
 def thumbnail_url(photo) -> str:
-    """The photo's thumbnail, or the photo itself while a worker still makes it."""
+    """The processed photo's thumbnail (or the photo itself, were the thumbnail missing)."""
     return photo.thumbnail.url if photo.thumbnail else photo.image.url
+
+
+@register.filter
+def processed(photos) -> list:
+    """The photos that can be shown (a large one waits for the worker to remove its metadata)."""
+    return [photo for photo in photos if photo.processed]
 
 
 @register.filter

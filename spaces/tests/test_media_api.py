@@ -7,6 +7,7 @@ from PIL import Image
 from spaces.models import Location, Space, SpacePhoto
 from spaces.tests.factories import SpaceFactory
 from spaces.tests.images import MAKE_TAG, image_bytes, upload
+from tenants.outbox import outbox_relay
 
 pytestmark = pytest.mark.django_db
 
@@ -171,19 +172,31 @@ def test_files_of_one_organization_are_not_reachable_from_another(api_client, or
     assert api_client(org).get(url[:-2] + "xx").status_code == 404
 
 
-def test_large_photos_get_their_thumbnail_from_the_worker_through_the_outbox(
-    api_client, org, in_tenant, settings, django_capture_on_commit_callbacks, celery_eager
+def test_large_photos_are_cleaned_and_thumbnailed_by_the_worker_through_the_outbox(
+    api_client, org, in_tenant, settings, celery_eager, django_capture_on_commit_callbacks
 ):
-    settings.THUMBNAIL_INLINE_MAX_BYTES = 100
+    settings.PHOTO_INLINE_MAX_BYTES = 100
     space = SpaceFactory()
     client = api_client(org, org.admin)
 
+    response = post_photo(client, space, image_bytes("JPEG", (90, 60), exif=True))
+    body = response.json()
+    # Until the worker is done, the file as uploaded (EXIF and all) has no URL anywhere.
+    assert response.status_code == 201 and body["processed"] is False
+    assert body["url"] is None and body["thumbnail_url"] is None
+    raw = SpacePhoto.objects.get(pk=body["id"]).image.name
+    assert client.get(f"/api/v1/spaces/{space.pk}").json()["photos"][0]["url"] is None
+
     with django_capture_on_commit_callbacks(execute=True):
-        body = post_photo(client, space, image_bytes("PNG", (900, 700))).json()
+        outbox_relay()  # beat's job: queue what the request wrote to the outbox; the (eager) worker runs it
 
     photo = SpacePhoto.objects.get(pk=body["id"])
-    assert photo.thumbnail, "the relayed task made the thumbnail"
-    assert client.get(photos_url(space)).json()[0]["thumbnail_url"]
+    assert photo.processed and photo.thumbnail and photo.image.name != raw
+    assert not default_storage.exists(raw)
+    shown = client.get(photos_url(space)).json()[0]
+    with Image.open(io.BytesIO(fetch(client, shown["url"]))) as stored:
+        assert stored.size == (60, 90) and MAKE_TAG not in stored.getexif()
+    assert shown["thumbnail_url"]
 
 
 def test_locations_with_floor_plan_and_positions(api_client, org, in_tenant):
@@ -240,3 +253,23 @@ def test_a_malformed_multipart_body_is_a_400(api_client, org, in_tenant, key):
     )
     assert response.status_code == 400
     assert not SpacePhoto.objects.exists()
+
+
+def test_a_large_upload_that_cannot_be_decoded_is_dropped_by_the_worker(
+    api_client, org, in_tenant, settings, celery_eager, django_capture_on_commit_callbacks
+):
+    settings.PHOTO_INLINE_MAX_BYTES = 100
+    space = SpaceFactory()
+    client = api_client(org, org.admin)
+    truncated = image_bytes("JPEG", (400, 300))[:700]  # a valid header, then nothing
+
+    response = post_photo(client, space, truncated)
+    assert response.status_code == 201, response.json()
+    raw = SpacePhoto.objects.get().image.name
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_relay()
+
+    assert not SpacePhoto.objects.exists()
+    assert not default_storage.exists(raw)
+    assert client.get(photos_url(space)).json() == []

@@ -1,4 +1,4 @@
-"""A large photo's thumbnail made by a real worker on the real Redis broker, queued through the outbox."""
+"""A large photo cleaned and thumbnailed by a real worker on the real Redis broker, queued through the outbox."""
 
 import time
 
@@ -12,8 +12,8 @@ from tenants.tasks import outbox_relay
 
 
 @pytest.mark.slow
-def test_a_real_worker_makes_the_thumbnail_of_a_large_photo(org, api_client, live_worker, settings):
-    settings.THUMBNAIL_INLINE_MAX_BYTES = 1000
+def test_a_real_worker_cleans_a_large_photo_and_makes_its_thumbnail(org, api_client, live_worker, settings):
+    settings.PHOTO_INLINE_MAX_BYTES = 1000
     connection.set_tenant(org.organization)
     space = SpaceFactory()
     connection.set_schema_to_public()
@@ -24,16 +24,17 @@ def test_a_real_worker_makes_the_thumbnail_of_a_large_photo(org, api_client, liv
         {"image": upload("big.png", image_bytes("PNG", (1200, 900)))},
         format="multipart",
     ).json()
-    assert body["thumbnail_url"] is None  # not made in the request
+    assert body["url"] is None and body["thumbnail_url"] is None  # cleaned by the worker, not in the request
 
     outbox_relay.delay()  # beat's job, every OUTBOX_RELAY_SECONDS
     deadline = time.monotonic() + 30
     connection.set_tenant(org.organization)
-    while not SpacePhoto.objects.get(pk=body["id"]).thumbnail and time.monotonic() < deadline:
+    while not SpacePhoto.objects.get(pk=body["id"]).processed and time.monotonic() < deadline:
         time.sleep(0.2)
     connection.set_schema_to_public()
 
     photos = client.get(f"/api/v1/spaces/{space.pk}/photos").json()
-    assert photos[0]["thumbnail_url"]
+    assert photos[0]["thumbnail_url"] and photos[0]["processed"]
+    assert client.get(photos[0]["url"]).status_code == 200
     response = client.get(photos[0]["thumbnail_url"])
     assert response.status_code == 200 and response["Content-Type"] in {"image/jpeg", "image/png"}
