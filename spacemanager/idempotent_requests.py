@@ -24,6 +24,7 @@ from datetime import timedelta
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
@@ -82,6 +83,19 @@ def _request_hash(request: HttpRequest) -> str:
     digest = hashlib.sha256()
     for part in (request.method, request.path, request.META.get("QUERY_STRING", "")):
         digest.update(part.encode() + b"\0")
+    if request.content_type == "multipart/form-data":
+        # An upload may be larger than DATA_UPLOAD_MAX_MEMORY_SIZE (request.body refuses it): hash its fields
+        # and files as Django parsed them (files stream to disk); DRF then reads request.POST and FILES.
+        for name, values in sorted(request.POST.lists()):
+            for value in values:
+                digest.update(f"{name}={value}".encode() + b"\0")
+        for name, files in sorted(request.FILES.lists()):
+            for upload in files:
+                digest.update(f"{name}:{upload.name}:{upload.size}".encode() + b"\0")
+                for chunk in upload.chunks():
+                    digest.update(chunk)
+                upload.seek(0)
+        return digest.hexdigest()
     digest.update(request.body)
     return digest.hexdigest()
 
@@ -125,6 +139,14 @@ class IdempotentRequestMiddleware:
             request_hash = _request_hash(request)
         except RequestDataTooBig:
             return self.get_response(request)  # the API answers it with its 413
+        except MultiPartParserError as exc:
+            return error_response(
+                request,
+                status=400,
+                detail=f"Multipart form parse error - {exc}",
+                code="parse_error",
+                template="400.html",
+            )
         key = _ledger_key(request, API_REQUEST_KIND, client_key)
         try:
             stored = request_claim(key, request_hash=request_hash, lease=REQUEST_LEASE)

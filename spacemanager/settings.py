@@ -187,8 +187,50 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (space photos, floor plans) go through the default storage: local files under MEDIA_ROOT,
+# served by the organization's own host with signed, expiring URLs (spaces.images); or, when S3_BUCKET is
+# set, S3-compatible object storage (AWS S3, DigitalOcean Spaces, MinIO) through django-storages, private,
+# served by presigned URLs. Names always start with the organization's schema (docs/operations.md).
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
+MEDIA_URL_EXPIRY_SECONDS = env.int("MEDIA_URL_EXPIRY_SECONDS", default=3600)
+IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
+IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
+# Photos up to this size are cleaned (metadata removed) and get their thumbnail in the request; larger ones from
+# a worker, through the outbox (re-encoding a 12-megapixel PNG or WebP takes seconds).
+PHOTO_INLINE_MAX_BYTES = env.int("PHOTO_INLINE_MAX_BYTES", default=1024 * 1024)
+S3_BUCKET = env.str("S3_BUCKET", default="")
+S3_ENDPOINT_URL = env.str("S3_ENDPOINT_URL", default="")
+S3_ACCESS_KEY_ID = env.str("S3_ACCESS_KEY_ID", default="")
+S3_SECRET_ACCESS_KEY = env.str("S3_SECRET_ACCESS_KEY", default="")
+S3_REGION = env.str("S3_REGION", default="")
+# A public address for presigned URLs when browsers reach the storage elsewhere than the web containers do
+# (Compose: http://localhost:9000 for MinIO, reached inside as http://minio:9000).
+S3_PUBLIC_ENDPOINT_URL = env.str("S3_PUBLIC_ENDPOINT_URL", default="")
+
+
+def s3_storage(**overrides) -> dict:
+    """The default storage's STORAGES entry for S3 (tests start a loopback S3 server and pass its address)."""
+    options = {
+        "bucket_name": S3_BUCKET,
+        "endpoint_url": S3_ENDPOINT_URL or None,
+        "access_key": S3_ACCESS_KEY_ID or None,
+        "secret_key": S3_SECRET_ACCESS_KEY or None,
+        "region_name": S3_REGION or None,
+        "default_acl": None,  # the bucket's own (private) policy; never public-read
+        "querystring_auth": True,  # every URL is presigned ...
+        "querystring_expire": MEDIA_URL_EXPIRY_SECONDS,  # ... and expires
+        "file_overwrite": False,
+        "addressing_style": "path",  # MinIO and loopback servers have no per-bucket host names
+        "signature_version": "s3v4",
+        "custom_domain": None,
+    }
+    options.update(overrides)
+    return {"BACKEND": "spaces.images.S3MediaStorage", "OPTIONS": options}
+
+
+LOCAL_MEDIA_STORAGE = {"BACKEND": "spaces.images.SignedFileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": s3_storage() if S3_BUCKET else LOCAL_MEDIA_STORAGE,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if IS_PRODUCTION
@@ -475,7 +517,8 @@ CONTENT_SECURITY_POLICY_DIRECTIVES = {
     "default-src": ["'self'"],
     "script-src": ["'self'"],
     "style-src": ["'self'"],
-    "img-src": ["'self'", "data:"],  # Bootstrap's form controls draw their icons from data: SVGs
+    # Bootstrap's form controls draw their icons from data: SVGs; photos may come from object storage.
+    "img-src": ["'self'", "data:", *(url for url in [S3_PUBLIC_ENDPOINT_URL or S3_ENDPOINT_URL] if url and S3_BUCKET)],
     "font-src": ["'self'"],
     "connect-src": ["'self'"],
     "object-src": ["'none'"],

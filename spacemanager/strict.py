@@ -60,7 +60,8 @@ def _component(schema: dict, node: dict | None) -> dict:
 
 
 def _properties(schema: dict, content: Mapping[str, Any] | None) -> frozenset[str] | None:
-    json = (content or {}).get("application/json")
+    # A multipart body (an upload) is held to its names only: its values are all strings or files.
+    json = (content or {}).get("application/json") or (content or {}).get("multipart/form-data")
     if json is None:
         return None
     node = _component(schema, json.get("schema"))
@@ -87,7 +88,7 @@ def _contract(schema: dict, operation: dict) -> Contract:
         if status.startswith("2"):
             answered |= _properties(schema, response.get("content")) or frozenset()
     body_schema = None
-    if request_body and body is not None:
+    if request_body and body is not None and "application/json" in request_body["content"]:
         body_schema = _component(schema, request_body["content"]["application/json"].get("schema"))
     return Contract(
         query=query,

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from spacemanager.admin import organization_admin_site
 from spacemanager.api_urls import docs_patterns, tenant_api_patterns
+from spaces.media_views import media_file
 from tenants.page_urls import organization_patterns as organization_page_patterns
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("", include("billing.page_urls")),
     path("analytics/", include("reports.analytics_urls")),
     path("admin/", organization_admin_site.urls),
+    path("media/<path:name>", media_file, name="media"),
 ]
 
 handler400 = "spacemanager.responses.handler400"

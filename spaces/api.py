@@ -23,6 +23,7 @@ from spaces.availability_cache import (
 )
 from spaces.filters import SpaceFilter
 from spaces.hours import MIDNIGHT, WeeklyInterval, isoformat_local
+from spaces.media_api import PhotoSerializer
 from spaces.models import Space
 from spaces.selectors import Availability, space_availability, space_get, space_list, spaces_availability
 from spaces.timefields import AwareDateTimeField, OrganizationTimezoneMixin
@@ -60,6 +61,12 @@ class OpeningHoursSerializer(serializers.Serializer):
 
 class SpaceSerializer(serializers.ModelSerializer):
     currency = serializers.SerializerMethodField()
+    photos = PhotoSerializer(many=True, read_only=True, help_text="In their order; `is_cover` marks the cover.")
+    location_id = serializers.IntegerField(
+        source="site_id", read_only=True, allow_null=True, help_text="The Location it is in (`/locations`)."
+    )
+    plan_x = serializers.FloatField(read_only=True, allow_null=True, help_text="Place on the floor plan (0-1).")
+    plan_y = serializers.FloatField(read_only=True, allow_null=True, help_text="Place on the floor plan (0-1).")
     opening_hours = OpeningHoursSerializer(many=True, read_only=True, help_text=OPENING_HOURS_HELP)
 
     class Meta:
@@ -86,6 +93,10 @@ class SpaceSerializer(serializers.ModelSerializer):
             "check_in_required",
             "check_in_grace_minutes",
             "opening_hours",
+            "location_id",
+            "plan_x",
+            "plan_y",
+            "photos",
             "created_at",
             "updated_at",
         ]
@@ -199,6 +210,23 @@ SPACE_EXAMPLE = {
         {"weekday": 0, "opens_at": "08:00", "closes_at": "18:00"},
         {"weekday": 1, "opens_at": "08:00", "closes_at": "18:00"},
     ],
+    "location_id": 2,
+    "plan_x": 0.25,
+    "plan_y": 0.4,
+    "photos": [
+        {
+            "id": 3,
+            "url": "/media/org_demo/photo/6f1c.jpg?t=1rX&s=Qm",
+            "thumbnail_url": "/media/org_demo/thumbnail/7a2e.jpg?t=1rX&s=Zk",
+            "processed": True,
+            "width": 1600,
+            "height": 1200,
+            "size": 412034,
+            "position": 0,
+            "is_cover": True,
+            "created_at": "2025-03-01T09:12:00+01:00",
+        }
+    ],
     "created_at": "2025-03-01T09:12:00+01:00",
     "updated_at": "2025-03-01T09:12:00+01:00",
 }
@@ -251,7 +279,7 @@ class SpaceListView(OrganizationTimezoneMixin, SpacePermissionsMixin, GenericAPI
     ordering = ["name", "id"]
 
     def get_queryset(self):
-        return space_list()
+        return space_list(photos=True)
 
     @extend_schema(
         parameters=[
@@ -295,7 +323,7 @@ class SpaceListView(OrganizationTimezoneMixin, SpacePermissionsMixin, GenericAPI
         values.pop("cancel_affected", None)  # nothing to affect yet
         opening_hours = _intervals(values)
         space = services.space_create(actor=request_membership(request._request), opening_hours=opening_hours, **values)
-        return Response(self.get_serializer(space_get(space_id=space.pk)).data, status=201)
+        return Response(self.get_serializer(space_get(space_id=space.pk, photos=True)).data, status=201)
 
 
 @extend_schema(tags=["spaces"])
@@ -303,7 +331,7 @@ class SpaceDetailView(OrganizationTimezoneMixin, SpacePermissionsMixin, GenericA
     serializer_class = SpaceSerializer
 
     def get_object(self) -> Space:
-        return space_get(space_id=self.kwargs["pk"])
+        return space_get(space_id=self.kwargs["pk"], photos=True)
 
     @extend_schema(
         responses={200: SpaceSerializer, **ERROR_RESPONSES.for_codes(401, 403, 404)},
@@ -334,7 +362,7 @@ class SpaceDetailView(OrganizationTimezoneMixin, SpacePermissionsMixin, GenericA
         tz = ZoneInfo(request.tenant.timezone)
         return Response(
             {
-                **self.get_serializer(space_get(space_id=space.pk)).data,
+                **self.get_serializer(space_get(space_id=space.pk, photos=True)).data,
                 "affected_reservations": [
                     {
                         "id": reservation.pk,
@@ -386,7 +414,7 @@ class SpaceDetailView(OrganizationTimezoneMixin, SpacePermissionsMixin, GenericA
     def delete(self, request, pk: int):
         """Archive a space."""
         result = services.space_archive(actor=request_membership(request._request), space=self.get_object())
-        return Response(self.get_serializer(space_get(space_id=result.space.pk)).data)
+        return Response(self.get_serializer(space_get(space_id=result.space.pk, photos=True)).data)
 
 
 class AvailabilityQuerySerializer(serializers.Serializer):

@@ -7,6 +7,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 
+from spaces.images import upload_to
+
 AMENITY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,29}$"
 
 
@@ -15,6 +17,12 @@ class Location(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
+    # A floor plan (JPEG, PNG or WebP, checked and cleaned by spaces.images); spaces sit on it at plan_x/plan_y.
+    floor_plan = models.ImageField(
+        upload_to=upload_to, blank=True, width_field="floor_plan_width", height_field="floor_plan_height"
+    )
+    floor_plan_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    floor_plan_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -41,6 +49,13 @@ class Space(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.MEETING_ROOM)
     capacity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(100_000)])
     location = models.CharField(max_length=200, blank=True, help_text="Building, floor, directions.")
+    # The Location (building or floor) it is in, and where on that location's floor plan, as fractions of the
+    # plan's width and height from its top-left corner (so a plan replaced by a bigger scan keeps them).
+    site = models.ForeignKey(
+        Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="spaces", verbose_name="location"
+    )
+    plan_x = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(1)])
+    plan_y = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(1)])
     amenities = ArrayField(
         models.CharField(
             max_length=30,
@@ -119,6 +134,11 @@ class Space(models.Model):
                 condition=Q(hourly_rate__isnull=True) | Q(hourly_rate__gte=0), name="spaces_space_rate_not_negative"
             ),
             models.CheckConstraint(condition=Q(check_in_grace_minutes__gte=1), name="spaces_space_grace_positive"),
+            models.CheckConstraint(
+                condition=(Q(plan_x__isnull=True) & Q(plan_y__isnull=True))
+                | (Q(plan_x__gte=0, plan_x__lte=1, plan_y__gte=0, plan_y__lte=1) & Q(site__isnull=False)),
+                name="spaces_space_plan_position_on_plan",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -199,3 +219,32 @@ class Closure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason} ({self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M})"
+
+
+class SpacePhoto(models.Model):
+    """A photo of a space, cleaned of metadata (spaces.images), in the order managers choose; one is the cover."""
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="photos", db_index=False)
+    image = models.ImageField(upload_to=upload_to, width_field="width", height_field="height")
+    # Small photos are cleaned (metadata removed) and get their thumbnail in the request. A large one is kept as
+    # uploaded, never given a URL, until a worker has done both (spaces.tasks.photo_process) and set `processed`.
+    thumbnail = models.ImageField(upload_to=upload_to, blank=True)
+    processed = models.BooleanField(default=False)
+    width = models.PositiveIntegerField(editable=False)
+    height = models.PositiveIntegerField(editable=False)
+    size = models.PositiveIntegerField(editable=False)
+    position = models.PositiveIntegerField(default=0)
+    is_cover = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["space", "position", "id"]
+        indexes = [models.Index(fields=["space", "position", "id"], name="spaces_photo_space_order")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["space"], condition=Q(is_cover=True), name="spaces_spacephoto_one_cover_per_space"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.space_id} photo {self.pk}"

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from reservations import approval_views
-from spaces import views
+from spaces import media_views, views
 
 app_name = "spaces"
 
@@ -16,6 +16,12 @@ urlpatterns = [
     path("<int:pk>/approvers/", approval_views.space_approvers, name="approvers"),
     path("<int:pk>/archive/", views.space_archive, name="archive"),
     path("<int:pk>/restore/", views.space_restore, name="restore"),
+    path("<int:pk>/photos/", media_views.space_photos, name="photos"),
+    path("<int:pk>/photos/<int:photo_id>/", media_views.space_photo_change, name="photo-change"),
+    path("locations/", media_views.location_list_page, name="locations"),
+    path("locations/<int:pk>/", media_views.location_plan, name="location"),
+    path("locations/<int:pk>/floor-plan/", media_views.location_floor_plan, name="location-floor-plan"),
+    path("locations/<int:pk>/place/", media_views.location_place, name="location-place"),
     path("closures/", views.closure_list_page, name="closures"),
     path("closures/<int:pk>/", views.closure_detail, name="closure"),
     path("closures/<int:pk>/cancel-affected/", views.closure_cancel_affected, name="closure-cancel-affected"),

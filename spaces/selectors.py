@@ -32,7 +32,7 @@ from reservations.models import BlockedRange, Reservation, ShiftedByMinutes, TsT
 from spacemanager.errors import NotFound, ValidationFailed
 from spaces.filters import SpaceFilter
 from spaces.hours import MIDNIGHT, WeeklyInterval, local_pieces, open_intervals, subtract, uncovered_pieces
-from spaces.models import Closure, OpeningHours, Space
+from spaces.models import Closure, OpeningHours, Space, SpacePhoto
 
 MAX_WINDOW = timedelta(days=31)
 # Windows are refused this far from today: local-time arithmetic near year 1 or 9999 would overflow.
@@ -56,14 +56,19 @@ _SPACES_BUSY_FOR_MANAGERS_SQL = _BUSY_TEMPLATE.format(**_MANAGERS, **_SPACES)
 _SPACES_BUSY_SQL = _BUSY_TEMPLATE.format(**_MEMBERS, **_SPACES)
 
 
-def space_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Space]:
-    """Spaces with their opening hours (one extra query for any number of spaces), filtered like the API.
+def space_list(*, filters: Mapping[str, Any] | None = None, photos: bool = False) -> QuerySet[Space]:
+    """Spaces with their opening hours (one extra query for any number of spaces), filtered like the API;
+    with `photos`, their photos in order too (one more query; availability answers leave it out).
 
     Without an `is_active` filter only active spaces are listed.
     """
     queryset = Space.objects.prefetch_related(
         Prefetch("opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens_at"))
     )
+    if photos:
+        queryset = queryset.select_related("site").prefetch_related(
+            Prefetch("photos", queryset=SpacePhoto.objects.order_by("position", "id"))
+        )
     if filters is None:
         return queryset
     filterset = SpaceFilter(data=filters, queryset=queryset)
@@ -73,9 +78,9 @@ def space_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Space]:
     return filterset.qs
 
 
-def space_get(*, space_id: int) -> Space:
+def space_get(*, space_id: int, photos: bool = False) -> Space:
     try:
-        return space_list().get(pk=space_id)
+        return space_list(photos=photos).get(pk=space_id)
     except Space.DoesNotExist:
         raise NotFound("No such space here.") from None
 
@@ -437,11 +442,12 @@ def schedule_day(
     per_page: int = 50,
 ) -> ScheduleDay:
     """A page of active spaces, filtered like the spaces list (and by exact location), with their bookings
-    in [starts_at, ends_at): four queries whatever the number of spaces (count, spaces, opening hours, and
+    in [starts_at, ends_at): five queries whatever the number of spaces (count, spaces, opening hours, photos,
+    and
     one for the bookings of the whole page, with the exclusion constraint's range expression as in
     `space_availability`)."""
     _check_window(starts_at, ends_at, end_field="date")
-    spaces = space_list(filters=filters)
+    spaces = space_list(filters=filters, photos=True)
     if location:
         spaces = spaces.filter(location=location)
     page = Paginator(spaces, per_page).get_page(page_number)

@@ -51,7 +51,7 @@ SPACES_PER_PAGE = 24
 
 def _space_or_404(pk: int) -> Space:
     try:
-        return space_get(space_id=pk)
+        return space_get(space_id=pk, photos=True)
     except NotFound as exc:
         raise Http404(exc.message) from exc
 
@@ -63,11 +63,11 @@ def space_list_page(request: HttpRequest) -> HttpResponse:
     """Active spaces, filtered like the API; with "free from … until …", only those free the whole time."""
     tz = organization_tz(request)
     form = SpaceSearchForm(request.GET or None, tz=tz, amenities=space_amenities())
-    spaces = space_list(filters={})
+    spaces = space_list(filters={}, photos=True)
     free_window = None
     if form.is_bound and form.is_valid():
         try:
-            spaces = space_list(filters=form.filters)
+            spaces = space_list(filters=form.filters, photos=True)
             starts_at, ends_at = form.cleaned_data["starts_at"], form.cleaned_data["ends_at"]
             if starts_at is not None and ends_at is not None:
                 spaces = space_list_available(starts_at=starts_at, ends_at=ends_at, tz=tz, queryset=spaces)

@@ -14,7 +14,8 @@ must therefore hold on the final tables too (CREATE OR REPLACE, ON CONFLICT DO N
 Two tests keep this honest (tenants/tests/test_schema.py): the schema built here is identical, table by
 table, column by column, constraint by constraint, index by index and trigger by trigger, to one built by
 `migrate_schemas`; and tenant apps' migrations contain no RunPython, whose effects this path would skip. A
-tenant migration that needs one must also teach `tenant_schema_create` the same step.
+tenant migration that needs one must also teach `tenant_schema_create` the same step, unless it only converts
+rows that exist (a brand-new schema has none) and says so with `only_converts_existing_rows = True`.
 """
 
 from functools import cache

@@ -37,3 +37,42 @@ RULER_ROW_MINUTES = 5
 def ruler_rows(percent: float, ruler_hours: int) -> int:
     """A position on the ruler (a percentage, spaces.calendar) as whole rows: the `t-N`/`h-N` classes."""
     return round(float(percent) * ruler_hours * (60 // RULER_ROW_MINUTES) / 100)
+
+
+@register.filter
+def cover_photo(space: Space):
+    """The cover photo from the prefetched photos (no query), or None; a photo still being processed has no URL."""
+    photos = [photo for photo in space.photos.all() if photo.processed]
+    return next((photo for photo in photos if photo.is_cover), photos[0] if photos else None)
+
+
+@register.filter
+def thumbnail_url(photo) -> str:
+    """The processed photo's thumbnail (or the photo itself, were the thumbnail missing)."""
+    return photo.thumbnail.url if photo.thumbnail else photo.image.url
+
+
+@register.filter
+def processed(photos) -> list:
+    """The photos that can be shown (a large one waits for the worker to remove its metadata)."""
+    return [photo for photo in photos if photo.processed]
+
+
+@register.filter
+def on_plan(fraction: float, size: int) -> str:
+    """A place on the plan (a fraction) in the plan's pixels: SVG coordinates, no inline style (CSP)."""
+    return f"{fraction * size:.1f}"
+
+
+@register.filter
+def spot_radius(location) -> str:
+    """Spots scale with the plan, so they look alike on a small sketch and a large scan."""
+    return f"{max(location.floor_plan_width or 0, location.floor_plan_height or 0) * 0.018:.1f}"
+
+
+@register.filter
+def label_below(fraction: float, location) -> str:
+    """Where a spot's name goes: under its circle."""
+    size = location.floor_plan_height or 0
+    radius = max(location.floor_plan_width or 0, size) * 0.018
+    return f"{fraction * size + radius * 1.3:.1f}"
