@@ -194,9 +194,12 @@ def equipment_check_free(
             )
 
 
-def equipment_allocations_write(*, reservation, choices: Sequence[EquipmentChoice], price: Price) -> list[Allocation]:
-    """Replace the reservation's allocations by `choices`, each with its frozen price line."""
-    Allocation.objects.filter(reservation=reservation).delete()
+def equipment_allocations_write(
+    *, reservation, choices: Sequence[EquipmentChoice], price: Price, replace: bool = False
+) -> list[Allocation]:
+    """Write the reservation's allocations (`replace`: instead of its current ones), each with its frozen line."""
+    if replace:
+        Allocation.objects.filter(reservation=reservation).delete()
     allocations = []
     for choice in choices:
         line = price.equipment_line(choice.item.pk)
