@@ -480,10 +480,14 @@ def _book(
 
 
 def _allocations_set(reservation: Reservation, allocations: list) -> None:
-    """The reservation's allocations as just written: its API representation reads them without a query."""
+    """The reservation's allocations as just written, cached as prefetch_related would: its API representation
+    (and the webhook's) reads them without a query."""
+    written = reservation.equipment_allocations.all()
+    written._result_cache = allocations
+    written._prefetch_done = True
     reservation._prefetched_objects_cache = {
         **getattr(reservation, "_prefetched_objects_cache", {}),
-        "equipment_allocations": allocations,
+        "equipment_allocations": written,
     }
 
 
