@@ -52,8 +52,26 @@ def allocations_representation(reservation) -> list[dict]:
             "quantity": allocation.quantity,
             "amount": str(allocation.amount),
         }
-        for allocation in sorted(reservation.equipment_allocations.all(), key=lambda a: (a.item_id, a.pk))
+        for allocation in sorted(_allocations(reservation), key=lambda a: (a.item_id, a.pk))
     ]
+
+
+def _allocations(reservation) -> list:
+    prefetched = getattr(reservation, "_prefetched_objects_cache", {})
+    if "equipment_allocations" in prefetched:
+        return list(prefetched["equipment_allocations"])
+    return list(reservation.equipment_allocations.select_related("item"))
+
+
+def with_equipment(queryset):
+    """Reservations with their items, in one query per page whatever its size."""
+    from django.db.models import Prefetch
+
+    from equipment.models import Allocation
+
+    return queryset.prefetch_related(
+        Prefetch("equipment_allocations", queryset=Allocation.objects.select_related("item"))
+    )
 
 
 EQUIPMENT_UNAVAILABLE = OpenApiResponse(
@@ -158,9 +176,7 @@ ITEM_400 = OpenApiResponse(
             "two_prices",
             value={"price_per_hour": ["Give a price per booking or a price per hour, not both."], "code": "two_prices"},
         ),
-        OpenApiExample(
-            "name_taken", value={"name": ["An item with this name exists already."], "code": "name_taken"}
-        ),
+        OpenApiExample("name_taken", value={"name": ["An item with this name exists already."], "code": "name_taken"}),
     ],
 )
 IN_USE = error_response(

@@ -29,9 +29,7 @@ class Item(models.Model):
     price_per_hour = models.DecimalField(
         max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
     )
-    location = models.ForeignKey(
-        Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="equipment"
-    )
+    location = models.ForeignKey(Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="equipment")
     # Deleting an item archives it: past bookings keep their frozen price lines.
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -18,7 +18,13 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from accounts.access import request_membership
-from equipment.api import EQUIPMENT_UNAVAILABLE, allocations_representation, equipment_field, equipment_requests
+from equipment.api import (
+    EQUIPMENT_UNAVAILABLE,
+    allocations_representation,
+    equipment_field,
+    equipment_requests,
+    with_equipment,
+)
 from reservations import services
 from reservations.models import Reservation
 from reservations.selectors import reservation_get, reservation_list, running_at_or_after
@@ -332,7 +338,7 @@ class ReservationListView(OrganizationTimezoneMixin, GenericAPIView):
         actor = request_membership(self.request._request)
         if scope == "all" and not actor.is_manager:
             raise PermissionDenied("Only owners and admins can see everyone's reservations.")
-        return reservation_list(actor=actor, everyone=scope == "all")
+        return with_equipment(reservation_list(actor=actor, everyone=scope == "all"))
 
     @extend_schema(
         parameters=[

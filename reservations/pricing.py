@@ -149,9 +149,7 @@ def _space_lines(space: Space, starts_at: datetime, ends_at: datetime, tz: ZoneI
         days, half_days, hours = days + counts[0], half_days + counts[1], hours + counts[2]
     lines = []
     if days:
-        lines.append(
-            PriceLine(f"{space.name}: day", Decimal(days), space.day_rate, _cents(days * space.day_rate))
-        )
+        lines.append(PriceLine(f"{space.name}: day", Decimal(days), space.day_rate, _cents(days * space.day_rate)))
     if half_days:
         lines.append(
             PriceLine(
@@ -163,9 +161,7 @@ def _space_lines(space: Space, starts_at: datetime, ends_at: datetime, tz: ZoneI
         )
     if hours:
         lines.append(
-            PriceLine(
-                f"{space.name}: hours", _cents(hours), space.hourly_rate, _cents(hours * space.hourly_rate)
-            )
+            PriceLine(f"{space.name}: hours", _cents(hours), space.hourly_rate, _cents(hours * space.hourly_rate))
         )
     return lines
 

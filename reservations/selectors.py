@@ -13,18 +13,10 @@ LONGEST_REMINDER_LEAD = timedelta(minutes=max(minutes for minutes, _ in REMINDER
 
 def reservation_list(*, actor: Membership, everyone: bool = False) -> QuerySet[Reservation]:
     """The actor's own reservations; with `everyone`, owners and admins see the whole organization's."""
-    queryset = Reservation.objects.select_related("space", "user").prefetch_related(
-        Prefetch("equipment_allocations", queryset=_allocations_with_items())
-    )
+    queryset = Reservation.objects.select_related("space", "user")
     if everyone and actor.is_manager:
         return queryset
     return queryset.filter(user_id=actor.user_id)
-
-
-def _allocations_with_items() -> QuerySet:
-    from equipment.models import Allocation  # equipment's models point at reservations'
-
-    return Allocation.objects.select_related("item")
 
 
 def running_at_or_after(moment: datetime) -> Q:

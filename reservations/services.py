@@ -589,9 +589,7 @@ def _change(*, actor: Membership, reservation: Reservation, space: Space, change
     reservation.full_clean(exclude=["space", "user", "series"], validate_constraints=False)
     _save_or_conflict(reservation, tz=tz, exclude_id=reservation.pk)
     if choices is not None:
-        allocations = equipment_allocations_write(
-            reservation=reservation, choices=choices, price=price, replace=True
-        )
+        allocations = equipment_allocations_write(reservation=reservation, choices=choices, price=price, replace=True)
         _allocations_set(reservation, allocations)
     return reservation
 

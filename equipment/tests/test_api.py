@@ -213,9 +213,7 @@ def test_changing_a_bookings_items_through_the_api(org, in_tenant, api_client, b
 def test_a_quote_prices_the_booking_line_by_line_and_books_nothing(org, in_tenant, api_client, booking_now):
     room = SpaceFactory(name="Blue room", hourly_rate=Decimal("25.00"), day_rate=Decimal("140.00"))
     projector = ItemFactory(name="Projector", quantity=1, price_per_booking=Decimal("15.00"))
-    response = api_client(org, org.member).post(
-        "/api/v1/quotes", booking(room, projector, hours=8), format="json"
-    )
+    response = api_client(org, org.member).post("/api/v1/quotes", booking(room, projector, hours=8), format="json")
     assert response.status_code == 200
     assert response.json() == {
         "price": "155.00",
