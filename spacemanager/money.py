@@ -20,7 +20,7 @@ def _locale() -> Locale:
 
 
 def money_format(amount: Decimal | str | float | int | None, currency: str) -> str:
-    """`amount` in `currency` for people, e.g. "€1,398.50", "CHF 12.00", "¥1,200"; "" for no amount."""
+    """`amount` in `currency` for people, e.g. "€1,398.50", "CHF12.00", "¥1,200"; "" for no amount."""
     if amount is None or amount == "":
         return ""
     try:

@@ -12,7 +12,7 @@ from spacemanager.money import money_format
     ("amount", "currency", "shown"),
     [
         (Decimal("1398.50"), "EUR", "€1,398.50"),
-        (Decimal("12"), "CHF", "CHF 12.00"),
+        (Decimal("12"), "CHF", "CHF12.00"),
         (Decimal("1200"), "JPY", "¥1,200"),
         ("25.00", "USD", "$25.00"),
         (None, "EUR", ""),
