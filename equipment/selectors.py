@@ -1,13 +1,15 @@
 """Reads of equipment: which items there are, and how many of one are in use over an interval."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 
 from equipment.models import Allocation, Item
 from reservations.models import Reservation, TsTzRange
 from spacemanager.errors import NotFound
+from spaces.localtime import day_window
 
 
 def item_list() -> QuerySet[Item]:
@@ -71,3 +73,28 @@ def item_free(*, item: Item, starts_at: datetime, ends_at: datetime, exclude_res
         item_ids=[item.pk], starts_at=starts_at, ends_at=ends_at, exclude_reservation_id=exclude_reservation_id
     )[item.pk]
     return max(0, item.quantity - peak_use(uses, starts_at=starts_at, ends_at=ends_at))
+
+
+@dataclass(frozen=True)
+class DayUse:
+    day: date
+    peak: int
+    free: int
+    reservations: list
+
+
+def item_week_use(*, item: Item, monday: date, tz: ZoneInfo) -> list[DayUse]:
+    """Each local day of the week starting `monday`: the most of the item held at once, how many stay free all
+    day, and the active bookings holding it (with their space and booker), in one query each."""
+    week_starts, week_ends = day_window(monday, tz)[0], day_window(monday + timedelta(days=6), tz)[1]
+    uses = item_uses(item_ids=[item.pk], starts_at=week_starts, ends_at=week_ends)[item.pk]
+    reservations = Reservation.objects.select_related("space", "user").in_bulk([use.reservation_id for use in uses])
+    days = []
+    for offset in range(7):
+        day = monday + timedelta(days=offset)
+        starts_at, ends_at = day_window(day, tz)
+        today = [use for use in uses if use.starts_at < ends_at and use.ends_at > starts_at]
+        peak = peak_use(today, starts_at=starts_at, ends_at=ends_at)
+        held = [(use, reservations[use.reservation_id]) for use in today if use.reservation_id in reservations]
+        days.append(DayUse(day=day, peak=peak, free=max(0, item.quantity - peak), reservations=held))
+    return days

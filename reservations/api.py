@@ -5,10 +5,10 @@ from decimal import Decimal
 import django_filters
 from django.utils import timezone
 from drf_spectacular.utils import (
-    PolymorphicProxySerializer,
     OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
+    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_field,
     inline_serializer,

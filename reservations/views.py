@@ -19,17 +19,18 @@ from equipment.selectors import item_list
 from equipment.services import EquipmentUnavailable
 from reservations import services
 from reservations.forms import (
+    EQUIPMENT_PREFIX,
     FIELD_MAP,
     PrefillForm,
     RepeatForm,
     ReservationFilterForm,
     ReservationForm,
     SeriesChangeForm,
-    EQUIPMENT_PREFIX,
     default_slot,
     reservation_initial,
 )
 from reservations.models import Reservation
+from reservations.pricing import Price
 from reservations.selectors import (
     reservation_get,
     reservation_list_past,
@@ -38,7 +39,6 @@ from reservations.selectors import (
     series_get,
 )
 from reservations.services import ReservationConflict
-from reservations.pricing import Price
 from spacemanager.errors import DomainError, NotFound
 from spacemanager.pagination import cursor_page
 from spacemanager.web import form_add_error

@@ -166,14 +166,14 @@ def test_a_bad_equipment_request_is_a_400_naming_the_field(member, admin, reques
 def test_a_series_takes_items_for_each_occurrence_and_skips_the_dates_they_are_taken(member, admin):
     monitor = ItemFactory(quantity=1)
     book(admin, monitor, starts_at=MONDAY_9 + timedelta(days=7))
-    kwargs = dict(
-        actor=member,
-        space_id=SpaceFactory().pk,
-        starts_at=MONDAY_9,
-        ends_at=MONDAY_9 + timedelta(hours=1),
-        recurrence="FREQ=WEEKLY;COUNT=3",
-        equipment=[EquipmentRequest(monitor.pk, 1)],
-    )
+    kwargs = {
+        "actor": member,
+        "space_id": SpaceFactory().pk,
+        "starts_at": MONDAY_9,
+        "ends_at": MONDAY_9 + timedelta(hours=1),
+        "recurrence": "FREQ=WEEKLY;COUNT=3",
+        "equipment": [EquipmentRequest(monitor.pk, 1)],
+    }
     with pytest.raises(ValidationFailed) as refused:
         series_create(**kwargs)
     assert refused.value.code == "occurrences_refused"
