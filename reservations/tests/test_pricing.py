@@ -167,3 +167,30 @@ def test_a_booking_priced_before_lines_were_kept_reads_as_one_line(in_tenant, bo
     reservation.refresh_from_db()
     lines = reservation_price_lines(reservation)
     assert [(line.description, line.amount) for line in lines] == [(room.name, Decimal("50.00"))]
+
+
+@pytest.mark.django_db
+def test_an_admin_sets_the_block_rates_through_the_api_and_a_negative_one_is_refused(org, in_tenant, api_client):
+    client = api_client(org, org.admin)
+    created = client.post(
+        "/api/v1/spaces",
+        {"name": "Loft", "capacity": 4, "hourly_rate": "25.00", "half_day_rate": "80.00", "day_rate": "140.00"},
+        format="json",
+    )
+    assert created.status_code == 201
+    assert (created.json()["half_day_rate"], created.json()["day_rate"]) == ("80.00", "140.00")
+    refused = client.patch(f"/api/v1/spaces/{created.json()['id']}", {"day_rate": "-1"}, format="json")
+    assert refused.status_code == 400 and "day_rate" in refused.json()
+
+
+@pytest.mark.django_db
+def test_the_space_form_saves_the_block_rates(org, in_tenant, web_client):
+    from spaces.models import Space
+    from spaces.tests.test_views import NEW_SPACE
+
+    response = web_client(org, org.admin).post(
+        "/spaces/new/", {**NEW_SPACE, "name": "Loft", "half_day_rate": "80.00", "day_rate": "140.00"}
+    )
+    assert response.status_code == 302
+    loft = Space.objects.get(name="Loft")
+    assert (loft.half_day_rate, loft.day_rate) == (Decimal("80.00"), Decimal("140.00"))
