@@ -30,7 +30,7 @@ from reservations.forms import (
     reservation_initial,
 )
 from reservations.models import Reservation
-from reservations.pricing import Price
+from reservations.pricing import Price, reservation_price_lines
 from reservations.selectors import (
     reservation_get,
     reservation_list_past,
@@ -248,7 +248,11 @@ def _book_series(request: HttpRequest, form: ReservationForm, repeat_form: Repea
 @in_organization_time
 def reservation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = _reservation_or_404(request, pk)
-    context = {"reservation": reservation, "is_mine": reservation.user_id == request.user.pk}
+    context = {
+        "reservation": reservation,
+        "is_mine": reservation.user_id == request.user.pk,
+        "price_lines": reservation_price_lines(reservation),
+    }
     if reservation.space.check_in_required and reservation.status == Reservation.Status.CONFIRMED:
         opens, closes = services.check_in_window(reservation)
         context.update(

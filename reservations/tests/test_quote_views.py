@@ -90,3 +90,19 @@ def test_the_detail_page_shows_the_price_in_the_organizations_format(org, in_ten
     )
     html = web_client(org, org.member).get(f"/reservations/{reservation.pk}/").content.decode()
     assert "€1,398.50" in html
+
+
+@pytest.mark.django_db
+def test_the_detail_page_lists_the_frozen_price_lines(org, in_tenant, web_client, booking_now):
+    monitor = ItemFactory(name="Monitor", quantity=1, price_per_booking=Decimal("5.00"))
+    client = web_client(org, org.member)
+    client.post(
+        "/reservations/new/",
+        {
+            **form_data(SpaceFactory(name="Desk 1", hourly_rate=Decimal("10.00")), end="10:00"),
+            f"equipment_{monitor.pk}": 1,
+        },
+    )
+    html = client.get(f"/reservations/{Reservation.objects.get().pk}/").content.decode()
+    assert "€15.00" in html
+    assert "Desk 1: hours: €10.00" in html and "Monitor: €5.00" in html
