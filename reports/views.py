@@ -32,6 +32,7 @@ from reports.selectors import monthly_report_list, monthly_report_summary_list
 from reports.services import monthly_report_generate, previous_month
 from reports.templatetags.report_format import hour, percent
 from spacemanager.errors import DomainError, ValidationFailed
+from spacemanager.money import money_format
 
 PAGE_SIZE = 12  # a year of reports per page
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -69,7 +70,7 @@ def report_charts(data: dict[str, Any]) -> dict[str, list[Bar]]:
             for space in spaces
         ],
         "revenue": [
-            Bar(space["name"], f"{space['revenue']} {currency}", length)
+            Bar(space["name"], money_format(space["revenue"], currency), length)
             for space, length in zip(spaces, scaled(revenues), strict=True)
         ],
         "weekdays": [
@@ -176,7 +177,7 @@ def analytics_charts(data: dict[str, Any]) -> dict[str, Any]:
             for row, length in zip(over_time, scaled([row["bookings"] for row in over_time]), strict=True)
         ],
         "revenue_over_time": [
-            Bar(row["period"], f"{row['revenue']} {currency}", length)
+            Bar(row["period"], money_format(row["revenue"], currency), length)
             for row, length in zip(
                 over_time, scaled([float(Decimal(row["revenue"])) for row in over_time]), strict=True
             )

@@ -8,7 +8,9 @@ from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
+    PolymorphicProxySerializer,
     extend_schema,
+    extend_schema_field,
     inline_serializer,
 )
 from rest_framework import serializers
@@ -16,6 +18,13 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from accounts.access import request_membership
+from equipment.api import (
+    EQUIPMENT_UNAVAILABLE,
+    allocations_representation,
+    equipment_field,
+    equipment_requests,
+    with_equipment,
+)
 from reservations import services
 from reservations.models import Reservation
 from reservations.selectors import reservation_get, reservation_list, running_at_or_after
@@ -55,6 +64,7 @@ class ReservationSerializer(serializers.ModelSerializer):
     series = serializers.PrimaryKeyRelatedField(
         read_only=True, allow_null=True, help_text="The recurring series it belongs to, or null."
     )
+    equipment = serializers.SerializerMethodField(help_text="The items it holds, with their frozen amounts.")
 
     class Meta:
         model = Reservation
@@ -77,10 +87,26 @@ class ReservationSerializer(serializers.ModelSerializer):
             "decline_reason",
             "series",
             "checked_in_at",
+            "equipment",
         ]
 
     def get_currency(self, reservation: Reservation) -> str:
         return self.context["request"].tenant.currency
+
+    @extend_schema_field(
+        inline_serializer(
+            name="ReservationEquipment",
+            fields={
+                "item": serializers.IntegerField(),
+                "name": serializers.CharField(),
+                "quantity": serializers.IntegerField(),
+                "amount": serializers.DecimalField(max_digits=14, decimal_places=2),
+            },
+            many=True,
+        )
+    )
+    def get_equipment(self, reservation: Reservation) -> list[dict]:
+        return allocations_representation(reservation)
 
     def to_representation(self, reservation: Reservation) -> dict:
         """The fields above, written out by hand: a ModelSerializer builds its fields for every instance and
@@ -112,6 +138,7 @@ class ReservationSerializer(serializers.ModelSerializer):
             "checked_in_at": None
             if reservation.checked_in_at is None
             else isoformat_local(reservation.checked_in_at, tz),
+            "equipment": self.get_equipment(reservation),
         }
 
 
@@ -122,6 +149,7 @@ class ReservationInputSerializer(serializers.Serializer):
     title = StrictCharField(max_length=200, required=False, allow_blank=True)
     notes = StrictCharField(max_length=5000, required=False, allow_blank=True)
     attendees = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
+    equipment = equipment_field()
 
 
 class ReservationCreateInputSerializer(ReservationInputSerializer):
@@ -140,6 +168,8 @@ def _service_arguments(validated: dict) -> dict:
         values["space_id"] = values.pop("space")
     if "user" in values:
         values["user_id"] = values.pop("user")
+    if "equipment" in values:
+        values["equipment"] = equipment_requests(values["equipment"])
     return values
 
 
@@ -308,7 +338,7 @@ class ReservationListView(OrganizationTimezoneMixin, GenericAPIView):
         actor = request_membership(self.request._request)
         if scope == "all" and not actor.is_manager:
             raise PermissionDenied("Only owners and admins can see everyone's reservations.")
-        return reservation_list(actor=actor, everyone=scope == "all")
+        return with_equipment(reservation_list(actor=actor, everyone=scope == "all"))
 
     @extend_schema(
         parameters=[
@@ -331,7 +361,16 @@ class ReservationListView(OrganizationTimezoneMixin, GenericAPIView):
             201: ReservationSerializer,
             400: BOOKING_400,
             **ERROR_RESPONSES.for_codes(401, 403),
-            409: CONFLICT_RESPONSE,
+            409: OpenApiResponse(
+                response=PolymorphicProxySerializer(
+                    component_name="BookingConflict",
+                    serializers=[CONFLICT_RESPONSE.response, EQUIPMENT_UNAVAILABLE.response],
+                    resource_type_field_name=None,
+                ),
+                description="`reservation_conflict`: the slot is taken; `equipment_unavailable`: too few of an "
+                "item are free.",
+                examples=[*CONFLICT_RESPONSE.examples, *EQUIPMENT_UNAVAILABLE.examples],
+            ),
         },
         examples=[
             OpenApiExample("Book a room", value=RESERVATION_INPUT_EXAMPLE, request_only=True),
@@ -494,3 +533,99 @@ class ReservationConfirmView(OrganizationTimezoneMixin, GenericAPIView):
             actor=actor, reservation=reservation_get(actor=actor, reservation_id=pk)
         )
         return Response(self.get_serializer(reservation).data)
+
+
+class QuoteLineSerializer(serializers.Serializer):
+    description = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["space", "equipment"])
+    item = serializers.IntegerField(allow_null=True, help_text="The equipment item's id, or null for the space.")
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Days, half days, hours or items.")
+    unit_price = serializers.DecimalField(max_digits=14, decimal_places=2)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class QuoteSerializer(serializers.Serializer):
+    price = serializers.DecimalField(
+        max_digits=14, decimal_places=2, allow_null=True, help_text="The total; null when nothing is priced (free)."
+    )
+    currency = serializers.CharField(help_text="ISO 4217, the organization's.")
+    lines = QuoteLineSerializer(many=True)
+
+
+def quote_representation(price, currency: str) -> dict:
+    """A price as the quotes endpoint (and the booking form's preview) show it."""
+    return {
+        "price": None if price.total is None else str(price.total),
+        "currency": currency,
+        "lines": [line.as_dict() for line in price.lines],
+    }
+
+
+QUOTE_EXAMPLE = {
+    "price": "155.00",
+    "currency": "EUR",
+    "lines": [
+        {
+            "description": "Blue room: day",
+            "kind": "space",
+            "item": None,
+            "quantity": "1",
+            "unit_price": "140.00",
+            "amount": "140.00",
+        },
+        {
+            "description": "Projector",
+            "kind": "equipment",
+            "item": 3,
+            "quantity": "1",
+            "unit_price": "15.00",
+            "amount": "15.00",
+        },
+    ],
+}
+
+
+@extend_schema(tags=["quotes"])
+class QuoteView(OrganizationTimezoneMixin, GenericAPIView):
+    """What a booking would cost, booking nothing."""
+
+    serializer_class = QuoteSerializer
+
+    @extend_schema(
+        request=ReservationCreateInputSerializer,
+        responses={
+            200: QuoteSerializer,
+            400: BOOKING_400,
+            **ERROR_RESPONSES.for_codes(401, 403),
+            409: OpenApiResponse(
+                response=PolymorphicProxySerializer(
+                    component_name="QuoteConflict",
+                    serializers=[CONFLICT_RESPONSE.response, EQUIPMENT_UNAVAILABLE.response],
+                    resource_type_field_name=None,
+                ),
+                description="Refused as the booking would be: the slot is taken, or too few of an item are free.",
+                examples=[*CONFLICT_RESPONSE.examples, *EQUIPMENT_UNAVAILABLE.examples],
+            ),
+        },
+        examples=[
+            OpenApiExample(
+                "A day with a projector",
+                value={**RESERVATION_INPUT_EXAMPLE, "equipment": [{"item": 3, "quantity": 1}]},
+                request_only=True,
+            ),
+            OpenApiExample("The quote", value=QUOTE_EXAMPLE, response_only=True, status_codes=["200"]),
+        ],
+    )
+    def post(self, request):
+        """Get a quote for a booking.
+
+        Takes the body of `POST /reservations` and answers the `price`, the `currency` and the `lines` it is
+        made of (the space at the cheapest mix of its hourly, half-day and day rates, then each item), booking
+        nothing. Refused with the same 400s and 409s a booking would get.
+        """
+        data = ReservationCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        price = services.reservation_quote(
+            actor=request_membership(request._request), **_service_arguments(data.validated_data)
+        )
+        return Response(quote_representation(price, request.tenant.currency))

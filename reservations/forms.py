@@ -9,6 +9,8 @@ from django import forms
 from django.db.models import QuerySet
 
 from accounts.models import User
+from equipment.models import MAX_QUANTITY, Item
+from equipment.services import EquipmentRequest
 from reservations.models import Reservation
 from reservations.services import ReservationConflict
 from spaces.forms import NO_SUCH_TIME, check_year_range
@@ -16,8 +18,23 @@ from spaces.hours import END_OF_DAY, MIDNIGHT
 from spaces.localtime import day_window, local_today, since_midnight, wall_to_instant
 from spaces.models import Space
 
-# The services' field names → the form's.
-FIELD_MAP = {"starts_at": "start", "ends_at": "end", "space_id": "space", "space": "space"}
+# The services' field names → the form's (equipment errors go on the form as a whole).
+FIELD_MAP = {"starts_at": "start", "ends_at": "end", "space_id": "space", "space": "space", "equipment": None}
+EQUIPMENT_PREFIX = "equipment_"
+
+
+def _item_help(item: Item) -> str:
+    from spacemanager.money import money_format
+    from tenants.selectors import organization_current
+
+    currency = organization_current().currency
+    if item.price_per_hour is not None:
+        price = f"{money_format(item.price_per_hour, currency)} an hour each"
+    elif item.price_per_booking is not None:
+        price = f"{money_format(item.price_per_booking, currency)} a booking each"
+    else:
+        price = "free"
+    return f"{item.quantity} in all, {price}."
 
 
 class SpaceChoiceField(forms.ModelChoiceField):
@@ -58,11 +75,18 @@ class ReservationForm(forms.Form):
         spaces: QuerySet[Space],
         fixed_space: bool = False,
         members: QuerySet[User] | None = None,
+        items: QuerySet[Item] | None = None,
         **kwargs,
     ) -> None:
         self.tz = tz
         super().__init__(*args, **kwargs)
         self.fields["space"].queryset = spaces
+        # One "how many" field per item of equipment (0 or empty: none).
+        self.items = list(items) if items is not None else []
+        for item in self.items:
+            self.fields[f"{EQUIPMENT_PREFIX}{item.pk}"] = forms.IntegerField(
+                min_value=0, max_value=MAX_QUANTITY, required=False, label=item.name, help_text=_item_help(item)
+            )
         if fixed_space:
             self.fields["space"].widget = forms.HiddenInput()
         if members is not None:
@@ -92,6 +116,19 @@ class ReservationForm(forms.Form):
         return cleaned
 
     @property
+    def equipment_fields(self) -> list[forms.BoundField]:
+        return [self[f"{EQUIPMENT_PREFIX}{item.pk}"] for item in self.items]
+
+    @property
+    def equipment(self) -> list[EquipmentRequest]:
+        data = self.cleaned_data
+        return [
+            EquipmentRequest(item.pk, data[f"{EQUIPMENT_PREFIX}{item.pk}"])
+            for item in self.items
+            if data.get(f"{EQUIPMENT_PREFIX}{item.pk}")
+        ]
+
+    @property
     def when_fields(self) -> list[forms.BoundField]:
         return [self["date"], self["start"], self["end"]]
 
@@ -107,6 +144,7 @@ class ReservationForm(forms.Form):
             "notes": data["notes"],
             "attendees": data["attendees"],
             **({"user_id": data["user"].pk} if data.get("user") else {}),
+            **({"equipment": self.equipment} if self.items else {}),
         }
 
     def add_conflict(self, conflict: ReservationConflict) -> None:
@@ -142,6 +180,7 @@ def reservation_initial(reservation: Reservation, tz: ZoneInfo) -> dict[str, Any
         "title": reservation.title,
         "attendees": reservation.attendees,
         "notes": reservation.notes,
+        **{f"{EQUIPMENT_PREFIX}{a.item_id}": a.quantity for a in reservation.equipment_allocations.all()},
     }
 
 

@@ -131,8 +131,15 @@ class Reservation(models.Model):
     ends_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.CONFIRMED)
     price = models.DecimalField(
-        max_digits=14, decimal_places=2, null=True, blank=True, help_text="Rate x duration, frozen at booking."
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="The total of its price lines (space and equipment), frozen when booked or moved.",
     )
+    # The space's price lines when booked or last moved (reservations.pricing.PriceLine.as_dict each); the
+    # equipment's lines are frozen on its allocations. Null for rows bulk writers inserted without it.
+    space_price_lines = models.JSONField(default=list, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)

@@ -23,6 +23,7 @@ from spacemanager.mail import (
     calendar_uid,
     format_local_interval,
 )
+from spacemanager.money import money_format
 from tenants.models import Organization
 from tenants.selectors import organization_current
 
@@ -67,7 +68,7 @@ def _details(reservation: Reservation, organization: Organization) -> list[tuple
         rows.append(("Title", reservation.title))
     rows.append(("Attendees", str(reservation.attendees)))
     if reservation.price is not None:
-        rows.append(("Price", f"{reservation.price} {organization.currency}"))
+        rows.append(("Price", money_format(reservation.price, organization.currency)))
     rows.append(("Status", reservation.get_status_display()))
     return rows
 

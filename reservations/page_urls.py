@@ -9,6 +9,7 @@ app_name = "reservations"
 urlpatterns = [
     path("", views.reservation_mine, name="mine"),
     path("new/", views.reservation_create, name="create"),
+    path("quote/", views.reservation_quote, name="quote"),
     path("all/", views.reservation_all, name="all"),
     path("<int:pk>/", views.reservation_detail, name="detail"),
     path("<int:pk>/edit/", views.reservation_edit, name="edit"),

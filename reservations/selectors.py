@@ -150,7 +150,13 @@ def reservation_count_upcoming(*, space_id: int, now: datetime) -> int:
 def series_list(*, actor: Membership) -> QuerySet[Series]:
     """The actor's series (everyone's for owners and admins) with their space and occurrences, in a fixed
     number of queries whatever the page size; soonest first."""
-    occurrences = Reservation.objects.select_related("space", "user").order_by("series_starts_at", "pk")
+    from equipment.models import Allocation  # equipment's models point at reservations'
+
+    occurrences = (
+        Reservation.objects.select_related("space", "user")
+        .prefetch_related(Prefetch("equipment_allocations", queryset=Allocation.objects.select_related("item")))
+        .order_by("series_starts_at", "pk")
+    )
     queryset = Series.objects.select_related("space").prefetch_related(Prefetch("occurrences", queryset=occurrences))
     if not actor.is_manager:
         queryset = queryset.filter(user_id=actor.user_id)

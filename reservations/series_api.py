@@ -10,6 +10,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from accounts.access import request_membership
+from equipment.api import equipment_field, equipment_requests
 from reservations import services
 from reservations.api import CONFLICT_RESPONSE, RESERVATION_EXAMPLE, ReservationSerializer
 from reservations.models import Reservation, Series
@@ -34,6 +35,7 @@ class SeriesInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     attendees = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
+    equipment = equipment_field()
     skip_conflicts = serializers.BooleanField(
         required=False,
         default=False,
@@ -277,6 +279,8 @@ class SeriesListView(OrganizationTimezoneMixin, GenericAPIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         values["space_id"] = values.pop("space")
+        if "equipment" in values:
+            values["equipment"] = equipment_requests(values["equipment"])
         result = services.series_create(actor=request_membership(request._request), **values)
         tz = timezone.get_current_timezone()
         body = _detail(request, result.series.pk)

@@ -16,7 +16,6 @@ import logging
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -27,8 +26,16 @@ from django.db.models import DurationField, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone
 
 from accounts.models import Membership, User
+from equipment.services import (
+    EquipmentRequest,
+    EquipmentUnavailable,
+    equipment_allocations_write,
+    equipment_check_free,
+    equipment_lock,
+)
 from reservations import notifications
 from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation, Series, ShiftedByMinutes, WaitlistEntry
+from reservations.pricing import EquipmentChoice, Price, booking_price
 from reservations.recurrence import recurrence_expand, recurrence_normalize
 from reservations.selectors import reservation_overlapping
 from spacemanager import rawsql
@@ -48,7 +55,7 @@ Event = Literal["created", "confirmed", "changed", "cancelled", "expired", "decl
 EXCLUSION_VIOLATION = "23P01"
 _INSTANT = timedelta(microseconds=1)
 DECLINE_REASON_MAX_LENGTH = 1000
-CHANGEABLE_FIELDS = ("space_id", "starts_at", "ends_at", "title", "notes", "attendees")
+CHANGEABLE_FIELDS = ("space_id", "starts_at", "ends_at", "title", "notes", "attendees", "equipment")
 
 
 class ReservationConflict(Conflict):
@@ -262,12 +269,34 @@ def _minutes(minutes: int) -> str:
     return f"{hours} h" if hours else f"{rest} min"
 
 
-def _price(space: Space, starts_at: datetime, ends_at: datetime) -> Decimal | None:
-    """Rate x real elapsed time (a night across a clock change is billed for the hours it really lasts)."""
-    if space.hourly_rate is None:
-        return None
-    hours = Decimal((ends_at - starts_at).total_seconds()) / Decimal(3600)
-    return (space.hourly_rate * hours).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+def _price(
+    space: Space, starts_at: datetime, ends_at: datetime, tz: ZoneInfo, equipment: list[EquipmentChoice]
+) -> Price:
+    """The booking's price lines and total (reservations.pricing: one function for bookings, quotes, invoices)."""
+    return booking_price(space=space, starts_at=starts_at, ends_at=ends_at, tz=tz, equipment=equipment)
+
+
+def _equipment_take(
+    *,
+    reservation: Reservation,
+    space: Space,
+    equipment: list[EquipmentChoice],
+    tz: ZoneInfo,
+    exclude_id: int | None,
+) -> Price:
+    """Check the locked items are free for the reservation's time, and freeze its price on it (the caller saves
+    it, then writes the allocations with `equipment_allocations_write`)."""
+    equipment_check_free(
+        choices=equipment,
+        starts_at=reservation.starts_at,
+        ends_at=reservation.ends_at,
+        tz=tz,
+        exclude_reservation_id=exclude_id,
+    )
+    price = _price(space, reservation.starts_at, reservation.ends_at, tz, equipment)
+    reservation.price = price.total
+    reservation.space_price_lines = [line.as_dict() for line in price.space_lines]
+    return price
 
 
 def _freeze_buffers(reservation: Reservation, space: Space) -> None:
@@ -346,27 +375,65 @@ def reservation_create(
     notes: str = "",
     attendees: int = 1,
     user_id: int | None = None,
+    equipment: list[EquipmentRequest] | None = None,
 ) -> Reservation:
     """Book a space for the actor, or (owners and admins) for the member `user_id`: confirmed at once, or
     pending when the space requires approval. The booker is that member (their emails, their reservations);
-    `created_by` records the actor when they book for someone else."""
-    tz = _timezone(actor)
-    booker = _booker_for(actor, user_id)
-    space = _space_for_booking(space_id)
-    reservation = _book(
+    `created_by` records the actor when they book for someone else. `equipment` items come along (409
+    `equipment_unavailable` when too few are free)."""
+    reservation = _create(
         actor=actor,
-        space=space,
+        space_id=space_id,
         starts_at=starts_at,
         ends_at=ends_at,
         title=title,
         notes=notes,
         attendees=attendees,
-        tz=tz,
-        now=timezone.now(),
-        booker=booker,
+        user_id=user_id,
+        equipment=equipment or [],
     )
     _after_commit(reservation, "created")
     return reservation
+
+
+def _create(*, actor: Membership, space_id: int, user_id: int | None, **booking) -> Reservation:
+    tz = _timezone(actor)
+    booker = _booker_for(actor, user_id)
+    space = _space_for_booking(space_id)
+    return _book(actor=actor, space=space, tz=tz, now=timezone.now(), booker=booker, **booking)
+
+
+def reservation_quote(
+    *,
+    actor: Membership,
+    space_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    title: str = "",
+    notes: str = "",
+    attendees: int = 1,
+    user_id: int | None = None,
+    equipment: list[EquipmentRequest] | None = None,
+) -> Price:
+    """What reservation_create would charge, booking nothing: the very same path (every rule, the limits, the
+    exclusion constraint, the equipment's locks and counts) runs inside a transaction that is rolled back, so a
+    quote is refused for exactly the reasons a booking would be."""
+    try:
+        with transaction.atomic():
+            reservation = _create(
+                actor=actor,
+                space_id=space_id,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                title=title,
+                notes=notes,
+                attendees=attendees,
+                user_id=user_id,
+                equipment=equipment or [],
+            )
+            raise _DryRun(reservation.quoted)
+    except _DryRun as dry_run:
+        return dry_run.result
 
 
 def _book(
@@ -382,12 +449,14 @@ def _book(
     now: datetime,
     series: Series | None = None,
     booker: User | None = None,
+    equipment: list[EquipmentRequest] | None = None,
 ) -> Reservation:
-    """Check every rule and write one booking of the (locked) space for `booker` (the actor by default); the
-    caller tells the booker. The booker's bookings count against the limits."""
+    """Check every rule and write one booking of the (locked) space for `booker` (the actor by default), with
+    its equipment; the caller tells the booker. The booker's bookings count against the limits."""
     booker = booker or actor.user
     _check_rules(space=space, starts_at=starts_at, ends_at=ends_at, attendees=attendees, tz=tz, now=now)
     _check_limits(actor=actor, user_id=booker.pk, space=space, starts_at=starts_at, ends_at=ends_at, tz=tz, now=now)
+    choices = equipment_lock(equipment or [])  # after the space and the member's lock, always
     reservation = Reservation(
         space=space,
         user=booker,
@@ -398,14 +467,28 @@ def _book(
         starts_at=starts_at,
         ends_at=ends_at,
         status=Reservation.Status.PENDING if space.requires_approval else Reservation.Status.CONFIRMED,
-        price=_price(space, starts_at, ends_at),
         series=series,
         series_starts_at=starts_at if series is not None else None,
     )
+    price = _equipment_take(reservation=reservation, space=space, equipment=choices, tz=tz, exclude_id=None)
     _freeze_buffers(reservation, space)
     reservation.full_clean(exclude=["space", "user", "series", "created_by"], validate_constraints=False)
     _save_or_conflict(reservation, tz=tz, exclude_id=None)
+    reservation.quoted = price  # what it was priced at (reservation_quote answers with it)
+    _allocations_set(reservation, equipment_allocations_write(reservation=reservation, choices=choices, price=price))
     return reservation
+
+
+def _allocations_set(reservation: Reservation, allocations: list) -> None:
+    """The reservation's allocations as just written, cached as prefetch_related would: its API representation
+    (and the webhook's) reads them without a query."""
+    written = reservation.equipment_allocations.all()
+    written._result_cache = allocations
+    written._prefetch_done = True
+    reservation._prefetched_objects_cache = {
+        **getattr(reservation, "_prefetched_objects_cache", {}),
+        "equipment_allocations": written,
+    }
 
 
 def _require_access(actor: Membership, reservation: Reservation) -> None:
@@ -460,6 +543,7 @@ def reservation_update(*, actor: Membership, reservation: Reservation, **changes
 def _change(*, actor: Membership, reservation: Reservation, space: Space, changes: dict, tz: ZoneInfo) -> Reservation:
     """Apply `changes` to the locked, active reservation (moving it to the locked `space`), check the rules they
     touch and write it; the caller tells the booker."""
+    equipment = changes.pop("equipment", None)
     moved = any(
         key in changes and changes[key] != getattr(reservation, key) for key in ("space_id", "starts_at", "ends_at")
     )
@@ -488,8 +572,15 @@ def _change(*, actor: Membership, reservation: Reservation, space: Space, change
         )
     else:
         _check_edit_in_place(space=space, attendees=reservation.attendees, attendees_changed="attendees" in changes)
+    choices = price = None
+    if moved or equipment is not None:  # its items are checked again for the new time, and it is re-priced
+        if equipment is None:
+            equipment = [EquipmentRequest(a.item_id, a.quantity) for a in reservation.equipment_allocations.all()]
+        choices = equipment_lock(equipment)
+        price = _equipment_take(
+            reservation=reservation, space=space, equipment=choices, tz=tz, exclude_id=reservation.pk
+        )
     if moved:
-        reservation.price = _price(space, reservation.starts_at, reservation.ends_at)
         reservation.reminder_sent_at = None  # a reminder is for the time it named
         _freeze_buffers(reservation, space)
         if space.requires_approval and not actor.is_manager:
@@ -497,6 +588,9 @@ def _change(*, actor: Membership, reservation: Reservation, space: Space, change
     reservation.sequence += 1
     reservation.full_clean(exclude=["space", "user", "series"], validate_constraints=False)
     _save_or_conflict(reservation, tz=tz, exclude_id=reservation.pk)
+    if choices is not None:
+        allocations = equipment_allocations_write(reservation=reservation, choices=choices, price=price, replace=True)
+        _allocations_set(reservation, allocations)
     return reservation
 
 
@@ -939,6 +1033,7 @@ def series_create(
     notes: str = "",
     attendees: int = 1,
     skip_conflicts: bool = False,
+    equipment: list[EquipmentRequest] | None = None,
 ) -> SeriesResult:
     """Book every occurrence of `recurrence` (RFC 5545 RRULE, in the organization's time zone) from the first
     start, each as an ordinary reservation. All or nothing: if any occurrence breaks a rule or clashes, nothing
@@ -953,6 +1048,7 @@ def series_create(
         title=title,
         notes=notes,
         attendees=attendees,
+        equipment=equipment or [],
     )
     if (result.skipped and not skip_conflicts) or not result.occurrences:
         raise _refusal(result.skipped, total=total, tz=_timezone(actor))
@@ -963,7 +1059,7 @@ def series_create(
 
 
 class _DryRun(Exception):
-    def __init__(self, result: SeriesResult) -> None:
+    def __init__(self, result) -> None:
         super().__init__("dry run")
         self.result = result
 
@@ -976,6 +1072,7 @@ def series_preview(
     ends_at: datetime,
     recurrence: str,
     attendees: int = 1,
+    equipment: list[EquipmentRequest] | None = None,
 ) -> SeriesResult:
     """What series_create would book, without booking: every occurrence goes through the very same rules and
     the exclusion constraint inside a transaction that is then rolled back. `occurrences` are the dates that
@@ -991,6 +1088,7 @@ def series_preview(
                 title="",
                 notes="",
                 attendees=attendees,
+                equipment=equipment or [],
             )
             raise _DryRun(result)
     except _DryRun as dry_run:
@@ -1007,6 +1105,7 @@ def _series_book(
     title: str,
     notes: str,
     attendees: int,
+    equipment: list[EquipmentRequest],
 ) -> tuple[SeriesResult, int]:
     """Write the series and each occurrence that passes every rule; the others come back as skipped."""
     _check_series_times(starts_at, ends_at)
@@ -1048,9 +1147,10 @@ def _series_book(
                         tz=tz,
                         now=now,
                         series=series,
+                        equipment=equipment,
                     )
                 )
-        except (ValidationFailed, ReservationConflict) as error:
+        except (ValidationFailed, ReservationConflict, EquipmentUnavailable) as error:
             skipped.append(_skipped(occurrence.starts_at, occurrence.ends_at, error))
     return SeriesResult(series=series, occurrences=booked, skipped=skipped), len(occurrences)
 
@@ -1172,7 +1272,7 @@ def series_update(
             with transaction.atomic():
                 space = spaces.get(reservation.space_id) or _space_for_booking(reservation.space_id)
                 _change(actor=actor, reservation=reservation, space=space, changes=occurrence_changes, tz=tz)
-        except (ValidationFailed, ReservationConflict) as error:
+        except (ValidationFailed, ReservationConflict, EquipmentUnavailable) as error:
             failures.append(
                 _skipped(
                     occurrence_changes.get("starts_at", reservation.starts_at),

@@ -11,6 +11,7 @@ urlpatterns = [
     path("reservations/<int:pk>/confirm", api.ReservationConfirmView.as_view(), name="confirm"),
     path("reservations/<int:pk>/decline", approval_api.ReservationDeclineView.as_view(), name="decline"),
     path("spaces/<int:pk>/approvers", approval_api.SpaceApproversView.as_view(), name="space-approvers"),
+    path("quotes", api.QuoteView.as_view(), name="quotes"),
     path("series", series_api.SeriesListView.as_view(), name="series-list"),
     path("series/<int:pk>", series_api.SeriesDetailView.as_view(), name="series-detail"),
     path("waitlist", waitlist_api.WaitlistListView.as_view(), name="waitlist-list"),

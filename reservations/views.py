@@ -15,8 +15,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.access import manager_required, member_required, request_membership
 from accounts.selectors import user_list_members
+from equipment.selectors import item_list
+from equipment.services import EquipmentUnavailable
 from reservations import services
 from reservations.forms import (
+    EQUIPMENT_PREFIX,
     FIELD_MAP,
     PrefillForm,
     RepeatForm,
@@ -27,6 +30,7 @@ from reservations.forms import (
     reservation_initial,
 )
 from reservations.models import Reservation
+from reservations.pricing import Price, reservation_price_lines
 from reservations.selectors import (
     reservation_get,
     reservation_list_past,
@@ -75,6 +79,24 @@ def _form_page(request: HttpRequest, form: ReservationForm, context: dict, *, st
     return render(request, "reservations/reservation_form.html", context, status=status)
 
 
+def _add_booking_error(form: ReservationForm, error: DomainError) -> None:
+    """A service's refusal on the booking form: a clash next to the time, missing equipment next to its item."""
+    if isinstance(error, ReservationConflict):
+        form.add_conflict(error)
+    elif isinstance(error, EquipmentUnavailable) and f"{EQUIPMENT_PREFIX}{error.extra['item']['id']}" in form.fields:
+        form.add_error(f"{EQUIPMENT_PREFIX}{error.extra['item']['id']}", error.message)
+    else:
+        form_add_error(form, error, field_map=FIELD_MAP)
+
+
+def _quote(request: HttpRequest, form: ReservationForm) -> tuple[Price | None, DomainError | None]:
+    """The price the form's booking would have (reservation_quote: the booking's own path, rolled back)."""
+    try:
+        return services.reservation_quote(actor=request_membership(request), **form.service_arguments), None
+    except DomainError as error:
+        return None, error
+
+
 def _form_day(form: ReservationForm) -> date | None:
     """The day the form is about, when it reads as one (for the link to the space's calendar)."""
     value = form["date"].value()
@@ -121,9 +143,13 @@ def reservation_create(request: HttpRequest) -> HttpResponse:
     members = user_list_members(organization=request.tenant) if actor.is_manager else None
     if request.method == "GET":
         initial = {**default_slot(timezone.now(), tz), **prefill}
-        form = ReservationForm(initial=initial, tz=tz, spaces=spaces, fixed_space=fixed is not None, members=members)
+        form = ReservationForm(
+            initial=initial, tz=tz, spaces=spaces, fixed_space=fixed is not None, members=members, items=item_list()
+        )
         return _form_page(request, form, {**context, "repeat_form": RepeatForm()})
-    form = ReservationForm(request.POST, tz=tz, spaces=spaces, fixed_space=fixed is not None, members=members)
+    form = ReservationForm(
+        request.POST, tz=tz, spaces=spaces, fixed_space=fixed is not None, members=members, items=item_list()
+    )
     repeat_form = RepeatForm(request.POST)
     context["repeat_form"] = repeat_form
     if repeat_form.repeats:
@@ -131,13 +157,16 @@ def reservation_create(request: HttpRequest) -> HttpResponse:
     if not repeat_form.is_valid():
         form.is_valid()
         return _form_page(request, form, context, status=400)
-    if form.is_valid():
+    if form.is_valid() and "quote" in request.POST:  # "Show the price" (the page without JavaScript)
+        price, error = _quote(request, form)
+        if error is None:
+            return _form_page(request, form, {**context, "quote": price})
+        _add_booking_error(form, error)
+    elif form.is_valid():
         try:
             reservation = services.reservation_create(actor=actor, **form.service_arguments)
-        except ReservationConflict as exc:
-            form.add_conflict(exc)
         except DomainError as exc:
-            form_add_error(form, exc, field_map=FIELD_MAP)
+            _add_booking_error(form, exc)
         else:
             if reservation.status == Reservation.Status.PENDING:
                 messages.success(
@@ -188,6 +217,7 @@ def _book_series(request: HttpRequest, form: ReservationForm, repeat_form: Repea
                 ends_at=arguments["ends_at"],
                 recurrence=rule,
                 attendees=arguments["attendees"],
+                equipment=arguments.get("equipment"),
             )
             return _form_page(request, form, {**context, "preview": _preview_rows(result), "rule": rule})
         result = services.series_create(
@@ -218,7 +248,11 @@ def _book_series(request: HttpRequest, form: ReservationForm, repeat_form: Repea
 @in_organization_time
 def reservation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = _reservation_or_404(request, pk)
-    context = {"reservation": reservation, "is_mine": reservation.user_id == request.user.pk}
+    context = {
+        "reservation": reservation,
+        "is_mine": reservation.user_id == request.user.pk,
+        "price_lines": reservation_price_lines(reservation),
+    }
     if reservation.space.check_in_required and reservation.status == Reservation.Status.CONFIRMED:
         opens, closes = services.check_in_window(reservation)
         context.update(
@@ -257,18 +291,20 @@ def reservation_edit(request: HttpRequest, pk: int) -> HttpResponse:
     spaces = _bookable_spaces(including=reservation.space_id)
     context = {"reservation": reservation}
     if request.method == "GET":
-        form = ReservationForm(initial=reservation_initial(reservation, tz), tz=tz, spaces=spaces)
+        form = ReservationForm(initial=reservation_initial(reservation, tz), tz=tz, spaces=spaces, items=item_list())
         return _form_page(request, form, context)
-    form = ReservationForm(request.POST, tz=tz, spaces=spaces)
+    form = ReservationForm(request.POST, tz=tz, spaces=spaces, items=item_list())
     if form.is_valid():
+        arguments = form.service_arguments
+        held = sorted((a.item_id, a.quantity) for a in reservation.equipment_allocations.all())
+        if sorted((r.item_id, r.quantity) for r in arguments.get("equipment", [])) == held:
+            arguments.pop("equipment", None)  # unchanged: an edit of the title keeps its frozen price
         try:
             reservation = services.reservation_update(
-                actor=request_membership(request), reservation=reservation, **form.service_arguments
+                actor=request_membership(request), reservation=reservation, **arguments
             )
-        except ReservationConflict as exc:
-            form.add_conflict(exc)
         except DomainError as exc:
-            form_add_error(form, exc, field_map=FIELD_MAP)
+            _add_booking_error(form, exc)
         else:
             pending = reservation.status == Reservation.Status.PENDING
             messages.success(
@@ -415,3 +451,17 @@ def series_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Changed {len(changed)} date{'s' if len(changed) != 1 else ''} of the series.")
             return redirect("reservations:detail", pk=changed[0].pk)
     return render(request, "reservations/series_form.html", {**context, "form": form}, status=400)
+
+
+@require_GET
+@member_required
+@in_organization_time
+def reservation_quote(request: HttpRequest) -> HttpResponse:
+    """The booking form's price, as its fields change (htmx GET with the form's fields): what booking it would
+    cost, or why it cannot be booked. Books nothing."""
+    form = ReservationForm(request.GET, tz=organization_tz(request), spaces=_bookable_spaces(), items=item_list())
+    price = error = None
+    if form.is_valid():
+        price, domain_error = _quote(request, form)
+        error = domain_error.message if domain_error else None
+    return render(request, "reservations/_quote.html", {"quote": price, "quote_error": error, "form": form})

@@ -18,6 +18,7 @@ tenant_api_patterns = [
     path("", include("accounts.urls")),
     path("", include("spaces.urls")),
     path("", include("reservations.urls")),
+    path("", include("equipment.urls")),
     path("", include("reports.urls")),
     path("", include("integrations.urls")),
     path("", include("billing.urls")),

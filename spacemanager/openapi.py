@@ -333,6 +333,9 @@ TAG_DESCRIPTIONS: dict[str, str] = {
     "invitations": "Invite people by email with a role; they join from the emailed link (accept with a token).",
     "api keys": "Named `sm_` keys for integrators, shown once, limited by scopes (`read`, `write`).",
     "locations": "Buildings and floors with their floor plans, and where each space sits on the plan.",
+    "equipment": "Items bookings take along, in numbers (projectors, chairs, parking spots): never over-allocated; "
+    "too few free answers 409 `equipment_unavailable`.",
+    "quotes": "Prices up front: what a booking would cost, line by line, booking nothing.",
     "closures": "Holidays and maintenance: periods when chosen spaces (or all) cannot be booked.",
     "series": "Recurring bookings (RFC 5545 rules); every occurrence is an ordinary reservation.",
     "waitlist": "Wait for a taken slot: when it frees, the earliest waiting member whose interval is free and "

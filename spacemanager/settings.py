@@ -99,6 +99,7 @@ SHARED_APPS = [
 TENANT_APPS = [
     "spaces",
     "reservations",
+    "equipment",
     "reports",
     "integrations",
     "billing",

@@ -14,6 +14,7 @@ urlpatterns = [
     path("schedule/", include("spaces.schedule_urls")),
     path("spaces/", include("spaces.page_urls")),
     path("reservations/", include("reservations.page_urls")),
+    path("equipment/", include("equipment.page_urls")),
     path("", include(organization_page_patterns)),
     path("reports/", include("reports.page_urls")),
     path("", include("integrations.page_urls")),

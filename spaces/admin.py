@@ -60,6 +60,8 @@ class SpaceAdmin(ServiceModelAdmin):
             {
                 "fields": [
                     "hourly_rate",
+                    "half_day_rate",
+                    "day_rate",
                     "requires_approval",
                     "min_duration_minutes",
                     "max_duration_minutes",

@@ -80,6 +80,8 @@ class SpaceSerializer(serializers.ModelSerializer):
             "location",
             "amenities",
             "hourly_rate",
+            "half_day_rate",
+            "day_rate",
             "currency",
             "is_active",
             "min_duration_minutes",
@@ -115,6 +117,22 @@ class SpaceInputSerializer(serializers.Serializer):
         child=StrictCharField(max_length=30), max_length=30, required=False, help_text="Short lowercase tags."
     )
     hourly_rate = StrictDecimalField(max_digits=10, decimal_places=2, min_value=0, required=False, allow_null=True)
+    half_day_rate = StrictDecimalField(
+        max_digits=10,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text="Price of a half day: up to 4 hours within one local day.",
+    )
+    day_rate = StrictDecimalField(
+        max_digits=10,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text="Price of a day: any length within one local day.",
+    )
     is_active = StrictBooleanField(required=False, help_text="false archives the space (like DELETE).")
     min_duration_minutes = serializers.IntegerField(min_value=1, max_value=44640, required=False)
     max_duration_minutes = serializers.IntegerField(min_value=1, max_value=44640, required=False)
@@ -194,6 +212,8 @@ SPACE_EXAMPLE = {
     "location": "Building A, 2nd floor",
     "amenities": ["projector", "whiteboard"],
     "hourly_rate": "25.00",
+    "half_day_rate": "80.00",
+    "day_rate": "140.00",
     "currency": "EUR",
     "is_active": True,
     "min_duration_minutes": 30,
@@ -240,6 +260,8 @@ SPACE_INPUT_EXAMPLE = {
         "location",
         "amenities",
         "hourly_rate",
+        "half_day_rate",
+        "day_rate",
         "min_duration_minutes",
         "max_duration_minutes",
         "max_days_ahead",

@@ -193,6 +193,22 @@ class SpaceForm(forms.Form):
         label="Hourly rate",
         help_text="Leave empty if the space is free to book.",
     )
+    half_day_rate = forms.DecimalField(
+        required=False,
+        min_value=Decimal(0),
+        max_digits=10,
+        decimal_places=2,
+        label="Half-day rate",
+        help_text="Up to 4 hours within one day. Bookings get the cheapest mix of rates.",
+    )
+    day_rate = forms.DecimalField(
+        required=False,
+        min_value=Decimal(0),
+        max_digits=10,
+        decimal_places=2,
+        label="Day rate",
+        help_text="Any length within one day.",
+    )
     min_duration_minutes = forms.IntegerField(
         min_value=1, max_value=44_640, initial=15, label="Shortest booking", help_text="In minutes."
     )

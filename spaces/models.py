@@ -78,6 +78,24 @@ class Space(models.Model):
         validators=[MinValueValidator(0)],
         help_text="In the organization's currency; empty means free.",
     )
+    # Block rates (reservations/pricing.py says how a booking is priced): a half day is up to
+    # HALF_DAY_HOURS within one local day, a day is the whole of one local day.
+    half_day_rate = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Up to 4 hours within one day; empty means no half-day rate.",
+    )
+    day_rate = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Any length within one day; empty means no day rate.",
+    )
     is_active = models.BooleanField(default=True)
     min_duration_minutes = models.PositiveIntegerField(
         default=15, validators=[MinValueValidator(1), MaxValueValidator(60 * 24 * 31)]
@@ -132,6 +150,11 @@ class Space(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(hourly_rate__isnull=True) | Q(hourly_rate__gte=0), name="spaces_space_rate_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=(Q(half_day_rate__isnull=True) | Q(half_day_rate__gte=0))
+                & (Q(day_rate__isnull=True) | Q(day_rate__gte=0)),
+                name="spaces_space_block_rates_not_negative",
             ),
             models.CheckConstraint(condition=Q(check_in_grace_minutes__gte=1), name="spaces_space_grace_positive"),
             models.CheckConstraint(

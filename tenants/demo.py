@@ -125,7 +125,9 @@ def seed_spaces(count: int, *, rng: random.Random) -> list[tuple[Space, tuple[ra
                 capacity=rng.randint(low, high),
                 location=f"Building {rng.choice('ABC')}, floor {rng.randint(0, 4)}",
                 amenities=sorted(rng.sample(AMENITIES, rng.randint(0, 4))),
-                hourly_rate=Decimal(rng.randint(rate_low, rate_high)),
+                hourly_rate=(hourly := Decimal(rng.randint(rate_low, rate_high))),
+                half_day_rate=hourly * 3,  # a half day (up to 4 h) costs 3 h, a day 6 h
+                day_rate=hourly * 6,
                 requires_approval=approval,
                 min_duration_minutes=30,
                 max_duration_minutes=12 * 60,
@@ -239,6 +241,23 @@ def seed_reservations(
     return written
 
 
+DEMO_EQUIPMENT = [
+    ("Monitor", 4, None, None),
+    ("Projector", 2, Decimal("15.00"), None),
+    ("Video conference kit", 1, None, Decimal("5.00")),
+    ("Parking spot", 6, Decimal("8.00"), None),
+]
+
+
+def seed_equipment() -> None:
+    from equipment.models import Item
+
+    Item.objects.bulk_create(
+        Item(name=name, quantity=quantity, price_per_booking=per_booking, price_per_hour=per_hour)
+        for name, quantity, per_booking, per_hour in DEMO_EQUIPMENT
+    )
+
+
 def seed_organization(
     organization: Organization,
     *,
@@ -258,6 +277,7 @@ def seed_organization(
             if Space.objects.exists():
                 return SeedResult(organization, created=False, spaces=Space.objects.count(), reservations=0)
             made_spaces = seed_spaces(spaces, rng=rng)
+            seed_equipment()
             made = seed_reservations(
                 organization, made_spaces, count=reservations, user_ids=user_ids, rng=rng, progress=progress
             )

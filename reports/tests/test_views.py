@@ -104,8 +104,8 @@ def test_the_list_shows_each_month_newest_first_with_its_totals(web_client, pari
     assert "2 monthly reports, newest first" in page
     assert page.index("March 2025") < page.index("February 2025")
     assert f'href="/reports/{march["march"].pk}/"' in page
-    assert "80.00 EUR" in page
-    assert "0.00 EUR" in page
+    assert "€80.00" in page
+    assert "€0.00" in page
 
 
 def test_the_list_without_reports_says_how_to_get_one(web_client, paris, in_tenant):
@@ -152,12 +152,12 @@ def test_a_report_shows_the_months_figures(web_client, paris, march):
     assert "Reservations 2 confirmed or completed" in page
     assert "Cancellations 1 and 0 expired requests" in page
     assert "Booked hours 2.0 0.3% of 743.0 open hours" in page  # open around the clock; clocks change in March
-    assert "Revenue 80.00 EUR" in page
+    assert "Revenue €80.00" in page
     assert "Busiest day: Monday; busiest start time: 10:00." in page
     # The tables, with the labels a phone shows in each cell.
     assert (
         "Atrium Reservations: 2 Cancellations: 1 Expired: 0 Booked hours: 2.0 Open hours: 743.0 "
-        "Utilisation: 0.3% Revenue: 80.00 EUR" in page
+        "Utilisation: 0.3% Revenue: €80.00" in page
     )
     assert "Alpha Member member@alpha.test Reservations: 2 Booked hours: 2.0" in page
 
@@ -168,7 +168,7 @@ def test_a_report_draws_its_charts_with_the_figures_as_text_and_a_table_for_scre
     # Atrium, open around the clock: 2 of 743 hours booked in March (clocks change in Paris).
     assert '<rect class="bar-fill" width="0.27" height="1" />' in page
     assert '<span class="bar-value">0.3%</span>' in page
-    assert '<span class="bar-value">80.00 EUR</span>' in page
+    assert '<span class="bar-value">€80.00</span>' in page
     for caption in ("Utilisation per space", "Revenue per space", "Reservations per weekday"):
         assert f"<caption>{caption}</caption>" in page
     assert "<caption>Reservations per start hour</caption>" in page

@@ -8,7 +8,15 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from spacemanager.money import money_format
+
 register = template.Library()
+
+
+@register.filter
+def money(amount, currency: str) -> str:
+    """`{{ reservation.price|money:organization.currency }}` → "€1,398.50" (spacemanager.money)."""
+    return money_format(amount, currency)
 
 
 @register.simple_tag

@@ -2,6 +2,7 @@
 
 from django import template
 
+from spacemanager.money import money_format
 from spaces.calendar import summarize_hours, weekly_rows
 from spaces.models import Space
 
@@ -25,8 +26,17 @@ def minutes(value: int) -> str:
 
 @register.filter
 def hourly_price(space: Space, currency: str) -> str:
-    """ "25.00 EUR an hour", or "Free" for a space without a rate."""
-    return f"{space.hourly_rate} {currency} an hour" if space.hourly_rate else "Free"
+    """ "€25.00 an hour · €80.00 a half day · €140.00 a day", or "Free" for a space without a rate."""
+    rates = [
+        f"{money_format(rate, currency)} {unit}"
+        for rate, unit in (
+            (space.hourly_rate, "an hour"),
+            (space.half_day_rate, "a half day"),
+            (space.day_rate, "a day"),
+        )
+        if rate
+    ]
+    return " · ".join(rates) if rates else "Free"
 
 
 # The week calendar's ruler is cut in rows of this many minutes; static/css/calendar.css has a class per row.

@@ -88,7 +88,7 @@ def test_members_see_active_spaces_with_their_facts_and_a_book_link(web_client, 
     assert response.status_code == 200
     page = text(response)
     assert "Blue room" in page and "Old room" not in page
-    assert "up to 8" in page and "25.00 EUR an hour" in page and "projector" in page
+    assert "up to 8" in page and "€25.00 an hour" in page and "projector" in page
     assert f"Mon{DASH}Sun 08:00{DASH}18:00" in page
     assert f'href="/reservations/new/?space={room.pk}">Book' in page
     assert "New space" not in page  # managers only

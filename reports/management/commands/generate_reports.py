@@ -7,6 +7,7 @@ from django_tenants.utils import schema_context
 
 from reports.services import monthly_report_generate
 from spacemanager.errors import DomainError, one_line
+from spacemanager.money import money_format
 from tenants.selectors import organization_list_active
 
 MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})")
@@ -55,7 +56,8 @@ class Command(BaseCommand):
             totals = report.data["totals"]
             self.stdout.write(
                 f"{organization.slug}: {month:%Y-%m} report #{report.pk}: {totals['reservations']} reservations, "
-                f"{totals['booked_hours']} booked hours, revenue {totals['revenue']} {organization.currency}."
+                f"{totals['booked_hours']} booked hours, "
+                f"revenue {money_format(totals['revenue'], organization.currency)}."
             )
         if failed:
             raise CommandError(f"{failed} of {total} organizations have no report for {month:%Y-%m}.")
