@@ -12,7 +12,7 @@ from pathlib import Path
 from django.template.loader import render_to_string
 
 from billing.models import Invoice
-from billing.money import money_format
+from spacemanager.money import money_format
 from tenants.selectors import organization_current
 
 # A file, not a <style> in the template: templates hold no inline styles (the pages' CSP test reads them all).

@@ -21,6 +21,7 @@ from billing.models import SINGLETON_ID, BillingSettings, Invoice, InvoiceCounte
 from reports.selectors import month_bounds
 from reports.services import previous_month
 from reservations.models import Reservation
+from reservations.pricing import reservation_price_lines
 from spacemanager.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from spacemanager.mail import format_local_interval
 from tenants.outbox import outbox_write
@@ -84,31 +85,41 @@ class LineData:
 
 
 def _lines_for(reservation: Reservation) -> list[LineData]:
-    """The invoice lines of one booking, at its frozen prices.
-
-    THE single place that turns a booking into lines. Today a booking has one frozen price
-    (`Reservation.price`, rate x duration at booking), so it gives one line, or none for a free booking.
-    When `reservations.pricing.reservation_price_lines(reservation)` exists (space and equipment, frozen),
-    this function returns its lines mapped onto `LineData` instead; nothing else in billing changes.
+    """The invoice lines of one booking, at its frozen prices: the lines `reservations.pricing` froze when it
+    was booked or last moved (the space's rates, then each equipment item), each prefixed with the booking it
+    belongs to. Free lines are left out; a free booking gives none. Never recomputed from today's rates.
     """
-    if not reservation.price:
+    priced = [line for line in reservation_price_lines(reservation) if line.amount]
+    if not priced:
         return []
     organization = organization_current()
     when = format_local_interval(reservation.starts_at, reservation.ends_at, organization.timezone)
     suffix = " (no-show)" if reservation.status == Reservation.Status.NO_SHOW else ""
-    description = f"{reservation.space.name}, {when}{suffix}"
+    booking = f"{when}{suffix}"
     if reservation.title:
-        description = f"{description}: {reservation.title}"
-    price = reservation.price.quantize(CENT)
-    return [LineData(description[:300], Decimal("1"), price, price, reservation.pk)]
+        booking = f"{booking}: {reservation.title}"
+    return [
+        LineData(
+            f"{line.description}, {booking}"[:300],
+            line.quantity,
+            line.unit_price.quantize(CENT),
+            line.amount.quantize(CENT),
+            reservation.pk,
+        )
+        for line in priced
+    ]
 
 
 def _billable(*, month: date, now: datetime, user_id: int | None) -> list[Reservation]:
     organization = organization_current()
     starts, ends = month_bounds(month, ZoneInfo(organization.timezone))
-    reservations = Reservation.objects.filter(
-        starts_at__gte=starts, starts_at__lt=ends, ends_at__lte=now, status__in=BILLABLE_STATUSES
-    ).select_related("space")
+    reservations = (
+        Reservation.objects.filter(
+            starts_at__gte=starts, starts_at__lt=ends, ends_at__lte=now, status__in=BILLABLE_STATUSES
+        )
+        .select_related("space")
+        .prefetch_related("equipment_allocations")
+    )
     if user_id is not None:
         reservations = reservations.filter(user_id=user_id)
     return list(reservations.order_by("user_id", "starts_at", "id"))

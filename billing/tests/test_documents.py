@@ -7,7 +7,7 @@ from django.template.loader import render_to_string
 
 from billing import services
 from billing.documents import invoice_csv, invoice_pdf
-from billing.money import money_format
+from spacemanager.money import money_format
 from billing.tests.factories import AFTER_MARCH, booking
 from tenants.selectors import organization_current
 
@@ -28,8 +28,8 @@ def _issued(scene):
 
 
 def test_money_is_formatted_in_one_place_with_the_currency():
-    assert money_format(Decimal("1234.5"), "EUR") == "1,234.50 EUR"
-    assert money_format(0, "USD") == "0.00 USD"
+    assert money_format(Decimal("1234.5"), "EUR") == "€1,234.50"
+    assert money_format(0, "USD") == "$0.00"
     assert money_format(None, "EUR") == ""
 
 
@@ -48,10 +48,10 @@ def test_the_pdf_shows_number_seller_buyer_lines_tax_and_total(in_tenant, after_
         "FR999",
         in_tenant.member.email,
         "Board day",
-        "1,234.50 EUR",
+        "€1,234.50",
         "VAT 20%",
-        "246.90 EUR",
-        "1,481.40 EUR",
+        "€246.90",
+        "€1,481.40",
         "Due 15 April 2025",
     ):
         assert text in html, text

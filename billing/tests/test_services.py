@@ -219,3 +219,35 @@ def test_each_organization_numbers_its_own_invoices(scene, other_org):
 
     assert beta.number == "INV-000001"
     assert list(Invoice.objects.values_list("user_id", flat=True)) == [other_org.member.pk]
+
+
+def test_a_booking_with_equipment_bills_the_lines_pricing_froze_for_it(scene):
+    from equipment.models import Allocation, Item
+
+    reservation = booking(scene.member, price="70.00", title="Board day")
+    Reservation.objects.filter(pk=reservation.pk).update(
+        space_price_lines=[
+            {"description": "Room 10: half day (up to 4 h)", "quantity": "1", "unit_price": "60.00", "amount": "60.00"}
+        ]
+    )
+    monitor = Item.objects.create(name="Monitor", quantity=4, price_per_booking=Decimal("5.00"))
+    Allocation.objects.create(
+        reservation=reservation,
+        item=monitor,
+        quantity=2,
+        description="Monitor",
+        unit_price=Decimal("5.00"),
+        amount=Decimal("10.00"),
+    )
+    Item.objects.filter(pk=monitor.pk).update(price_per_booking=Decimal("50.00"))  # later price changes don't count
+
+    invoice = services.invoices_generate(month=MARCH, now=AFTER_MARCH).created[0]
+
+    lines = list(invoice.lines.order_by("id").values_list("description", "quantity", "unit_price", "amount"))
+    assert [line[1:] for line in lines] == [
+        (Decimal("1"), Decimal("60.00"), Decimal("60.00")),
+        (Decimal("2"), Decimal("5.00"), Decimal("10.00")),
+    ]
+    assert lines[0][0].startswith("Room 10: half day") and lines[0][0].endswith(": Board day")
+    assert lines[1][0].startswith("Monitor, ")
+    assert invoice.subtotal == Decimal("70.00")

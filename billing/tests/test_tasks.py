@@ -84,7 +84,7 @@ def test_issuing_emails_the_booker_the_pdf_once(
     message = mail.outbox[0]
     assert message.to == [in_tenant.member.email]
     assert message.subject == "Alpha: invoice INV-000001"
-    assert "40.00 EUR" in message.body and "/invoices/" in message.body
+    assert "€40.00" in message.body and "/invoices/" in message.body
     (filename, content, mimetype) = message.attachments[0]
     assert filename == "invoice-INV-000001.pdf" and mimetype == "application/pdf"
     assert content.startswith(b"%PDF")
