@@ -135,6 +135,12 @@ def closure_affected_reservations(*, closure: Closure, now: datetime) -> QuerySe
     return queryset.order_by("starts_at", "id")
 
 
+def space_list_choices() -> QuerySet[Space]:
+    """Every space, archived ones included, by name, without opening hours: what a space filter offers (the
+    all-reservations page lists each of 500 spaces; their 2,000 opening-hours rows were read for nothing)."""
+    return Space.objects.only("id", "name", "kind", "capacity", "is_active")
+
+
 def space_list_available(
     *, starts_at: datetime, ends_at: datetime, tz: ZoneInfo, queryset: QuerySet[Space] | None = None
 ) -> QuerySet[Space]:
