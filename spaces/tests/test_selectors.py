@@ -174,3 +174,24 @@ def test_the_availability_read_is_compiled_once_and_answered_by_the_no_overlap_i
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert f"Index Scan using {NO_OVERLAP_CONSTRAINT}" in plan
+
+
+def test_the_closures_read_is_compiled_once_and_binds_the_space_and_the_window(in_tenant):
+    from spaces.models import Closure
+    from spaces.selectors import _space_closures, _space_closures_sql, closure_list_overlapping
+
+    space, other = SpaceFactory(), SpaceFactory()
+    everywhere = Closure.objects.create(starts_at=utc(2025, 3, 10), ends_at=utc(2025, 3, 11), reason="Holiday")
+    elsewhere = Closure.objects.create(starts_at=utc(2025, 3, 10), ends_at=utc(2025, 3, 12), reason="Paint")
+    elsewhere.spaces.set([other])
+    Closure.objects.create(starts_at=utc(2025, 4, 1), ends_at=utc(2025, 4, 2), reason="Later")
+    window = {"starts_at": utc(2025, 3, 9), "ends_at": utc(2025, 3, 13)}
+
+    for chosen in (space, other):
+        expected = list(
+            closure_list_overlapping(space_id=chosen.pk, **window).values_list("starts_at", "ends_at", "reason")
+        )
+        assert _space_closures(space_id=chosen.pk, **window) == expected
+    assert [reason for _start, _end, reason in _space_closures(space_id=other.pk, **window)] == ["Holiday", "Paint"]
+    assert _space_closures(space_id=space.pk, **window)[0][2] == everywhere.reason
+    assert _space_closures_sql.cache_info().currsize == 1
