@@ -272,6 +272,7 @@ async def create_reservation(request: Request) -> Response:
             "id": row["id"],
             "space": {"id": space["id"], "name": space["name"]},
             "user": {"id": member["user_id"], "email": member["email"], "full_name": member["full_name"]},
+            "created_by": None,
             "title": title.strip(),
             "notes": notes,
             "attendees": attendees,
@@ -283,6 +284,9 @@ async def create_reservation(request: Request) -> Response:
             "created_at": isoformat_local(row["created_at"], tz),
             "updated_at": isoformat_local(row["updated_at"], tz),
             "cancelled_at": None,
+            "decline_reason": "",
+            "series": None,
+            "checked_in_at": None,
         },
     )
 
@@ -337,6 +341,18 @@ async def availability(space_id: int, request: Request, start: str = "", end: st
                     window_start,
                     window_end,
                 )
+            # Closures of every space (none chosen) or of this one, meeting the window: the product reads
+            # them, answers them and keeps them out of the free time.
+            closures = await conn.fetch(
+                """SELECT c.starts_at, c.ends_at, c.reason FROM spaces_closure c
+                   WHERE c.starts_at < $3 AND c.ends_at > $2
+                   AND (NOT EXISTS (SELECT 1 FROM spaces_closure_spaces s WHERE s.closure_id = c.id)
+                        OR EXISTS (SELECT 1 FROM spaces_closure_spaces s WHERE s.closure_id = c.id AND s.space_id = $1))
+                   ORDER BY c.starts_at, c.id""",
+                space_id,
+                window_start,
+                window_end,
+            )
     if not hours:
         open_intervals = [(window_start, window_end)]
     else:
@@ -355,12 +371,13 @@ async def availability(space_id: int, request: Request, start: str = "", end: st
     if space["is_active"]:
         for lo, hi in open_intervals:
             cursor = lo
-            for reservation in busy:
-                if reservation["ends_at"] <= cursor or reservation["starts_at"] >= hi:
+            blocked = sorted([(r["starts_at"], r["ends_at"]) for r in busy] + [(c[0], c[1]) for c in closures])
+            for blocked_from, blocked_to in blocked:
+                if blocked_to <= cursor or blocked_from >= hi:
                     continue
-                if reservation["starts_at"] > cursor:
-                    free.append((cursor, reservation["starts_at"]))
-                cursor = max(cursor, reservation["ends_at"])
+                if blocked_from > cursor:
+                    free.append((cursor, blocked_from))
+                cursor = max(cursor, blocked_to)
             if cursor < hi:
                 free.append((cursor, hi))
     user_id = member["user_id"]
@@ -384,5 +401,13 @@ async def availability(space_id: int, request: Request, start: str = "", end: st
                 for r in busy
             ],
             "free": [{"starts_at": isoformat_local(a, tz), "ends_at": isoformat_local(b, tz)} for a, b in free],
+            "closures": [
+                {
+                    "starts_at": isoformat_local(c["starts_at"], tz),
+                    "ends_at": isoformat_local(c["ends_at"], tz),
+                    "reason": c["reason"],
+                }
+                for c in closures
+            ],
         },
     )

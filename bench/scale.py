@@ -135,8 +135,9 @@ def build_people(count: int) -> float:
         if have >= count:
             return 0.0
         cursor.execute(
-            "INSERT INTO accounts_user (password, email, full_name, is_active, is_staff, is_superuser, date_joined) "
-            "SELECT '!', 'p' || g || '@filler.test', 'Filler ' || g, true, false, false, now() "
+            "INSERT INTO accounts_user (password, email, full_name, is_active, is_staff, is_superuser, date_joined, "
+            "                           email_booking_updates, email_approval_requests) "
+            "SELECT '!', 'p' || g || '@filler.test', 'Filler ' || g, true, false, false, now(), true, true "
             "FROM generate_series(%s, %s - 1) g",
             [have, count],
         )

@@ -13,9 +13,9 @@ Rules of counting (the monthly reports' rules, over any period):
 - no-show and cancellation rates are shares of every reservation starting in the period. `no_show` counts once
   the status exists (reservations.models); until then its rate is null.
 
-Every figure comes from a fixed number of GROUP BY queries whatever the period or the number of bookings
-(tests assert it): spaces, opening hours, per space, heatmap, timeline with statuses and lead times, bookers,
-their names.
+Every figure comes from a fixed number of queries whatever the period or the number of bookings (tests assert
+it): spaces, opening hours, two aggregations of the period's reservations (per space and booker; per booking
+shape, for the heatmap, timeline, statuses and lead times), the top bookers' names.
 """
 
 import io
@@ -27,8 +27,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Count, DateTimeField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
-from django.db.models.functions import Greatest, Least
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from openpyxl import Workbook
 
 from accounts.models import User
@@ -36,7 +35,6 @@ from reports.selectors import (
     HELD,
     TOP_BOOKERS,
     SpreadsheetSafeWriter,
-    as_hours,
     as_money,
     share,
     space_open_hours,
@@ -149,34 +147,60 @@ def _spaces(filters: AnalyticsFilters) -> QuerySet[Space]:
     return spaces
 
 
-def _reservations(space_ids: list[int]) -> QuerySet[Reservation]:
-    return Reservation.objects.filter(space_id__in=space_ids).order_by()
-
-
 SLOT_SECONDS = 900  # every zone's offset is a whole number of quarter hours
 
-# Booked time enters the heatmap as events: +1 where a held reservation starts and -1 where it ends (clipped to
-# the period), summed per quarter hour of real time; the second sum is each event's signed seconds up to its
-# quarter's end. A sweep over the quarters then integrates how many reservations were running (_sweep). This
-# reads each reservation once and returns a row per busy quarter, rather than a row per reservation-hour.
-_HELD_OVERLAPPING = """
+# The whole dashboard reads the period's reservations in two passes, each a single hash aggregation whose groups
+# are far fewer than the rows (at design size, 200,000 reservations make 11,000 and 23,000 groups); the second
+# folds its groups further in the same statement. The four passes this replaced, each with per-row time-zone or
+# interval arithmetic, cost PostgreSQL 1.7x the CPU (bench/analytics.py; README, "Benchmarks"). Both read the
+# reservations *overlapping* the period: those starting in it are a subset, and every space with one is among
+# the dashboard's spaces, so without a location or space filter the list of spaces is not tested on every row.
+#
+# 1. Held (confirmed, completed) reservations per space and booker: bookings and revenue of those starting in
+#    the period, and the booked seconds inside it (utilization, top spaces, top bookers).
+PER_SPACE_AND_BOOKER_SQL = """
+    SELECT r.space_id, r.user_id,
+           COUNT(*) FILTER (WHERE r.starts_at >= %(start)s),
+           SUM(date_part('epoch', LEAST(r.ends_at, %(end)s)) - date_part('epoch', GREATEST(r.starts_at, %(start)s))),
+           SUM(r.price) FILTER (WHERE r.starts_at >= %(start)s)
+    FROM reservations_reservation r
+    WHERE r.status = ANY(%(held)s) AND r.starts_at < %(end)s AND r.ends_at > %(start)s {spaces}
+    GROUP BY 1, 2
+"""
+# 2. Every reservation grouped by its shape (start, end, status, lead-time band): bookings share times, so this is
+#    a row per distinct shape. From those few rows, in the same statement: the heatmap's events (held ones, +1
+#    at their clipped start and -1 at their clipped end, summed per quarter hour of real time with each event's
+#    signed seconds up to its quarter's end, integrated by _sweep) and, for those starting in the period, the
+#    timeline per local day or week, status and band (statuses and lead times too). The band is the index of the
+#    reservation's LEAD_TIME_BANDS band, -1 when it was booked after it started (width_bucket finds it in one
+#    pass over the bands' lower bounds); date_part gives double precision where EXTRACT(EPOCH ...) gives numeric.
+_BAND_BOUNDS = ",".join(str(int(low.total_seconds())) for _label, low, _high in LEAD_TIME_BANDS)
+BY_SHAPE_SQL = f"""
+    WITH shape AS MATERIALIZED (
+        SELECT r.starts_at, r.ends_at, r.status,
+               width_bucket(date_part('epoch', r.starts_at - r.created_at), ARRAY[{_BAND_BOUNDS}]::float8[]) - 1
+                   AS band,
+               COUNT(*) AS n, SUM(r.price) AS revenue
         FROM reservations_reservation r
-        WHERE r.status = ANY(%(held)s) AND r.starts_at < %(end)s AND r.ends_at > %(start)s
-          AND r.space_id = ANY(%(spaces)s::bigint[])"""
-HEATMAP_SQL = f"""
-    SELECT slot, SUM(n)::int, SUM(n * ((slot + 1) * %(slot)s - at))
+        WHERE r.starts_at < %(end)s AND r.ends_at > %(start)s {{spaces}}
+        GROUP BY 1, 2, 3, 4
+    )
+    SELECT slot, NULL::date, NULL, NULL::int, SUM(n)::int, SUM(n * ((slot + 1) * %(slot)s - at)), NULL::numeric
     FROM (
-        SELECT date_part('epoch', GREATEST(r.starts_at, %(start)s)) AS at, COUNT(*) AS n {_HELD_OVERLAPPING}
-        GROUP BY 1
+        SELECT date_part('epoch', GREATEST(starts_at, %(start)s)) AS at, n FROM shape WHERE status = ANY(%(held)s)
         UNION ALL
-        SELECT date_part('epoch', LEAST(r.ends_at, %(end)s)), -COUNT(*) {_HELD_OVERLAPPING}
-        GROUP BY 1
+        SELECT date_part('epoch', LEAST(ends_at, %(end)s)), -n FROM shape WHERE status = ANY(%(held)s)
     ) AS event
     CROSS JOIN LATERAL (SELECT FLOOR(at / %(slot)s)::bigint AS slot) AS quarter
     GROUP BY slot
-"""  # noqa: S608 (constant text, no input)
-# Grouping by instant first keeps the arithmetic to one row per distinct start or end (bookings share times),
-# and date_part gives double precision where EXTRACT(EPOCH ...) gives numeric, several times slower.
+    UNION ALL
+    SELECT NULL, (date_trunc(%(bucket)s, starts_at, %(tz)s) AT TIME ZONE %(tz)s)::date, status, band, SUM(n)::int,
+           NULL, COALESCE(SUM(revenue), 0)
+    FROM shape
+    WHERE starts_at >= %(start)s
+    GROUP BY 2, 3, 4
+"""  # noqa: S608 (built from constants)
+_ONLY_SPACES = "AND r.space_id = ANY(%(spaces)s::bigint[])"
 
 
 def _sweep(
@@ -184,50 +208,34 @@ def _sweep(
 ) -> tuple[dict[tuple[int, int], float], dict[tuple[int, int], float]]:
     """Booked hours per local (ISO weekday, hour), and how many hours each such cell lasted in the period.
 
-    Walks the period's quarter hours in real time and puts each into the local hour it shows, so a day of 23 or
-    25 hours is counted as it happened: on the autumn change the repeated hour gets two hours' worth.
+    `events` maps a quarter hour of real time (epoch seconds // SLOT_SECONDS) to (how many reservations start
+    minus end in it, their signed seconds up to its end). Walks the period's quarter hours in real time,
+    integrating how many reservations were running, and puts each quarter into the local hour it shows, so a day
+    of 23 or 25 hours is counted as it happened: on the autumn change the repeated hour gets two hours' worth.
     """
-    booked: dict[tuple[int, int], float] = {}
-    lasted: dict[tuple[int, int], float] = {}
+    booked = [0.0] * 168  # per cell, (ISO weekday - 1) * 24 + hour: lists, as this loop runs per quarter hour
+    quarters = [0] * 168
     first = int(filters.starts_at.timestamp()) // SLOT_SECONDS
     last = -(-int(filters.ends_at.timestamp()) // SLOT_SECONDS)
     running = 0
     offset = 0
+    tz = filters.timezone
     for slot in range(first, last):
         seconds = slot * SLOT_SECONDS
         if slot == first or seconds % 3600 == 0:  # zones change offset on whole UTC hours
-            offset = int(datetime.fromtimestamp(seconds, UTC).astimezone(filters.timezone).utcoffset().total_seconds())
+            offset = int(datetime.fromtimestamp(seconds, tz).utcoffset().total_seconds())
         local = seconds + offset
-        cell = ((local // 86400 + 3) % 7 + 1, local % 86400 // 3600)  # 1970-01-01 was a Thursday (ISO day 4)
-        lasted[cell] = lasted.get(cell, 0.0) + SLOT_SECONDS / 3600
-        change, inside = events.get(slot, (0, 0.0))
-        if running or change or inside:
-            booked[cell] = booked.get(cell, 0.0) + (running * SLOT_SECONDS + inside) / 3600
-        running += change
-    return booked, lasted
-
-
-def _lead_band_sql() -> str:
-    """The index of a reservation's LEAD_TIME_BANDS band in SQL, -1 when it was booked after it started
-    (width_bucket finds it in one comparison pass over the bands' lower bounds)."""
-    bounds = ",".join(str(int(low.total_seconds())) for _label, low, _high in LEAD_TIME_BANDS)
-    return f"width_bucket(date_part('epoch', r.starts_at - r.created_at), ARRAY[{bounds}]::float8[]) - 1"
-
-
-# Bookings, revenue, statuses and lead times of the reservations starting in the period, per local day or week,
-# status and lead-time band: one read of those rows for three charts.
-TIMELINE_SQL = f"""
-    SELECT (date_trunc(%(bucket)s, starts_at, %(tz)s) AT TIME ZONE %(tz)s)::date, status, band,
-           SUM(n)::int, COALESCE(SUM(revenue), 0)
-    FROM (
-        SELECT r.starts_at, r.status, {_lead_band_sql()} AS band, COUNT(*) AS n, SUM(r.price) AS revenue
-        FROM reservations_reservation r
-        WHERE r.starts_at >= %(start)s AND r.starts_at < %(end)s AND r.space_id = ANY(%(spaces)s::bigint[])
-        GROUP BY 1, 2, 3
-    ) AS per_start
-    GROUP BY 1, 2, 3
-"""  # noqa: S608 (built from constants)
-# Time-zone arithmetic once per distinct start time rather than once per reservation.
+        cell = (local // 86400 + 3) % 7 * 24 + local % 86400 // 3600  # 1970-01-01 was a Thursday (ISO day 4)
+        quarters[cell] += 1
+        event = events.get(slot)
+        if event is not None:
+            booked[cell] += (running * SLOT_SECONDS + event[1]) / 3600
+            running += event[0]
+        elif running:
+            booked[cell] += running * SLOT_SECONDS / 3600
+    cells = [(cell // 24 + 1, cell % 24) for cell in range(168)]
+    lasted = {cells[cell]: count * SLOT_SECONDS / 3600 for cell, count in enumerate(quarters) if count}
+    return {cells[cell]: hours for cell, hours in enumerate(booked) if hours}, lasted
 
 
 def _buckets(filters: AnalyticsFilters, bucket: Bucket) -> Iterator[date]:
@@ -244,8 +252,6 @@ def analytics_data(*, organization: Organization, filters: AnalyticsFilters, buc
     """Every figure of the dashboard as JSON-ready data, in a fixed number of queries."""
     tz = filters.timezone
     start, end = filters.starts_at, filters.ends_at
-    starts_in = Q(starts_at__gte=start, starts_at__lt=end)
-    held = Q(status__in=HELD)
 
     # Spaces open in the period, plus archived ones that still had bookings in it.
     booked_in_period = Reservation.objects.filter(space=OuterRef("pk"), starts_at__lt=end, ends_at__gt=start)
@@ -257,37 +263,6 @@ def analytics_data(*, organization: Organization, filters: AnalyticsFilters, buc
     )
     space_ids = [space["pk"] for space in spaces]
     open_hours = space_open_hours(space_ids, start, end, tz)
-    reservations = _reservations(space_ids)
-    overlapping = reservations.filter(starts_at__lt=end, ends_at__gt=start)
-    inside = Least(F("ends_at"), Value(end, output_field=DateTimeField())) - Greatest(
-        F("starts_at"), Value(start, output_field=DateTimeField())
-    )
-
-    per_space = {
-        row["space_id"]: row
-        for row in overlapping.values("space_id").annotate(
-            bookings=Count("pk", filter=starts_in & held),
-            booked=Sum(inside, filter=held),
-            revenue=Sum("price", filter=starts_in & held),
-        )
-    }
-    space_rows = []
-    for space in spaces:
-        row = per_space.get(space["pk"], {})
-        booked = as_hours(row.get("booked"))
-        space_rows.append(
-            {
-                "id": space["pk"],
-                "name": space["name"],
-                "location": space["location"],
-                "bookings": row.get("bookings", 0),
-                "booked_hours": booked,
-                "open_hours": open_hours[space["pk"]],
-                "utilization": share(booked, open_hours[space["pk"]]),
-                "revenue": as_money(row.get("revenue")),
-            }
-        )
-
     params = {
         "tz": organization.timezone,
         "start": start,
@@ -295,18 +270,50 @@ def analytics_data(*, organization: Organization, filters: AnalyticsFilters, buc
         "held": list(HELD),
         "spaces": space_ids,
         "bucket": bucket,
-        "cancelled": Reservation.Status.CANCELLED.value,
         "slot": SLOT_SECONDS,
     }
+    only = _ONLY_SPACES if filters.location or filters.space_id is not None else ""
     with connection.cursor() as cursor:
-        cursor.execute(HEATMAP_SQL, params)
-        heat, lasted = _sweep(filters, {slot: (change, inside) for slot, change, inside in cursor.fetchall()})
-        cursor.execute(TIMELINE_SQL, params)
-        by_start = cursor.fetchall()
+        cursor.execute(PER_SPACE_AND_BOOKER_SQL.format(spaces=only), params)
+        per_space_and_booker = cursor.fetchall()
+        cursor.execute(BY_SHAPE_SQL.format(spaces=only), params)
+        by_shape = cursor.fetchall()
+
+    per_space: dict[int, list] = {}
+    per_booker: dict[int, list] = {}
+    for space_id, user_id, bookings, seconds, revenue in per_space_and_booker:
+        figures = per_space.setdefault(space_id, [0, 0.0, Decimal(0)])
+        figures[0] += bookings
+        figures[1] += seconds
+        figures[2] += revenue or 0
+        figures = per_booker.setdefault(user_id, [0, 0.0])
+        figures[0] += bookings
+        figures[1] += seconds
+    space_rows = []
+    for space in spaces:
+        bookings, seconds, revenue = per_space.get(space["pk"], (0, 0.0, Decimal(0)))
+        booked = round(seconds / 3600, 2)
+        space_rows.append(
+            {
+                "id": space["pk"],
+                "name": space["name"],
+                "location": space["location"],
+                "bookings": bookings,
+                "booked_hours": booked,
+                "open_hours": open_hours[space["pk"]],
+                "utilization": share(booked, open_hours[space["pk"]]),
+                "revenue": as_money(revenue),
+            }
+        )
+
+    events: dict[int, tuple[int, float]] = {}
     timeline: dict[date, list] = {}
     statuses: dict[str, int] = {}
     lead_bands = [0] * len(LEAD_TIME_BANDS)
-    for day, status, band, count, revenue in by_start:
+    for slot, day, status, band, count, inside, revenue in by_shape:
+        if slot is not None:
+            events[slot] = (count, inside)
+            continue
         statuses[status] = statuses.get(status, 0) + count
         if band >= 0:
             lead_bands[band] += count
@@ -316,6 +323,7 @@ def analytics_data(*, organization: Organization, filters: AnalyticsFilters, buc
             figures[1] += revenue
         elif status == Reservation.Status.CANCELLED:
             figures[2] += count
+    heat, lasted = _sweep(filters, events)
 
     heatmap = [
         {
@@ -344,15 +352,12 @@ def analytics_data(*, organization: Organization, filters: AnalyticsFilters, buc
     ]
     no_show_known = NO_SHOW in Reservation.Status.values
 
-    bookers = list(
-        overlapping.filter(held)
-        .values("user_id")
-        .annotate(bookings=Count("pk", filter=starts_in), booked=Sum(inside))
-        .order_by("-bookings", "-booked", "user_id")[:TOP_BOOKERS]
-    )
+    bookers = sorted(per_booker.items(), key=lambda item: (-item[1][0], -item[1][1], item[0]))[:TOP_BOOKERS]
     people = {
         user["pk"]: user
-        for user in User.objects.filter(pk__in=[b["user_id"] for b in bookers]).values("pk", "email", "full_name")
+        for user in User.objects.filter(pk__in=[user_id for user_id, _figures in bookers]).values(
+            "pk", "email", "full_name"
+        )
     }
 
     booked_total = round(sum((row["booked_hours"] for row in space_rows), 0.0), 2)
@@ -394,13 +399,13 @@ def analytics_data(*, organization: Organization, filters: AnalyticsFilters, buc
         ],
         "top_bookers": [
             {
-                "user_id": booker["user_id"],
-                "email": people.get(booker["user_id"], {}).get("email", ""),
-                "full_name": people.get(booker["user_id"], {}).get("full_name", ""),
-                "bookings": booker["bookings"],
-                "booked_hours": as_hours(booker["booked"]),
+                "user_id": user_id,
+                "email": people.get(user_id, {}).get("email", ""),
+                "full_name": people.get(user_id, {}).get("full_name", ""),
+                "bookings": bookings,
+                "booked_hours": round(seconds / 3600, 2),
             }
-            for booker in bookers
+            for user_id, (bookings, seconds) in bookers
         ],
     }
 

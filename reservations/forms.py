@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.db.models import QuerySet
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
 
 from accounts.models import User
 from equipment.models import MAX_QUANTITY, Item
@@ -37,7 +39,29 @@ def _item_help(item: Item) -> str:
     return f"{item.quantity} in all, {price}."
 
 
+class PlainSelect(forms.Select):
+    """A select whose options are written in Python rather than through a template each: Django includes the
+    option template once per choice, about 0.1 ms apiece, and the space filter of the all-reservations page
+    lists every space (500 at design size, 60% of that page's time). Flat choices only; the markup is
+    Django's own (`select.html`, `select_option.html`, `attrs.html`)."""
+
+    def render(self, name, value, attrs=None, renderer=None) -> str:
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (str(option["value"]), flatatt(option["attrs"]), option["label"])
+                for _group, choices, _index in widget["optgroups"]
+                for option in choices
+            ),
+        )
+        return format_html('<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), options)
+
+
 class SpaceChoiceField(forms.ModelChoiceField):
+    widget = PlainSelect
+
     def label_from_instance(self, space: Space) -> str:
         label = f"{space.name} ({space.get_kind_display().lower()}, up to {space.capacity})"
         return label if space.is_active else f"{label}, archived"

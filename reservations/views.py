@@ -45,7 +45,7 @@ from spacemanager.web import form_add_error
 from spaces.calendar import EN_DASH
 from spaces.localtime import in_organization_time, local_today, organization_tz
 from spaces.models import Space
-from spaces.selectors import space_list
+from spaces.selectors import space_list, space_list_choices
 
 PER_PAGE = 20
 
@@ -363,7 +363,7 @@ def reservation_all(request: HttpRequest) -> HttpResponse:
     # Without filters: from today on, the list an admin needs first.
     filtered = any(name != "cursor" for name in request.GET)
     data = request.GET if filtered else {"date_from": local_today(tz).isoformat()}
-    form = ReservationFilterForm(data, tz=tz, spaces=space_list())
+    form = ReservationFilterForm(data, tz=tz, spaces=space_list_choices())
     if form.is_valid():
         queryset, status = reservation_search(actor=request_membership(request), **form.filters), 200
     else:

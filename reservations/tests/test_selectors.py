@@ -127,6 +127,10 @@ def test_a_search_from_a_day_includes_a_long_booking_still_running_and_reads_the
     plan = explain(search[:21], enable_seqscan=False, enable_bitmapscan=False, enable_sort=False)
     assert "Index Scan using reservations_starts_id" in plan
     assert f"starts_at > '{(utc(2025, 3, 5) - timedelta(days=31)):%Y-%m-%d}" in plan
+    # ends_at is the index's last column: the reservations that ended before the day are skipped inside the
+    # index, not fetched row by row (57,000 rows for a page of 21 at design size).
+    index_condition = next(line for line in plan.splitlines() if "Index Cond" in line)
+    assert "ends_at >" in index_condition
 
 
 def test_the_database_refuses_a_reservation_longer_than_31_days(scene):

@@ -144,3 +144,54 @@ def test_managed_spaces_count_the_bookings_still_to_come_in_one_query(in_tenant)
         spaces = [(space.name, space.upcoming_count) for space in space_list_managed(now=now)]
     assert spaces == [("B room", 2), ("A archived", 0)]  # bookable first
     assert len(queries) == 2  # spaces, opening hours
+
+
+def test_the_availability_read_is_compiled_once_and_answered_by_the_no_overlap_index(in_tenant):
+    # Fixed SQL written by the ORM once per process: its blocked range is the exclusion constraint's expression
+    # (buffers included), so the constraint's GiST index answers it, and no request compiles it again.
+    from django.db import transaction
+
+    from reservations.models import NO_OVERLAP_CONSTRAINT
+    from spaces.selectors import _space_busy_sql, _space_busy_statement
+
+    space = open_every_day(SpaceFactory(buffer_before_minutes=15), time(8), time(18))
+    ReservationFactory(space=space, user=in_tenant.admin, starts_at=utc(2025, 3, 10, 9), ends_at=utc(2025, 3, 10, 10))
+    viewer = in_tenant.membership(in_tenant.owner)
+    window = {"starts_at": utc(2025, 3, 10, 0), "ends_at": utc(2025, 3, 11, 0), "tz": PARIS, "viewer": viewer}
+    space_availability(space=space, **window)
+    compiled = _space_busy_sql.cache_info().currsize
+
+    space_availability(space=space, **window)
+    assert _space_busy_sql.cache_info().currsize == compiled
+
+    sql, params = _space_busy_statement(
+        for_managers=True, space_id=space.pk, window=(utc(2025, 3, 10, 0), utc(2025, 3, 11, 0))
+    )
+    with transaction.atomic(), connection.cursor() as cursor:  # the test's transaction undoes the DROP
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("DROP INDEX reservations_space_starts")  # tiny tables: the planner would take it instead
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert f"Index Scan using {NO_OVERLAP_CONSTRAINT}" in plan
+
+
+def test_the_closures_read_is_compiled_once_and_binds_the_space_and_the_window(in_tenant):
+    from spaces.models import Closure
+    from spaces.selectors import _space_closures, _space_closures_sql, closure_list_overlapping
+
+    space, other = SpaceFactory(), SpaceFactory()
+    everywhere = Closure.objects.create(starts_at=utc(2025, 3, 10), ends_at=utc(2025, 3, 11), reason="Holiday")
+    elsewhere = Closure.objects.create(starts_at=utc(2025, 3, 10), ends_at=utc(2025, 3, 12), reason="Paint")
+    elsewhere.spaces.set([other])
+    Closure.objects.create(starts_at=utc(2025, 4, 1), ends_at=utc(2025, 4, 2), reason="Later")
+    window = {"starts_at": utc(2025, 3, 9), "ends_at": utc(2025, 3, 13)}
+
+    for chosen in (space, other):
+        expected = list(
+            closure_list_overlapping(space_id=chosen.pk, **window).values_list("starts_at", "ends_at", "reason")
+        )
+        assert _space_closures(space_id=chosen.pk, **window) == expected
+    assert [reason for _start, _end, reason in _space_closures(space_id=other.pk, **window)] == ["Holiday", "Paint"]
+    assert _space_closures(space_id=space.pk, **window)[0][2] == everywhere.reason
+    assert _space_closures_sql.cache_info().currsize == 1
