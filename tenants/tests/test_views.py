@@ -331,7 +331,11 @@ def test_signup_checks_the_password_even_when_the_address_is_malformed(web_clien
 
 @pytest.mark.parametrize(
     ("name", "slug"),
-    [("Acme Coworking", "acme-coworking"), ("Café Zürich & Co.", "cafe-zurich-co"), ("  --Ünïcode__Hub--  ", "unicode-hub")],
+    [
+        ("Acme Coworking", "acme-coworking"),
+        ("Café Zürich & Co.", "cafe-zurich-co"),
+        ("  --Ünïcode__Hub--  ", "unicode-hub"),
+    ],
 )
 def test_an_empty_address_is_suggested_from_the_organization_name(web_client, name, slug):
     response = web_client().post("/signup/", signup_data(organization_name=name, organization_slug=""))
