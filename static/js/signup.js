@@ -5,7 +5,9 @@ function slugFromName(name) {
     .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40).replace(/-+$/, "");
 }
 
-// htmx swaps the address field's block after an inline check: always look the input up again.
+// htmx swaps the address field's block after its inline check: always look the input up again. The check runs
+// when the person leaves the address field (or on submit), never from here: a swap answering a check started
+// while they type in that field would put the old value back.
 const slugInput = () => document.getElementById("id_organization_slug");
 let lastSuggestion = null;
 
@@ -16,14 +18,6 @@ document.addEventListener("input", (event) => {
   if (slug.value !== "" && slug.value !== lastSuggestion) return;
   lastSuggestion = slugFromName(event.target.value);
   slug.value = lastSuggestion;
-});
-
-document.addEventListener("change", (event) => {
-  const slug = slugInput();
-  // Leaving the name checks the suggested address at once (the address field's own inline check).
-  if (event.target.id === "id_organization_name" && slug && slug.value && slug.value === lastSuggestion) {
-    slug.dispatchEvent(new Event("change", { bubbles: true }));
-  }
 });
 
 document.addEventListener("DOMContentLoaded", () => {
