@@ -19,6 +19,7 @@ from spaces.forms import NO_SUCH_TIME, check_year_range
 from spaces.hours import END_OF_DAY, MIDNIGHT
 from spaces.localtime import day_window, local_today, since_midnight, wall_to_instant
 from spaces.models import Space
+from spaces.timefields import ClockInput
 
 # The services' field names → the form's (equipment errors go on the form as a whole).
 FIELD_MAP = {"starts_at": "start", "ends_at": "end", "space_id": "space", "space": "space", "equipment": None}
@@ -77,9 +78,9 @@ class ReservationForm(forms.Form):
 
     space = SpaceChoiceField(queryset=Space.objects.none(), empty_label="Choose a space")
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    start = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    start = forms.TimeField(widget=ClockInput())
     end = forms.TimeField(
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        widget=ClockInput(),
         help_text="00:00 means midnight at the end of the day.",
     )
     title = forms.CharField(
@@ -341,9 +342,9 @@ class SeriesChangeForm(forms.Form):
     """Change this and the following occurrences of a series, or all: new local times (on each one's own day),
     title, people and notes."""
 
-    start = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    start = forms.TimeField(widget=ClockInput())
     end = forms.TimeField(
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        widget=ClockInput(),
         help_text="00:00 means midnight at the end of the day.",
     )
     title = forms.CharField(max_length=200, required=False)

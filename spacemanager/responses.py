@@ -21,15 +21,32 @@ def wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/") or request.path == "/health"
 
 
-def error_response(request: HttpRequest, *, status: int, detail: str, code: str, template: str) -> HttpResponse:
+def error_response(
+    request: HttpRequest, *, status: int, detail: str, code: str, template: str, context: dict | None = None
+) -> HttpResponse:
     if wants_json(request):
         return JsonResponse({"detail": detail, "code": code}, status=status)
-    body = loader.render_to_string(template, {"detail": detail}, request=None)
+    body = loader.render_to_string(template, {"detail": detail, **(context or {})}, request=None)
     return HttpResponse(body, status=status)
 
 
 def not_found_response(request: HttpRequest, detail: str = "Not found.") -> HttpResponse:
     return error_response(request, status=404, detail=detail, code="not_found", template="404.html")
+
+
+def no_organization_response(request: HttpRequest) -> HttpResponse:
+    """An unknown, deactivated or deleted organization's host: the way out is the public site, not this host."""
+    from tenants.selectors import public_site_url_for_request
+
+    context = {"home_url": public_site_url_for_request(request), "home_label": "Go to SpaceManager's home page"}
+    return error_response(
+        request,
+        status=404,
+        detail="No organization lives at this address.",
+        code="not_found",
+        template="404.html",
+        context=context,
+    )
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -90,7 +107,7 @@ def handler500(request: HttpRequest) -> HttpResponse:
     if database_unreachable(error):
         return service_unavailable_response(request)
     if organization_vanished(request, error):
-        return not_found_response(request, "No organization lives at this address.")
+        return no_organization_response(request)
     return error_response(
         request,
         status=500,

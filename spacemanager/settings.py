@@ -230,6 +230,8 @@ def s3_storage(**overrides) -> dict:
 
 
 LOCAL_MEDIA_STORAGE = {"BACKEND": "spaces.images.SignedFileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}}
+# Files browsers ask for at the site's root (/favicon.ico), served by whitenoise on every host.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 STORAGES = {
     "default": s3_storage() if S3_BUCKET else LOCAL_MEDIA_STORAGE,
     "staticfiles": {

@@ -15,6 +15,7 @@ from spaces.localtime import local_today, since_midnight, wall_to_instant
 from spaces.models import Space
 from spaces.selectors import MAX_YEARS
 from spaces.services import SPACE_FIELDS
+from spaces.timefields import ClockInput
 
 # How far the calendar and the free-space search go either way: far enough for any real booking, near
 # enough that date arithmetic never leaves the calendar.
@@ -358,14 +359,14 @@ class ClosureForm(forms.Form):
     first_day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label="From")
     start = forms.TimeField(
         required=False,
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        widget=ClockInput(),
         label="From time",
         help_text="Empty: from the start of the day.",
     )
     last_day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label="Until")
     end = forms.TimeField(
         required=False,
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        widget=ClockInput(),
         label="Until time",
         help_text="Empty: to the end of the day.",
     )

@@ -36,6 +36,32 @@ def storable_problem(value: datetime) -> str | None:
     return None
 
 
+# 24-hour wall times as people type them on the pages: 9:30, 09:30, 14:00 (00:00 may mean midnight at the end).
+CLOCK_PATTERN = r"([01]?[0-9]|2[0-3]):[0-5][0-9]"
+
+
+class ClockInput(forms.TimeInput):
+    """A 24-hour HH:MM text input for the pages' times.
+
+    Chromium draws <input type="time"> in the browser's locale (02:30 PM in en-US), whatever the page's `lang`,
+    while every page shows 24-hour times: a text input with a pattern shows what the rest of the page does.
+    The form field (a TimeField) parses it as before; templates/spaces/_schedule.html repeats these attributes.
+    """
+
+    input_type = "text"
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        defaults = {
+            "pattern": CLOCK_PATTERN,
+            "placeholder": "HH:MM",
+            "maxlength": "5",
+            "autocomplete": "off",
+            "class": "clock-input",
+            "title": "24-hour time, such as 09:30 or 14:00",
+        }
+        super().__init__({**defaults, **(attrs or {})}, format="%H:%M")
+
+
 class AwareDateTimeField(serializers.DateTimeField):
     """ISO 8601 with an offset in, the organization's time with its offset out (the view activates it)."""
 

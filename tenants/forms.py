@@ -8,8 +8,10 @@ from django import forms
 
 from tenants.models import Organization
 from tenants.selectors import organization_find
+from tenants.services import registration_problems
 from tenants.validators import (
     SLUG_MAX_LENGTH,
+    slug_from_name,
     timezone_names,
     validate_currency_code,
     validate_organization_slug,
@@ -55,7 +57,10 @@ class SignupForm(forms.Form):
     organization_slug = SlugField(
         label="Web address",
         validators=[validate_organization_slug],
-        help_text="Lowercase letters, digits and hyphens, such as acme-studios. It cannot be changed later.",
+        help_text=(
+            "Lowercase letters, digits and hyphens, such as acme-studios; suggested from the name."
+            " It cannot be changed later."
+        ),
     )
     timezone = forms.ChoiceField(
         choices=timezone_choices,
@@ -65,8 +70,34 @@ class SignupForm(forms.Form):
         help_text="Bookings are shown in this time zone. You can change it later.",
     )
 
+    # The registration service and the model name some fields differently.
+    SERVICE_FIELD_MAP = {"name": "organization_name", "slug": "organization_slug"}
+
+    def __init__(self, data=None, **kwargs) -> None:
+        if data is not None and not data.get("organization_slug", "").strip() and data.get("organization_name"):
+            # Left empty (or no JavaScript to suggest it): the address the name suggests, shown if refused.
+            data = data.copy()
+            data["organization_slug"] = slug_from_name(data["organization_name"])
+        super().__init__(data, **kwargs)
+
     def clean_timezone(self) -> str:
         return self.cleaned_data.get("timezone") or "UTC"
+
+    def clean(self) -> dict:
+        """Every error at once: the service's checks (taken address or email, weak password) run beside the
+        fields' own, for the values those let through."""
+        values = super().clean()
+        problems = registration_problems(
+            organization_slug=values.get("organization_slug"),
+            owner_email=values.get("email"),
+            owner_password=values.get("password"),
+            owner_full_name=values.get("full_name", ""),
+        )
+        for problem in problems:
+            field = self.SERVICE_FIELD_MAP.get(problem.field, problem.field)
+            if field not in self.errors:
+                self.add_error(field, forms.ValidationError(problem.message, code=problem.code))
+        return values
 
 
 class FindOrganizationForm(forms.Form):

@@ -7,7 +7,7 @@ from django.http.request import split_domain_port
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import remove_www
 
-from spacemanager.responses import not_found_response
+from spacemanager.responses import no_organization_response
 from tenants.models import Domain, Organization
 
 # hostname -> (expires at on the monotonic clock, the active organization). Per process: every request on an
@@ -64,4 +64,4 @@ class OrganizationMiddleware(TenantMainMiddleware):
         return organization_for_host(hostname)
 
     def no_tenant_found(self, request: HttpRequest, hostname: str) -> HttpResponse:
-        return not_found_response(request, "No organization lives at this address.")
+        return no_organization_response(request)

@@ -23,6 +23,14 @@ def organization_url_for_request(organization: Organization, request: HttpReques
     return organization.url(scheme=request.scheme, port=port)
 
 
+def public_site_url_for_request(request: HttpRequest) -> str:
+    """The public site (BASE_DOMAIN) seen from the current request: same scheme and port, whatever the host."""
+    host = request.get_host()
+    port = host.rpartition(":")[2] if ":" in host and not host.endswith("]") else ""
+    suffix = f":{port}" if port and port not in {"80", "443"} else ""
+    return f"{request.scheme}://{settings.BASE_DOMAIN}{suffix}/"
+
+
 def organization_list_active() -> QuerySet[Organization]:
     """Organizations that get periodic work: active ones, never the public site or a template schema."""
     excluded = {settings.PUBLIC_SCHEMA_NAME}
@@ -225,7 +233,7 @@ def organization_find(*, slug: str) -> Organization | None:
 
 def organization_slug_taken(*, slug: str) -> bool:
     """Whether an organization (active or not) already uses this address: a hint for forms; the unique
-    constraint and organization_register remain the last word."""
+    constraint and organization_register remain the last word (registration_problems asks it)."""
     return Organization.objects.filter(slug=slug).exists()
 
 

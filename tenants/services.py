@@ -13,6 +13,7 @@ from accounts.services import password_check, user_create
 from spacemanager.errors import PermissionDenied, ValidationFailed
 from tenants.models import Domain, Organization, schema_name_for_slug
 from tenants.schema import tenant_schema_create
+from tenants.selectors import organization_slug_taken
 from tenants.validators import validate_currency_code, validate_timezone_name
 
 SLUG_TAKEN_MESSAGE = "This address is already taken; please choose another."
@@ -70,6 +71,39 @@ def organization_provision(*, name: str, slug: str, timezone: str = "UTC", curre
     return organization
 
 
+def registration_problems(
+    *,
+    organization_slug: str | None,
+    owner_email: str | None,
+    owner_password: str | None,
+    owner_full_name: str = "",
+    allow_existing_owner: bool = False,
+) -> list[ValidationFailed]:
+    """Every reason sign-up would refuse these values, all at once (the sign-up page shows them together).
+
+    A value that is None (missing, or already refused by the form) is not checked. organization_register runs
+    the same checks; the database's unique constraints stay the last word in a race.
+    """
+    problems = []
+    if organization_slug and organization_slug_taken(slug=organization_slug):
+        problems.append(slug_taken_error())
+    owner_exists = bool(owner_email) and User.objects.with_email(owner_email).exists()
+    if owner_exists and not allow_existing_owner:
+        problems.append(
+            ValidationFailed(
+                "An account with this email already exists; log in to your organization instead.",
+                field="email",
+                code="email_taken",
+            )
+        )
+    if owner_password is not None and not (owner_exists and allow_existing_owner):
+        try:
+            password_check(password=owner_password, email=owner_email or "", full_name=owner_full_name)
+        except ValidationFailed as exc:
+            problems.append(exc)
+    return problems
+
+
 @transaction.atomic
 def organization_register(
     *,
@@ -87,22 +121,21 @@ def organization_register(
     The public sign-up refuses an email that already has an account; operators (create_organization) may
     make an existing person the owner of a further organization.
     """
-    if Organization.objects.filter(slug=organization_slug).exists():
-        raise slug_taken_error()
+    problems = registration_problems(
+        organization_slug=organization_slug,
+        owner_email=owner_email,
+        owner_password=owner_password,
+        owner_full_name=owner_full_name,
+        allow_existing_owner=allow_existing_owner,
+    )
+    if problems:
+        raise problems[0]
     owner = User.objects.with_email(owner_email).first()
-    if owner is not None and not allow_existing_owner:
-        raise ValidationFailed(
-            "An account with this email already exists; log in to your organization instead.",
-            field="email",
-            code="email_taken",
-        )
     if owner is not None:
         organization = organization_provision(
             name=organization_name, slug=organization_slug, timezone=timezone, currency=currency
         )
     else:
-        if owner_password is not None:
-            password_check(password=owner_password, email=owner_email, full_name=owner_full_name)
         # Hashing (argon2id, ~25 ms; argon2-cffi releases the GIL) overlaps the schema's creation, which
         # takes most of sign-up's 0.3 s budget.
         with ThreadPoolExecutor(max_workers=1) as pool:

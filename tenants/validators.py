@@ -1,6 +1,7 @@
 """Rules for organization slugs, time zones and currencies: one place, used by models, forms and serializers."""
 
 import re
+import unicodedata
 import zoneinfo
 from functools import cache
 
@@ -35,6 +36,16 @@ def validate_organization_slug(value: str) -> None:
         raise ValidationError("Hyphens cannot follow each other.", code="invalid_slug")
     if value in RESERVED_SLUGS or value.startswith("pg-"):
         raise ValidationError(f"“{value}” is reserved; please choose another.", code="reserved_slug")
+
+
+def slug_from_name(name: str) -> str:
+    """The address suggested for an organization's name: "Café Zürich & Co" → "cafe-zurich-co".
+
+    static/js/signup.js suggests the same as the person types; the sign-up form uses it when the address is
+    left empty. The result may still be refused (too short, reserved, taken): it is only a suggestion.
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:SLUG_MAX_LENGTH].strip("-")
 
 
 # In the tz database but not zones a person lives in: the machine's own zone, a placeholder, rule files.

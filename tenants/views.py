@@ -16,11 +16,9 @@ from spacemanager.ratelimit import rate_limit_refusal
 from spacemanager.web import form_add_error
 from tenants import services
 from tenants.forms import FindOrganizationForm, OrganizationSettingsForm, SignupForm, enable_inline_validation
-from tenants.selectors import organization_slug_taken, organization_url_for_request
+from tenants.selectors import organization_url_for_request
 
 TENANT_URLCONF = "spacemanager.urls_tenant"
-# The registration service and the model name some fields differently from the sign-up form.
-SIGNUP_FIELD_MAP = {"name": "organization_name", "slug": "organization_slug"}
 
 
 def address_suffix(request: HttpRequest) -> str:
@@ -40,6 +38,8 @@ def signup(request: HttpRequest) -> HttpResponse:
     url = reverse("site:signup")
     if request.method == "GET":
         form = enable_inline_validation(SignupForm(), url)
+        # A fresh form: signup.js sets the browser's time zone; UTC stays without JavaScript.
+        form.fields["timezone"].widget.attrs["data-preset-from-browser"] = ""
         return render(request, "tenants/signup.html", {"form": form, "address_suffix": address_suffix(request)})
     form = enable_inline_validation(SignupForm(request.POST), url)
     if request.htmx and request.htmx.trigger_name in SignupForm.INLINE_FIELDS:
@@ -59,7 +59,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 timezone=values["timezone"],
             )
         except (DomainError, ValidationError) as exc:
-            form_add_error(form, exc, field_map=SIGNUP_FIELD_MAP)
+            form_add_error(form, exc, field_map=SignupForm.SERVICE_FIELD_MAP)
         else:
             token = login_link_token_create(membership=registration.membership)
             welcome = reverse("accounts:welcome", urlconf=TENANT_URLCONF, kwargs={"token": token})
@@ -72,9 +72,6 @@ def signup(request: HttpRequest) -> HttpResponse:
 def signup_field(request: HttpRequest, form: SignupForm, name: str) -> HttpResponse:
     """Inline validation: one field of the sign-up form with its errors, nothing created."""
     form.is_valid()
-    field = form[name]
-    if name == "organization_slug" and not field.errors and organization_slug_taken(slug=field.value().lower()):
-        form_add_error(form, services.slug_taken_error(), field_map=SIGNUP_FIELD_MAP)
     suffix = address_suffix(request) if name == "organization_slug" else ""
     return render(request, "_field.html", {"field": form[name], "suffix": suffix})
 

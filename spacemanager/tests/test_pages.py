@@ -132,3 +132,28 @@ def test_a_crashing_page_shows_the_500_page(web_client, org, settings):
     response = client.get("/crash/")
     assert response.status_code == 500
     assert "Something went wrong" in text(response)
+
+
+def test_deactivated_organization_404_links_to_the_public_site_not_to_itself(client, org):
+    from tenants.models import Organization
+
+    Organization.objects.filter(pk=org.organization.pk).update(is_active=False)
+    response = client.get("/spaces/", HTTP_HOST=f"{org.host}:8000")
+    assert response.status_code == 404
+    page = text(response)
+    assert "No organization lives at this address." in page
+    assert '<a class="btn btn-primary" href="http://localhost:8000/">Go to SpaceManager\'s home page</a>' in page
+
+
+def test_unknown_page_of_an_organization_still_links_to_its_own_start_page(web_client, org):
+    assert 'href="/">Go to the start page</a>' in text(web_client(org, org.member).get("/no-such-page/"))
+
+
+@pytest.mark.parametrize("on_organization_host", [False, True])
+def test_favicon_is_an_icon_on_every_host(client, org, on_organization_host):
+    host = org.host if on_organization_host else "localhost"
+    response = client.get("/favicon.ico", HTTP_HOST=host)
+    assert response.status_code == 200
+    assert response["Content-Type"] in {"image/x-icon", "image/vnd.microsoft.icon"}
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert body[:4] == b"\x00\x00\x01\x00"  # the ICO format's magic number

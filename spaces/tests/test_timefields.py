@@ -60,3 +60,36 @@ def test_a_booking_body_refuses_offsets_postgresql_cannot_store(api_client, org,
 
 def test_the_largest_storable_offset_is_accepted(api_client, org):
     assert api_client(org, org.member).get("/api/v1/reservations", {"from": EDGE}).status_code == 200
+
+
+@pytest.mark.parametrize(("typed", "parsed"), [("9:30", "09:30"), ("14:00", "14:00"), ("00:00", "00:00")])
+def test_clock_inputs_take_24_hour_times_and_show_them_back_as_hh_mm(typed, parsed):
+    from django import forms
+
+    from spaces.timefields import CLOCK_PATTERN, ClockInput
+
+    class Form(forms.Form):
+        start = forms.TimeField(widget=ClockInput())
+
+    form = Form({"start": typed})
+    assert form.is_valid()
+    assert form.cleaned_data["start"].strftime("%H:%M") == parsed
+    html = str(Form(initial={"start": form.cleaned_data["start"]})["start"])
+    assert 'type="text"' in html
+    assert f'value="{parsed}"' in html
+    assert f'pattern="{CLOCK_PATTERN}"' in html
+    assert 'placeholder="HH:MM"' in html
+
+
+@pytest.mark.parametrize("typed", ["2:30 PM", "25:00", "noon"])
+def test_clock_inputs_refuse_what_is_not_a_24_hour_time(typed):
+    from django import forms
+
+    from spaces.timefields import ClockInput
+
+    class Form(forms.Form):
+        start = forms.TimeField(widget=ClockInput())
+
+    form = Form({"start": typed})
+    assert not form.is_valid()
+    assert form.errors["start"] == ["Enter a valid time."]

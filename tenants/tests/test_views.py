@@ -299,3 +299,86 @@ def test_a_taken_address_on_the_sign_up_page_has_the_code_slug_taken(web_client,
     form = response.context["field"].form if inline else response.context["form"]
     codes = [error.code for error in form.errors.as_data()["organization_slug"]]
     assert codes == ["slug_taken"]
+
+
+# Sign-up: every error at once, suggested address, real time zones
+
+
+def test_signup_shows_every_field_error_at_once_and_creates_nothing(web_client, org):
+    before = Organization.objects.count(), User.objects.count()
+    data = signup_data(
+        full_name="", email="OWNER@alpha.test", password="password123", organization_slug="alpha", timezone="Factory"
+    )
+
+    response = web_client().post("/signup/", data)
+
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert errors["full_name"] == ["This field is required."]
+    assert "An account with this email already exists" in errors["email"][0]
+    assert "This password is too common." in errors["password"][0]
+    assert "This address is already taken" in errors["organization_slug"][0]
+    assert "Select a valid choice." in errors["timezone"][0]
+    assert text(response).count('aria-invalid="true"') == 5
+    assert (Organization.objects.count(), User.objects.count()) == before
+
+
+def test_signup_checks_the_password_even_when_the_address_is_malformed(web_client):
+    response = web_client().post("/signup/", signup_data(password="password123", organization_slug="-bad-"))
+    errors = response.context["form"].errors
+    assert set(errors) == {"password", "organization_slug"}
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Acme Coworking", "acme-coworking"),
+        ("Café Zürich & Co.", "cafe-zurich-co"),
+        ("  --Ünïcode__Hub--  ", "unicode-hub"),
+    ],
+)
+def test_an_empty_address_is_suggested_from_the_organization_name(web_client, name, slug):
+    response = web_client().post("/signup/", signup_data(organization_name=name, organization_slug=""))
+    assert response.status_code == 302
+    assert Organization.objects.get(slug=slug).name == name.strip()
+
+
+def test_a_suggested_address_that_is_refused_is_shown_for_correcting(web_client, org):
+    response = web_client().post("/signup/", signup_data(organization_name="Alpha", organization_slug=""))
+    assert response.status_code == 400
+    page = text(response)
+    assert 'value="alpha"' in page
+    assert "This address is already taken" in page
+
+
+def test_no_name_and_no_address_asks_for_both(web_client):
+    response = web_client().post("/signup/", signup_data(organization_name="", organization_slug=""))
+    errors = response.context["form"].errors
+    assert errors["organization_name"] == ["This field is required."]
+    assert errors["organization_slug"] == ["This field is required."]
+
+
+def test_suggested_address_is_cut_to_forty_characters_without_a_trailing_hyphen():
+    from tenants.validators import slug_from_name, validate_organization_slug
+
+    slug = slug_from_name("The Very Long Name Of A Coworking Space In Town")
+    assert slug == "the-very-long-name-of-a-coworking-space"
+    validate_organization_slug(slug)
+
+
+def test_sign_up_page_asks_the_browser_for_its_time_zone_only_on_a_fresh_form(web_client):
+    page = text(web_client().get("/signup/"))
+    assert "/static/js/signup.js" in page
+    assert "data-preset-from-browser" in page
+    assert "data-preset-from-browser" not in text(web_client().post("/signup/", signup_data(full_name="")))
+
+
+@pytest.mark.parametrize("zone", ["localtime", "Factory", "posixrules", "posix/Europe/Paris", "right/UTC"])
+def test_sign_up_neither_offers_nor_accepts_zones_that_are_not_places(web_client, zone):
+    page = text(web_client().get("/signup/"))
+    assert f'value="{zone}"' not in page
+    assert 'value="Europe/Paris"' in page
+    response = web_client().post("/signup/", signup_data(timezone=zone))
+    assert response.status_code == 400
+    assert "timezone" in response.context["form"].errors
+    assert not Organization.objects.filter(slug="acme").exists()
