@@ -7,8 +7,8 @@ from django.template.loader import render_to_string
 
 from billing import services
 from billing.documents import invoice_csv, invoice_pdf
-from spacemanager.money import money_format
 from billing.tests.factories import AFTER_MARCH, booking
+from spacemanager.money import money_format
 from tenants.selectors import organization_current
 
 MARCH = date(2025, 3, 1)
