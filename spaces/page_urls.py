@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from spaces import views
+from spaces import display_views, views
 
 app_name = "spaces"
 
@@ -14,6 +14,14 @@ urlpatterns = [
     path("<int:pk>/edit/", views.space_edit, name="edit"),
     path("<int:pk>/archive/", views.space_archive, name="archive"),
     path("<int:pk>/restore/", views.space_restore, name="restore"),
+    path("<int:pk>/check-in/", display_views.space_check_in, name="check-in"),
+    path("<int:pk>/display/", display_views.display, name="display"),
+    path("<int:pk>/display/state/", display_views.display_fragment, name="display-state"),
+    path("<int:pk>/display/book/", display_views.display_book, name="display-book"),
+    path("<int:pk>/display/check-in/", display_views.display_check_in, name="display-check-in"),
+    path("<int:pk>/display-links/", display_views.display_link_create, name="display-link-create"),
+    path("<int:pk>/display-links/<int:link_id>/revoke/", display_views.display_link_revoke, name="display-link-revoke"),
+    path("display/open/<str:secret>/", display_views.display_open, name="display-open"),
     path("closures/", views.closure_list_page, name="closures"),
     path("closures/<int:pk>/", views.closure_detail, name="closure"),
     path("closures/<int:pk>/cancel-affected/", views.closure_cancel_affected, name="closure-cancel-affected"),
