@@ -271,6 +271,11 @@ CELERY_BEAT_SCHEDULE = beat_schedule(
     sweep_seconds=REMINDER_SWEEP_SECONDS, relay_seconds=OUTBOX_RELAY_SECONDS, no_show_seconds=NO_SHOW_SWEEP_SECONDS
 )
 
+# Room displays (spaces.displays): how often a tablet asks for the room's state again.
+DISPLAY_REFRESH_SECONDS = env.int("DISPLAY_REFRESH_SECONDS", default=15)
+if not 1 <= DISPLAY_REFRESH_SECONDS <= 300:
+    raise ImproperlyConfigured("DISPLAY_REFRESH_SECONDS must be between 1 and 300.")
+
 # Webhooks (integrations/http.py): production refuses URLs that resolve to loopback, private, link-local or
 # metadata addresses; development and tests allow them, so a receiver on this machine works after `make run`.
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=not IS_PRODUCTION)

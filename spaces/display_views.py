@@ -5,6 +5,7 @@ The tablet's pages read only the display cookie (path-scoped to that space's dis
 link gives no access to anything else, and a person's login gives no access to a display's buttons."""
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -65,7 +66,7 @@ def display_open(request: HttpRequest, secret: str) -> HttpResponse:
 
 def _render_display(request: HttpRequest, link: DisplayLink, template: str, status: int = 200, **extra):
     state = displays.display_state(link=link)
-    context = {"state": state, "space": state.space, **extra}
+    context = {"state": state, "space": state.space, "refresh_seconds": settings.DISPLAY_REFRESH_SECONDS, **extra}
     response = render(request, template, context, status=status)
     add_never_cache_headers(response)
     return response

@@ -209,7 +209,10 @@ class DisplayLink(models.Model):
     name = models.CharField(max_length=80, blank=True, help_text="Which tablet, e.g. 'Door of the Blue room'.")
     secret_hash = models.CharField(max_length=64, unique=True, editable=False)  # sha256 of the secret, hex
     # Bookings made at the door are made as this owner or admin (they count as theirs, created_by says so).
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Users live in the public schema: no database constraint across schemas (TENANCY.md); never deleted.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
