@@ -110,7 +110,9 @@ class ReservationForm(forms.Form):
         }
 
     def add_conflict(self, conflict: ReservationConflict) -> None:
-        """Say which booking is in the way, in local time, next to the time that runs into it."""
+        """Say which booking is in the way, in local time, next to the time that runs into it, and offer to wait
+        for the slot ("Join the waitlist", `waitlist_offer`)."""
+        self.waitlist_offer = WaitlistJoinForm.offer(self.service_arguments)
         starts_at = self.cleaned_data["starts_at"]
         clashes = [
             (datetime.fromisoformat(item["starts_at"]), datetime.fromisoformat(item["ends_at"]))

@@ -139,7 +139,6 @@ def reservation_create(request: HttpRequest) -> HttpResponse:
             reservation = services.reservation_create(actor=actor, **form.service_arguments)
         except ReservationConflict as exc:
             form.add_conflict(exc)
-            context["waitlist_offer"] = WaitlistJoinForm.offer(form.service_arguments)
         except DomainError as exc:
             form_add_error(form, exc, field_map=FIELD_MAP)
         else:

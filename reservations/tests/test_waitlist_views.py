@@ -129,3 +129,17 @@ def test_anonymous_visitors_are_sent_to_log_in(web_client, paris):
     assert response.status_code == 302
     assert response.headers["Location"] == "/login/?next=/reservations/waitlist/"
     assert web_client(paris).post("/reservations/waitlist/join/").status_code == 302
+
+
+def test_a_clash_in_the_schedules_inline_form_offers_the_waitlist_too(web_client, paris, room, booking_now):
+    ReservationFactory(space=room, user=paris.admin, starts_at=TUESDAY_9, ends_at=TUESDAY_10)
+    client = web_client(paris, paris.member)
+    form = {"space": room.pk, "date": "2025-03-04", "start": "10:00", "end": "11:00", "attendees": 1}
+
+    response = client.post("/schedule/?date=2025-03-04", form, HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 400
+    fields = hidden_fields(response)
+    assert client.post("/reservations/waitlist/join/", fields).status_code == 302
+    entry = WaitlistEntry.objects.get()
+    assert (entry.user_id, entry.starts_at, entry.ends_at) == (paris.member.pk, TUESDAY_9, TUESDAY_10)
