@@ -173,7 +173,9 @@ class ReservationForm(forms.Form):
         }
 
     def add_conflict(self, conflict: ReservationConflict) -> None:
-        """Say which booking is in the way, in local time, next to the time that runs into it."""
+        """Say which booking is in the way, in local time, next to the time that runs into it, and offer to wait
+        for the slot ("Join the waitlist", `waitlist_offer`)."""
+        self.waitlist_offer = WaitlistJoinForm.offer(self.service_arguments)
         starts_at = self.cleaned_data["starts_at"]
         clashes = [
             (datetime.fromisoformat(item["starts_at"]), datetime.fromisoformat(item["ends_at"]))
@@ -373,3 +375,20 @@ class SeriesChangeForm(forms.Form):
     def service_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {name: data[name] for name in ("starts_at", "ends_at", "title", "attendees", "notes")}
+
+
+class WaitlistJoinForm(forms.Form):
+    """The hidden fields of "Join the waitlist" next to a clash: the slot the booking form found taken."""
+
+    space_id = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    starts_at = forms.DateTimeField(widget=forms.HiddenInput)
+    ends_at = forms.DateTimeField(widget=forms.HiddenInput)
+    attendees = forms.IntegerField(min_value=1, initial=1, widget=forms.HiddenInput)
+    title = forms.CharField(max_length=200, required=False, widget=forms.HiddenInput)
+
+    @classmethod
+    def offer(cls, arguments: dict[str, Any]) -> "WaitlistJoinForm":
+        """The form for the booking form's taken slot (its `service_arguments`)."""
+        initial = {name: arguments[name] for name in ("space_id", "attendees", "title")}
+        initial |= {name: arguments[name].isoformat() for name in ("starts_at", "ends_at")}
+        return cls(initial=initial)

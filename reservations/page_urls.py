@@ -18,6 +18,9 @@ urlpatterns = [
     path("<int:pk>/check-in/<str:token>/", check_in_views.reservation_check_in_link, name="check-in-link"),
     path("<int:pk>/confirm/", views.reservation_confirm, name="confirm"),
     path("<int:pk>/decline/", approval_views.reservation_decline, name="decline"),
+    path("waitlist/", views.waitlist_mine, name="waitlist"),
+    path("waitlist/join/", views.waitlist_join, name="waitlist-join"),
+    path("waitlist/<int:pk>/leave/", views.waitlist_leave, name="waitlist-leave"),
     path("series/<int:pk>/edit/", views.series_edit, name="series-edit"),
     path("series/<int:pk>/cancel/", views.series_cancel, name="series-cancel"),
 ]

@@ -689,6 +689,7 @@ def reservations_cancel_with_notice(*, reservation_ids: list[int], reason: str) 
     Reservation.objects.bulk_update(due, ["status", "cancelled_at", "cancel_reason", "sequence", "updated_at"])
     for reservation in due:
         _after_commit(reservation, "cancelled")
+    _waitlist_offer(freed=due, now=now)
     return due
 
 
@@ -710,6 +711,7 @@ def reservations_cancel_upcoming(*, space: Space) -> int:
     Reservation.objects.bulk_update(upcoming, ["status", "cancelled_at", "sequence", "updated_at"])
     for reservation in sorted(upcoming, key=lambda reservation: reservation.space_id):
         _after_commit(reservation, "cancelled")
+    _waitlist_offer(freed=upcoming, now=now)  # an archived space: its waiting entries expire
     return len(upcoming)
 
 
@@ -1335,6 +1337,20 @@ def _spaces_lock_skipping(space_ids) -> dict[int, Space]:
     return {space.pk: space for space in spaces}
 
 
+def _spaces_lock(space_ids) -> dict[int, Space]:
+    """Lock these spaces as `_space_for_booking` does, in id order (waiting for bookings in flight)."""
+    spaces = Space.objects.select_for_update(no_key=True).filter(pk__in=set(space_ids)).order_by("pk")
+    return {space.pk: space for space in spaces}
+
+
+def _waitlist_offer(*, freed: list[Reservation], now: datetime) -> None:
+    """The organization freed these reservations' time (a closure, a changed or archived space): offer it to the
+    waitlist like any other freed slot. The callers already hold these spaces (spaces.services locks them, in id
+    order, before cancelling), so locking them again here waits for nothing and keeps the order."""
+    if freed:
+        _waitlist_fill_each(spaces=_spaces_lock(r.space_id for r in freed), freed=freed, now=now)
+
+
 def _waitlist_fill_each(*, spaces: dict[int, Space], freed: list[Reservation], now: datetime) -> None:
     for space_id, space in spaces.items():
         _waitlist_fill(space=space, freed=[r for r in freed if r.space_id == space_id], now=now)
@@ -1355,6 +1371,11 @@ def _waitlist_fill(*, space: Space, freed: list[Reservation], now: datetime) -> 
         .order_by("created_at", "pk")
     )
     if not waiting:
+        return []
+    if not space.is_active:  # archived: nothing can be booked there any more
+        WaitlistEntry.objects.filter(pk__in=[entry.pk for entry in waiting]).update(
+            status=WaitlistEntry.Status.EXPIRED, updated_at=now
+        )
         return []
     organization = organization_current()
     tz = ZoneInfo(organization.timezone)

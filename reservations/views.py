@@ -26,10 +26,11 @@ from reservations.forms import (
     ReservationFilterForm,
     ReservationForm,
     SeriesChangeForm,
+    WaitlistJoinForm,
     default_slot,
     reservation_initial,
 )
-from reservations.models import Reservation
+from reservations.models import Reservation, WaitlistEntry
 from reservations.pricing import Price, reservation_price_lines
 from reservations.selectors import (
     reservation_get,
@@ -37,6 +38,8 @@ from reservations.selectors import (
     reservation_list_upcoming,
     reservation_search,
     series_get,
+    waitlist_entry_get,
+    waitlist_list,
 )
 from reservations.services import ReservationConflict
 from spacemanager.errors import DomainError, NotFound
@@ -465,3 +468,56 @@ def reservation_quote(request: HttpRequest) -> HttpResponse:
         price, domain_error = _quote(request, form)
         error = domain_error.message if domain_error else None
     return render(request, "reservations/_quote.html", {"quote": price, "quote_error": error, "form": form})
+
+
+# The waitlist (services.waitlist_join / waitlist_leave): "Join the waitlist" next to a clash, and my entries.
+
+
+@require_GET
+@member_required
+@in_organization_time
+def waitlist_mine(request: HttpRequest) -> HttpResponse:
+    """My waitlist: the slots I wait for (soonest first) with a button to leave each, and what became of the rest."""
+    return _waitlist_page(request, WaitlistJoinForm())
+
+
+def _waitlist_page(request: HttpRequest, form: WaitlistJoinForm, status: int = 200) -> HttpResponse:
+    actor = request_membership(request)
+    entries = waitlist_list(actor=actor).filter(user_id=actor.user_id)
+    waiting = entries.filter(status=WaitlistEntry.Status.WAITING).order_by("starts_at", "pk")
+    others = entries.exclude(status=WaitlistEntry.Status.WAITING).order_by("-starts_at", "-pk")[:20]
+    context = {"waiting": waiting, "others": others, "join_form": form}
+    return render(request, "reservations/waitlist_mine.html", context, status=status)
+
+
+@require_POST
+@member_required
+@in_organization_time
+def waitlist_join(request: HttpRequest) -> HttpResponse:
+    """Wait for the slot the booking form found taken (its hidden fields), over `waitlist_join`."""
+    form = WaitlistJoinForm(request.POST)
+    if not form.is_valid():
+        return _waitlist_page(request, form, status=400)
+    try:
+        entry = services.waitlist_join(actor=request_membership(request), **form.cleaned_data)
+    except DomainError as exc:
+        form.add_error(None, exc.message)
+        return _waitlist_page(request, form, status=400)
+    messages.success(
+        request, f"You are on the waitlist for {entry.space.name}, {_when(entry)}. If it frees, it is booked for you."
+    )
+    return redirect("reservations:waitlist")
+
+
+@require_POST
+@member_required
+def waitlist_leave(request: HttpRequest, pk: int) -> HttpResponse:
+    """Leave the waitlist for one slot (mine; owners and admins may remove anyone's), over `waitlist_leave`."""
+    actor = request_membership(request)
+    try:
+        entry = waitlist_entry_get(actor=actor, entry_id=pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    services.waitlist_leave(actor=actor, entry=entry)
+    messages.success(request, f"You left the waitlist for {entry.space.name}.")
+    return redirect("reservations:waitlist")

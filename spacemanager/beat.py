@@ -21,6 +21,10 @@ SWEEP_JOBS = (
     # Webhook retries longer than 10 minutes, and first attempts Redis missed (integrations.services).
     "integrations.tasks.webhook_deliveries_queue_due",
 )
+# The no-show release also runs on its own, faster tick (NO_SHOW_SWEEP_SECONDS, at most 60): the issue frees a
+# booking nobody checked in within a minute after its grace ends. It stays in SWEEP_JOBS too, so the slower tick
+# still releases before it completes ended bookings. Same fan-out and batches; it does not move `swept_at`.
+NO_SHOW_JOBS = ("reservations.tasks.reservations_release_no_shows",)
 
 
 def every_organization(
@@ -42,10 +46,14 @@ def every_organization(
     }
 
 
-def beat_schedule(*, sweep_seconds: int = 300, relay_seconds: float = 2) -> dict[str, dict[str, Any]]:
+def beat_schedule(
+    *, sweep_seconds: int = 300, relay_seconds: float = 2, no_show_seconds: int = 60
+) -> dict[str, dict[str, Any]]:
     """`sweep_seconds` is REMINDER_SWEEP_SECONDS: how late a reminder or an expiry may be at most;
-    `relay_seconds` is OUTBOX_RELAY_SECONDS: how long a booking's email waits in the outbox at most."""
+    `relay_seconds` is OUTBOX_RELAY_SECONDS: how long a booking's email waits in the outbox at most;
+    `no_show_seconds` is NO_SHOW_SWEEP_SECONDS: how late a no-show is released at most."""
     sweep = timedelta(seconds=sweep_seconds)
+    no_show = timedelta(seconds=no_show_seconds)
     return {
         # Public schema: one relay for every organization; a missed run is made up by the next one.
         "outbox-relay": {
@@ -60,6 +68,14 @@ def beat_schedule(*, sweep_seconds: int = 300, relay_seconds: float = 2) -> dict
             "schedule": sweep,
             "args": (list(SWEEP_JOBS), sweep.total_seconds()),
             "options": {"expires": sweep.total_seconds(), "queue": "sweeps"},
+        },
+        # No-shows: the same batches on the same queue, every NO_SHOW_SWEEP_SECONDS (60).
+        "no-show-release": {
+            "task": SWEEPS_TASK,
+            "schedule": no_show,
+            "args": (list(NO_SHOW_JOBS), no_show.total_seconds()),
+            "kwargs": {"record": False},
+            "options": {"expires": no_show.total_seconds(), "queue": "sweeps"},
         },
         # The month ends at a different instant in every time zone (UTC-12 to UTC+14): hourly on the 1st and
         # 2nd (UTC), each organization's job makes the report once its own month is over, then does nothing.

@@ -309,7 +309,18 @@ if REMINDER_LEAD_MINUTES < 1 or PENDING_EXPIRY_MINUTES < 1:
 OUTBOX_RELAY_SECONDS = env.float("OUTBOX_RELAY_SECONDS", default=2)
 if not 0.5 <= OUTBOX_RELAY_SECONDS <= 60:
     raise ImproperlyConfigured("OUTBOX_RELAY_SECONDS must be between 0.5 and 60.")
-CELERY_BEAT_SCHEDULE = beat_schedule(sweep_seconds=REMINDER_SWEEP_SECONDS, relay_seconds=OUTBOX_RELAY_SECONDS)
+# The issue: a booking nobody checked in is released within a minute after its grace ends.
+NO_SHOW_SWEEP_SECONDS = env.int("NO_SHOW_SWEEP_SECONDS", default=60)
+if not 10 <= NO_SHOW_SWEEP_SECONDS <= 60:
+    raise ImproperlyConfigured("NO_SHOW_SWEEP_SECONDS must be between 10 and 60.")
+CELERY_BEAT_SCHEDULE = beat_schedule(
+    sweep_seconds=REMINDER_SWEEP_SECONDS, relay_seconds=OUTBOX_RELAY_SECONDS, no_show_seconds=NO_SHOW_SWEEP_SECONDS
+)
+
+# Room displays (spaces.displays): how often a tablet asks for the room's state again.
+DISPLAY_REFRESH_SECONDS = env.int("DISPLAY_REFRESH_SECONDS", default=15)
+if not 1 <= DISPLAY_REFRESH_SECONDS <= 300:
+    raise ImproperlyConfigured("DISPLAY_REFRESH_SECONDS must be between 1 and 300.")
 
 # Webhooks (integrations/http.py): production refuses URLs that resolve to loopback, private, link-local or
 # metadata addresses; development and tests allow them, so a receiver on this machine works after `make run`.

@@ -271,3 +271,30 @@ class SpacePhoto(models.Model):
 
     def __str__(self) -> str:
         return f"{self.space_id} photo {self.pk}"
+
+
+class DisplayLink(models.Model):
+    """A tablet beside a room signs in with this: a revocable secret per space (only its hash is kept). It opens
+    that space's display and nothing else (spaces.displays)."""
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="display_links")
+    name = models.CharField(max_length=80, blank=True, help_text="Which tablet, e.g. 'Door of the Blue room'.")
+    secret_hash = models.CharField(max_length=64, unique=True, editable=False)  # sha256 of the secret, hex
+    # Bookings made at the door are made as this owner or admin (they count as theirs, created_by says so).
+    # Users live in the public schema: no database constraint across schemas (TENANCY.md); never deleted.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name or f"Display of {self.space_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

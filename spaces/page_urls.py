@@ -3,7 +3,7 @@
 from django.urls import path
 
 from reservations import approval_views
-from spaces import media_views, views
+from spaces import display_views, media_views, views
 
 app_name = "spaces"
 
@@ -22,6 +22,14 @@ urlpatterns = [
     path("locations/<int:pk>/", media_views.location_plan, name="location"),
     path("locations/<int:pk>/floor-plan/", media_views.location_floor_plan, name="location-floor-plan"),
     path("locations/<int:pk>/place/", media_views.location_place, name="location-place"),
+    path("<int:pk>/check-in/", display_views.space_check_in, name="check-in"),
+    path("<int:pk>/display/", display_views.display, name="display"),
+    path("<int:pk>/display/state/", display_views.display_fragment, name="display-state"),
+    path("<int:pk>/display/book/", display_views.display_book, name="display-book"),
+    path("<int:pk>/display/check-in/", display_views.display_check_in, name="display-check-in"),
+    path("<int:pk>/display-links/", display_views.display_link_create, name="display-link-create"),
+    path("<int:pk>/display-links/<int:link_id>/revoke/", display_views.display_link_revoke, name="display-link-revoke"),
+    path("display/open/<str:secret>/", display_views.display_open, name="display-open"),
     path("closures/", views.closure_list_page, name="closures"),
     path("closures/<int:pk>/", views.closure_detail, name="closure"),
     path("closures/<int:pk>/cancel-affected/", views.closure_cancel_affected, name="closure-cancel-affected"),

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.access import manager_required, member_required, request_membership
+from accounts.access import is_manager, manager_required, member_required, request_membership
 from accounts.models import Membership
 from accounts.selectors import user_list_members
 from reservations import services as reservation_services
@@ -26,6 +26,8 @@ from spacemanager.errors import DomainError, NotFound
 from spacemanager.web import form_add_error
 from spaces import services
 from spaces.calendar import EN_DASH, describe_rows, week_calendar, week_start_of, week_window, weekly_rows
+from spaces.display_views import check_in_qr_svg
+from spaces.displays import display_link_list
 from spaces.forms import ClosureForm, ScheduleForm, SpaceForm, SpaceSearchForm, WeekForm
 from spaces.hours import WeeklyInterval
 from spaces.localtime import day_window, in_organization_time, local_today, organization_tz
@@ -127,6 +129,10 @@ def space_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     calendar = week_calendar(availability=availability, rows=rows, week_start=week_start, tz=tz, now=now)
     context = {"space": space, "calendar": calendar, "hours": describe_rows(rows), "today": today}
+    partial = request.htmx and not request.htmx.history_restore_request
+    if not partial and is_manager(request_membership(request)):  # room displays and the check-in QR code
+        context["display_links"] = display_link_list(space=space)
+        context["check_in_qr"] = check_in_qr_svg(request, space.pk)
     partial = request.htmx and not request.htmx.history_restore_request
     template = "spaces/_calendar.html" if partial else "spaces/space_detail.html"
     response = render(request, template, context, status=status)

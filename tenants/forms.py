@@ -150,7 +150,12 @@ class OrganizationSettingsForm(forms.Form):
         label="Check-in grace for new spaces",
         help_text="Minutes after the start; empty: 15.",
     )
-    CHECK_IN_FIELDS = ("default_check_in_required", "default_check_in_grace_minutes")
+    display_show_titles = forms.BooleanField(
+        required=False,
+        label="Room displays show booking titles",
+        help_text="Otherwise the tablet beside a room shows only that it is booked, and when.",
+    )
+    CHECK_IN_FIELDS = ("default_check_in_required", "default_check_in_grace_minutes", "display_show_titles")
 
     @classmethod
     def for_organization(cls, organization: Organization, data=None) -> "OrganizationSettingsForm":
@@ -172,6 +177,7 @@ class OrganizationSettingsForm(forms.Form):
         return {
             "check_in_required": self.cleaned_data["default_check_in_required"],
             "check_in_grace_minutes": 15 if grace is None else grace,
+            "display_show_titles": self.cleaned_data["display_show_titles"],
         }
 
     def clean_currency(self) -> str:

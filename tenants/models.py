@@ -49,6 +49,10 @@ class Organization(TenantMixin):
         validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
         help_text="For new spaces: minutes after the start a booker has to check in.",
     )
+    # Room displays (spaces.displays): whether the tablet beside a room shows its bookings' titles.
+    display_show_titles = models.BooleanField(
+        default=False, help_text="Room displays show the titles of bookings (otherwise only 'Booked')."
+    )
 
     # Provisioning creates the schema explicitly inside its transaction (tenants.services).
     auto_create_schema = False

@@ -214,7 +214,12 @@ def organization_booking_limits_set(
 
 @transaction.atomic
 def organization_check_in_defaults_set(
-    *, actor: Membership, organization: Organization, check_in_required: bool, check_in_grace_minutes: int
+    *,
+    actor: Membership,
+    organization: Organization,
+    check_in_required: bool,
+    check_in_grace_minutes: int,
+    display_show_titles: bool | None = None,
 ) -> Organization:
     """Set what new spaces start with: whether bookers check in, and the grace after the start (at least one
     minute). Existing spaces keep their own settings. The rule itself lives with the booking rules."""
@@ -222,12 +227,16 @@ def organization_check_in_defaults_set(
         raise PermissionDenied("Only the organization's owners and admins change its settings.")
     organization.default_check_in_required = check_in_required
     organization.default_check_in_grace_minutes = check_in_grace_minutes
+    if display_show_titles is not None:  # room displays (spaces.displays); None leaves it as it is
+        organization.display_show_titles = display_show_titles
     try:
         organization.full_clean(exclude=["schema_name", "slug"], validate_unique=False)
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
         raise ValidationFailed(" ".join(messages), field=field) from exc
-    organization.save(update_fields=["default_check_in_required", "default_check_in_grace_minutes"])
+    organization.save(
+        update_fields=["default_check_in_required", "default_check_in_grace_minutes", "display_show_titles"]
+    )
     return organization
 
 

@@ -61,24 +61,25 @@ SWEEP_BATCH_ORGANIZATIONS = 50
 
 
 @app.task(name="tenants.tasks.sweeps_fan_out")
-def sweeps_fan_out(jobs: list[str], expires: float | None = None) -> int:
+def sweeps_fan_out(jobs: list[str], expires: float | None = None, record: bool = True) -> int:
     """Beat's entry point for the sweeps: queue `jobs` for every active organization, 50 per task.
 
     Organizations go longest-waiting first (`swept_at`, never swept first): a batch that expired unrun
     (the queue was behind) leaves its organizations at the head of the next tick, so none is skipped twice
     in a row unless a whole tick processes less than half of the batches. Returns the number of batches.
+    `record=False` (the faster no-show tick) leaves `swept_at` to the full sweep, whose order it is.
     """
     schemas = organization_list_sweep_order()
     batches = [schemas[i : i + SWEEP_BATCH_ORGANIZATIONS] for i in range(0, len(schemas), SWEEP_BATCH_ORGANIZATIONS)]
     options = {"expires": expires} if expires else {}
     for batch in batches:
-        sweep_batch.apply_async(args=(jobs, batch), queue=SWEEP_QUEUE, **options)
+        sweep_batch.apply_async(args=(jobs, batch), kwargs={"record": record}, queue=SWEEP_QUEUE, **options)
     logger.info("Queued %s for %d organizations in %d batches.", jobs, len(schemas), len(batches))
     return len(batches)
 
 
 @app.task(name="tenants.tasks.sweep_batch")
-def sweep_batch(jobs: list[str], schema_names: list[str]) -> dict[str, int]:
+def sweep_batch(jobs: list[str], schema_names: list[str], record: bool = True) -> dict[str, int]:
     """Run each job (a per-organization task's body) inside each organization's schema, on one connection.
 
     An organization deactivated or deleted since queuing is skipped. A job that fails is logged and the
@@ -104,7 +105,8 @@ def sweep_batch(jobs: list[str], schema_names: list[str]) -> dict[str, int]:
                 failed += 1
     finally:
         connection.set_schema_to_public()
-    Organization.objects.filter(pk__in=done).update(swept_at=timezone.now())
+    if record:
+        Organization.objects.filter(pk__in=done).update(swept_at=timezone.now())
     # A PostgreSQL backend keeps the catalog of every schema it touched (about 138 KB each): close this
     # connection, which has just touched a whole batch, rather than let a worker process reuse it for
     # thousands of schemas (docs/operations.md, Capacity). Never inside a transaction (a caller's, a test's).

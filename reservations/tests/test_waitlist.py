@@ -331,3 +331,70 @@ def test_joining_checks_the_booking_rules_first(member, owner, in_tenant):
         waitlist_join(actor=member, space_id=short_only.pk, **slot())
 
     assert refused.value.code == "too_long"
+
+
+# The organization frees the time: a closure, a changed space, an archived space (one path: _waitlist_offer)
+
+
+def test_bookings_cancelled_for_a_closure_free_their_time_outside_it_for_the_waitlist(member, owner, admin, space):
+    from spaces.services import closure_create
+
+    taken = book(owner, space, hours=2)
+    inside = waitlist_join(actor=member, space_id=space.pk, **slot())
+    after = waitlist_join(actor=admin, space_id=space.pk, **slot(MONDAY_9 + HOUR))
+
+    result = closure_create(
+        actor=owner,
+        starts_at=MONDAY_9,
+        ends_at=MONDAY_9 + HOUR,
+        reason="Painting",
+        space_ids=[space.pk],
+        cancel_affected=True,
+    )
+
+    assert [r.pk for r in result.cancelled] == [taken.pk]
+    inside.refresh_from_db()
+    after.refresh_from_db()
+    assert inside.status == WaitlistEntry.Status.WAITING  # closed then: against a rule, it keeps waiting
+    assert after.status == WaitlistEntry.Status.BOOKED
+    assert after.reservation.starts_at == MONDAY_9 + HOUR
+
+
+def test_shrinking_opening_hours_cancels_what_they_leave_out_and_offers_the_rest_to_the_waitlist(member, owner, space):
+    from datetime import time
+
+    from spaces.hours import WeeklyInterval
+    from spaces.services import space_update
+
+    taken = book(owner, space)  # 10:00-11:00 in Paris
+    entry = waitlist_join(actor=member, space_id=space.pk, **slot(hours=0.5))  # 10:00-10:30
+
+    space_update(
+        actor=owner,
+        space=space,
+        data={},
+        opening_hours=[WeeklyInterval(0, time(8), time(10, 30))],
+        cancel_affected=True,
+    )
+
+    taken.refresh_from_db()
+    entry.refresh_from_db()
+    assert taken.status == Reservation.Status.CANCELLED
+    assert entry.status == WaitlistEntry.Status.BOOKED
+    assert entry.reservation.ends_at == MONDAY_9 + timedelta(minutes=30)
+
+
+def test_archiving_a_space_cancels_its_bookings_and_its_waiting_entries_expire(member, owner, space):
+    from spaces.services import space_archive
+
+    taken = book(owner, space)
+    entry = waitlist_join(actor=member, space_id=space.pk, **slot())
+
+    assert space_archive(actor=owner, space=space).cancelled_reservations == 1
+
+    taken.refresh_from_db()
+    entry.refresh_from_db()
+    assert taken.status == Reservation.Status.CANCELLED
+    assert entry.status == WaitlistEntry.Status.EXPIRED
+    assert entry.reservation is None
+    assert not Reservation.objects.filter(space=space, status__in=["confirmed", "pending"]).exists()

@@ -53,3 +53,18 @@ def test_reminders_and_sweeps_run_every_reminder_sweep_seconds_and_reports_hourl
     assert monthly["schedule"].hour == set(range(24))
     assert monthly["options"] == {"expires": 3600.0}
     assert settings.CELERY_BEAT_SCHEDULE["sweeps"]["schedule"] == timedelta(seconds=settings.REMINDER_SWEEP_SECONDS)
+
+
+def test_the_no_show_release_has_its_own_tick_of_at_most_a_minute_through_the_same_batched_fan_out():
+    schedule = beat_schedule(sweep_seconds=300)
+
+    entry = schedule["no-show-release"]
+    assert entry["task"] == "tenants.tasks.sweeps_fan_out"
+    assert entry["schedule"] == timedelta(seconds=60)
+    assert entry["args"] == (["reservations.tasks.reservations_release_no_shows"], 60.0)
+    assert entry["kwargs"] == {"record": False}
+    assert entry["options"] == {"expires": 60.0, "queue": "sweeps"}
+    assert settings.NO_SHOW_SWEEP_SECONDS <= 60
+    assert settings.CELERY_BEAT_SCHEDULE["no-show-release"]["schedule"] == timedelta(
+        seconds=settings.NO_SHOW_SWEEP_SECONDS
+    )

@@ -183,3 +183,13 @@ def test_sweeps_have_their_own_queue_and_emails_stay_on_the_default_one():
     assert router.route({}, "reservations.tasks.reservation_notice_send")["queue"].name == "celery"
     # A worker started without -Q consumes both.
     assert {"celery", "sweeps"} <= set(app.amqp.queues)
+
+
+def test_a_sweep_batch_of_the_no_show_tick_leaves_swept_at_to_the_full_sweep(org, other_org):
+    from tenants.tasks import sweep_batch
+
+    result = sweep_batch.run(["tenants.tests.record_sweep"], ["org_alpha", "org_beta"], record=False)
+
+    assert result == {"swept": 2, "failed": 0, "skipped": 0}
+    assert RUNS == [("org_alpha", "sweep"), ("org_beta", "sweep")]
+    assert not Organization.objects.filter(schema_name__in=["org_alpha", "org_beta"], swept_at__isnull=False).exists()
