@@ -121,9 +121,13 @@ def reservation_create(request: HttpRequest) -> HttpResponse:
     members = user_list_members(organization=request.tenant) if actor.is_manager else None
     if request.method == "GET":
         initial = {**default_slot(timezone.now(), tz), **prefill}
-        form = ReservationForm(initial=initial, tz=tz, spaces=spaces, fixed_space=fixed is not None, members=members)
+        form = ReservationForm(
+            initial=initial, tz=tz, spaces=spaces, fixed_space=fixed is not None, members=members, whole_days=True
+        )
         return _form_page(request, form, {**context, "repeat_form": RepeatForm()})
-    form = ReservationForm(request.POST, tz=tz, spaces=spaces, fixed_space=fixed is not None, members=members)
+    form = ReservationForm(
+        request.POST, tz=tz, spaces=spaces, fixed_space=fixed is not None, members=members, whole_days=True
+    )
     repeat_form = RepeatForm(request.POST)
     context["repeat_form"] = repeat_form
     if repeat_form.repeats:
@@ -175,6 +179,9 @@ def _refused_rows(error: DomainError) -> list[dict]:
 def _book_series(request: HttpRequest, form: ReservationForm, repeat_form: RepeatForm, context: dict) -> HttpResponse:
     """The booking form with "Repeat": preview the dates and their clashes, or book them all in one step."""
     if not form.is_valid():
+        return _form_page(request, form, context, status=400)
+    if form.cleaned_data.get("all_day") or form.cleaned_data.get("end_date"):
+        form.add_error("all_day", "A repeating booking has times on one day: give them, or don't repeat.")
         return _form_page(request, form, context, status=400)
     arguments = form.service_arguments
     rule = repeat_form.rule(form.cleaned_data["date"])

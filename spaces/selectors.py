@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from reservations.models import BlockedRange, Reservation, ShiftedByMinutes, TsTzRange
-from spacemanager.errors import NotFound, ValidationFailed
+from spacemanager.errors import DomainError, NotFound, ValidationFailed
 from spaces.filters import SpaceFilter
 from spaces.hours import MIDNIGHT, WeeklyInterval, local_pieces, open_intervals, subtract, uncovered_pieces
 from spaces.models import Closure, OpeningHours, Space
@@ -136,14 +136,43 @@ def closure_affected_reservations(*, closure: Closure, now: datetime) -> QuerySe
 
 
 def space_list_available(
-    *, starts_at: datetime, ends_at: datetime, tz: ZoneInfo, queryset: QuerySet[Space] | None = None
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    tz: ZoneInfo,
+    queryset: QuerySet[Space] | None = None,
+    attendees: int = 1,
+    now: datetime | None = None,
 ) -> QuerySet[Space]:
-    """Active spaces open for the whole of [starts_at, ends_at) and bookable for it: no active reservation's
-    blocked slot (buffers included) meets the interval widened by the space's own buffers.
+    """Active spaces a booking of [starts_at, ends_at) for `attendees` people would be accepted in: open the
+    whole time, not closed, no active reservation's blocked slot (buffers included) meeting the interval
+    widened by the space's own buffers, and the space's own rules (durations, advance window, capacity)
+    passed, checked by the booking's own `check_space_rules`, so a space offered here is one "Book" accepts.
 
-    One SQL query whatever the number of spaces: the interval is cut into local-day pieces in Python (the
-    organization's timezone, DST included), and each piece must fall inside one opening-hours row.
+    Two SQL queries whatever the number of spaces: the interval is cut into local-day pieces in Python (the
+    organization's timezone, DST included), and each piece must fall inside one opening-hours row; then the
+    candidates are read once and the space rules run on each in Python.
     """
+    from reservations.services import check_space_rules  # the rules' one home; it imports this module
+
+    now = now or timezone.now()
+    candidates = _space_list_open_and_free(starts_at=starts_at, ends_at=ends_at, tz=tz, queryset=queryset)
+    accepted = []
+    for space in candidates.prefetch_related(None).only(
+        "pk", "name", "is_active", "capacity", "min_duration_minutes", "max_duration_minutes", "max_days_ahead"
+    ):
+        try:
+            check_space_rules(space=space, starts_at=starts_at, ends_at=ends_at, attendees=attendees, now=now)
+        except DomainError:
+            continue
+        accepted.append(space.pk)
+    return candidates.filter(pk__in=accepted)
+
+
+def _space_list_open_and_free(
+    *, starts_at: datetime, ends_at: datetime, tz: ZoneInfo, queryset: QuerySet[Space] | None
+) -> QuerySet[Space]:
+    """The part of `space_list_available` SQL answers: open, not closed, not booked."""
     _check_window(starts_at, ends_at, end_field="available_to")
     if queryset is None:
         queryset = space_list()

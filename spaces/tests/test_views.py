@@ -130,9 +130,29 @@ def test_the_amenity_filter_offers_the_amenities_in_use(web_client, org, in_tena
     SpaceFactory(amenities=["projector", "video"])
     SpaceFactory(amenities=["stage"], is_active=False)
     page = text(web_client(org, org.member).get("/spaces/"))
-    assert '<option value="projector">projector</option>' in page
-    assert '<option value="video">video</option>' in page
+    assert 'id="amenity-projector"' in page
+    assert 'id="amenity-video"' in page
     assert "stage" not in page
+
+
+def test_the_free_space_search_requires_every_amenity_ticked_and_carries_its_people_into_the_form(
+    web_client, org, in_tenant, booking_now
+):
+    open_every_day(SpaceFactory(name="Both", amenities=["projector", "video"], capacity=6))
+    open_every_day(SpaceFactory(name="Projector only", amenities=["projector"], capacity=6))
+    open_every_day(SpaceFactory(name="Both but short", amenities=["projector", "video"], min_duration_minutes=180))
+
+    response = web_client(org, org.member).get(
+        "/spaces/?amenity=projector&amenity=video&capacity_min=5"
+        "&available_from=2025-03-04T09:00&available_to=2025-03-04T11:00"
+    )
+
+    page = text(response)
+    assert response.status_code == 200
+    assert "Both" in page
+    assert "Projector only" not in page
+    assert "Both but short" not in page  # two hours breaks its three-hour minimum: "Book" would fail
+    assert "&date=2025-03-04&start=09:00&end=11:00&attendees=5" in page
 
 
 def test_free_from_until_lists_only_spaces_open_and_free_the_whole_time(web_client, org, in_tenant, booking_now):
