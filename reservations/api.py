@@ -151,18 +151,18 @@ class ReservationCreateInputSerializer(ReservationInputSerializer):
         if attrs.get("all_day"):
             if timed:
                 raise serializers.ValidationError(
-                    {name: "Not with all_day: give date (and end_date) instead." for name in timed}
+                    dict.fromkeys(timed, "Not with all_day: give date (and end_date) instead.")
                 )
             if "date" not in attrs:
                 raise serializers.ValidationError({"date": "all_day needs the day (YYYY-MM-DD)."})
             return attrs
         stray = [name for name in ("date", "end_date") if name in attrs]
         if stray:
-            raise serializers.ValidationError({name: "Only with all_day: true." for name in stray})
+            raise serializers.ValidationError(dict.fromkeys(stray, "Only with all_day: true."))
         missing = [name for name in ("starts_at", "ends_at") if name not in attrs]
         if missing:
             raise serializers.ValidationError(
-                {name: "This field is required (or book a whole day with all_day and date)." for name in missing}
+                dict.fromkeys(missing, "This field is required (or book a whole day with all_day and date).")
             )
         return attrs
 

@@ -203,7 +203,8 @@ def whole_day_interval(
         )
     if last_day != first_day and not space_allows_multi_day(space):
         raise ValidationFailed(
-            f"{space.name} is booked one day at a time (its longest booking is {_minutes(space.max_duration_minutes)}).",
+            f"{space.name} is booked one day at a time "
+            f"(its longest booking is {_minutes(space.max_duration_minutes)}).",
             field="end_date",
             code="single_day_only",
         )

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -225,7 +226,10 @@ def _book_series(request: HttpRequest, form: ReservationForm, repeat_form: Repea
 @in_organization_time
 def reservation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = _reservation_or_404(request, pk)
-    context = {"reservation": reservation, "is_mine": reservation.user_id == request.user.pk}
+    is_mine = reservation.user_id == request.user.pk
+    # Where cancelling returns to: the page that sent the person here (a safe `next`), else their list.
+    fallback = reverse("reservations:mine") if is_mine else reverse("reservations:all")
+    context = {"reservation": reservation, "is_mine": is_mine, "back": _next_or(request, fallback)}
     if reservation.space.check_in_required and reservation.status == Reservation.Status.CONFIRMED:
         opens, closes = services.check_in_window(reservation)
         context.update(

@@ -7,9 +7,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from reservations.models import Reservation
+from reservations.services import check_space_rules
 from reservations.tests.factories import ReservationFactory
 from spacemanager.errors import ValidationFailed
-from reservations.services import check_space_rules
 from spaces.models import OpeningHours, Space
 from spaces.selectors import (
     space_amenities,
