@@ -389,6 +389,8 @@ class ScheduleDay:
     starts_at: datetime
     ends_at: datetime
     busy: dict[int, list[BusyInterval]]
+    # Per space, the closures meeting the day (`closure_list_overlapping`, as the availability reads them).
+    closures: dict[int, list[ClosedInterval]] = field(default_factory=dict)
 
 
 def space_locations() -> list[str]:
@@ -413,9 +415,9 @@ def schedule_day(
     per_page: int = 50,
 ) -> ScheduleDay:
     """A page of active spaces, filtered like the spaces list (and by exact location), with their bookings
-    in [starts_at, ends_at): four queries whatever the number of spaces (count, spaces, opening hours, and
-    one for the bookings of the whole page, with the exclusion constraint's range expression as in
-    `space_availability`)."""
+    in [starts_at, ends_at) and the closures meeting it: five queries whatever the number of spaces (count,
+    spaces, opening hours, one for the bookings of the whole page, with the exclusion constraint's range
+    expression as in `space_availability`, and one for the closures, `closure_list_overlapping`)."""
     _check_window(starts_at, ends_at, end_field="date")
     spaces = space_list(filters=filters)
     if location:
@@ -429,4 +431,14 @@ def schedule_day(
             cursor.execute(sql, [space_ids, starts_at, ends_at])
             for space_id, *row in cursor.fetchall():
                 busy[space_id].append(_busy_interval(row, viewer))
-    return ScheduleDay(page=page, starts_at=starts_at, ends_at=ends_at, busy=busy)
+    closures: dict[int, list[ClosedInterval]] = {space_id: [] for space_id in space_ids}
+    if space_ids:
+        # One row per (closure, space it names); a closure of every space names none (NULL).
+        rows = closure_list_overlapping(starts_at=starts_at, ends_at=ends_at).values_list(
+            "spaces", "starts_at", "ends_at", "reason"
+        )
+        for space_id, closed_from, closed_until, reason in rows:
+            closed = ClosedInterval(starts_at=closed_from, ends_at=closed_until, reason=reason)
+            for target in space_ids if space_id is None else [space_id] if space_id in closures else []:
+                closures[target].append(closed)
+    return ScheduleDay(page=page, starts_at=starts_at, ends_at=ends_at, busy=busy, closures=closures)
