@@ -100,11 +100,16 @@ def test_managers_see_the_new_space_and_manage_links(web_client, org):
     assert 'href="/spaces/manage/">Manage spaces</a>' in page
 
 
-def test_every_filter_has_a_visible_label_and_the_apis_name(web_client, org):
+def test_every_filter_has_a_visible_label_and_the_apis_name(web_client, org, in_tenant):
+    SpaceFactory(amenities=["projector"])
     page = text(web_client(org, org.member).get("/spaces/"))
-    for name in ("search", "kind", "capacity_min", "amenity", "available_from", "available_to"):
+    for name in ("search", "kind", "capacity_min", "available_from", "available_to"):
         assert f'name="{name}"' in page
         assert f'<label class="form-label" for="id_{name}">' in page
+    # Amenities are checkboxes (several at once) under one legend, each with its label.
+    assert 'name="amenity"' in page
+    assert "Amenities (all of them)</legend>" in page
+    assert '<label class="form-check-label" for="amenity-projector">projector</label>' in page
 
 
 @pytest.mark.parametrize(
