@@ -29,7 +29,7 @@ from reservations import services
 from reservations.models import Reservation
 from reservations.selectors import reservation_get, reservation_list, running_at_or_after
 from spacemanager.errors import PermissionDenied, ValidationFailed
-from spacemanager.fields import StrictCharField
+from spacemanager.fields import StrictBooleanField, StrictCharField
 from spacemanager.filtering import IntegerFilter
 from spacemanager.openapi import ERROR_RESPONSES, error_response
 from spacemanager.pagination import KeysetPagination
@@ -153,6 +153,18 @@ class ReservationInputSerializer(serializers.Serializer):
 
 
 class ReservationCreateInputSerializer(ReservationInputSerializer):
+    starts_at = AwareDateTimeField(required=False, help_text="ISO 8601 with offset; not with `all_day`.")
+    ends_at = AwareDateTimeField(required=False, help_text="ISO 8601 with offset; excluded; not with `all_day`.")
+    all_day = StrictBooleanField(
+        required=False,
+        help_text="true: book the opening hours of `date` (up to the closing of `end_date`) in the organization's "
+        "time zone, instead of `starts_at`/`ends_at`.",
+    )
+    date = serializers.DateField(required=False, help_text="With `all_day`: the local day (YYYY-MM-DD).")
+    end_date = serializers.DateField(
+        required=False,
+        help_text="With `all_day`: the last day of a multi-day booking (spaces whose longest booking is over a day).",
+    )
     user = serializers.IntegerField(
         min_value=1,
         max_value=2**63 - 1,
@@ -160,6 +172,27 @@ class ReservationCreateInputSerializer(ReservationInputSerializer):
         help_text="Owners and admins: book for this member (their `user_id` in `GET /api/v1/members`). "
         "Anyone else may only name themselves (403 otherwise).",
     )
+
+    def validate(self, attrs: dict) -> dict:
+        """Either `starts_at` and `ends_at`, or `all_day: true` with `date`: never both forms, never half of one."""
+        timed = [name for name in ("starts_at", "ends_at") if name in attrs]
+        if attrs.get("all_day"):
+            if timed:
+                raise serializers.ValidationError(
+                    dict.fromkeys(timed, "Not with all_day: give date (and end_date) instead.")
+                )
+            if "date" not in attrs:
+                raise serializers.ValidationError({"date": "all_day needs the day (YYYY-MM-DD)."})
+            return attrs
+        stray = [name for name in ("date", "end_date") if name in attrs]
+        if stray:
+            raise serializers.ValidationError(dict.fromkeys(stray, "Only with all_day: true."))
+        missing = [name for name in ("starts_at", "ends_at") if name not in attrs]
+        if missing:
+            raise serializers.ValidationError(
+                dict.fromkeys(missing, "This field is required (or book a whole day with all_day and date).")
+            )
+        return attrs
 
 
 def _service_arguments(validated: dict) -> dict:
@@ -170,6 +203,9 @@ def _service_arguments(validated: dict) -> dict:
         values["user_id"] = values.pop("user")
     if "equipment" in values:
         values["equipment"] = equipment_requests(values["equipment"])
+    if values.pop("all_day", False):
+        values["all_day"] = values.pop("date")
+        values["all_day_until"] = values.pop("end_date", None)
     return values
 
 

@@ -78,8 +78,9 @@ class ReservationForm(forms.Form):
 
     space = SpaceChoiceField(queryset=Space.objects.none(), empty_label="Choose a space")
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    start = forms.TimeField(widget=ClockInput())
+    start = forms.TimeField(required=False, widget=ClockInput())
     end = forms.TimeField(
+        required=False,
         widget=ClockInput(),
         help_text="00:00 means midnight at the end of the day.",
     )
@@ -101,6 +102,7 @@ class ReservationForm(forms.Form):
         fixed_space: bool = False,
         members: QuerySet[User] | None = None,
         items: QuerySet[Item] | None = None,
+        whole_days: bool = False,
         **kwargs,
     ) -> None:
         self.tz = tz
@@ -111,6 +113,17 @@ class ReservationForm(forms.Form):
         for item in self.items:
             self.fields[f"{EQUIPMENT_PREFIX}{item.pk}"] = forms.IntegerField(
                 min_value=0, max_value=MAX_QUANTITY, required=False, label=item.name, help_text=_item_help(item)
+            )
+        if whole_days:
+            # New bookings: the space's whole opening hours, and several days where the space allows them.
+            self.fields["all_day"] = forms.BooleanField(
+                required=False, label="Whole day", help_text="The space's opening hours that day; no times needed."
+            )
+            self.fields["end_date"] = forms.DateField(
+                required=False,
+                label="Until (last day)",
+                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                help_text="For several days, where the space allows them; empty for one day.",
             )
         if fixed_space:
             self.fields["space"].widget = forms.HiddenInput()
@@ -130,12 +143,22 @@ class ReservationForm(forms.Form):
         except forms.ValidationError as error:
             self.add_error("date", error)
             return cleaned
+        last_day = cleaned.get("end_date") or day
+        if last_day < day:
+            self.add_error("end_date", "The last day must be on or after the first.")
+            return cleaned
+        if cleaned.get("all_day"):
+            return cleaned  # the service reads the day's opening hours
+        for name, value in (("start", start), ("end", end)):
+            if value is None and name not in self.errors:
+                self.add_error(name, "Give a time, or choose Whole day.")
         if start is not None:
             cleaned["starts_at"] = wall_to_instant(day, start, self.tz)
             if cleaned["starts_at"] is None:
                 self.add_error("start", NO_SUCH_TIME)
         if end is not None:
-            cleaned["ends_at"] = wall_to_instant(day, END_OF_DAY if end == MIDNIGHT else since_midnight(end), self.tz)
+            wall = END_OF_DAY if end == MIDNIGHT else since_midnight(end)
+            cleaned["ends_at"] = wall_to_instant(last_day, wall, self.tz)
             if cleaned["ends_at"] is None:
                 self.add_error("end", NO_SUCH_TIME)
         return cleaned
@@ -155,16 +178,20 @@ class ReservationForm(forms.Form):
 
     @property
     def when_fields(self) -> list[forms.BoundField]:
-        return [self["date"], self["start"], self["end"]]
+        extra = [self["end_date"]] if "end_date" in self.fields else []
+        return [self["date"], *extra, self["start"], self["end"]]
 
     @property
     def service_arguments(self) -> dict[str, Any]:
         """What reservation_create / reservation_update take."""
         data = self.cleaned_data
+        if data.get("all_day"):
+            when = {"all_day": data["date"], "all_day_until": data.get("end_date")}
+        else:
+            when = {"starts_at": data["starts_at"], "ends_at": data["ends_at"]}
         return {
             "space_id": data["space"].pk,
-            "starts_at": data["starts_at"],
-            "ends_at": data["ends_at"],
+            **when,
             "title": data["title"],
             "notes": data["notes"],
             "attendees": data["attendees"],
@@ -175,8 +202,11 @@ class ReservationForm(forms.Form):
     def add_conflict(self, conflict: ReservationConflict) -> None:
         """Say which booking is in the way, in local time, next to the time that runs into it, and offer to wait
         for the slot ("Join the waitlist", `waitlist_offer`)."""
+        starts_at = self.cleaned_data.get("starts_at")
+        if starts_at is None:  # a whole day: the day is what to change
+            self.add_error("date", conflict.message)
+            return
         self.waitlist_offer = WaitlistJoinForm.offer(self.service_arguments)
-        starts_at = self.cleaned_data["starts_at"]
         clashes = [
             (datetime.fromisoformat(item["starts_at"]), datetime.fromisoformat(item["ends_at"]))
             for item in conflict.extra.get("conflicts", [])
@@ -215,6 +245,9 @@ class PrefillForm(forms.Form):
     """The booking form's query string (`?space=&date=&start=&end=`), from the calendar's free slots."""
 
     space = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    attendees = forms.IntegerField(required=False, min_value=1, max_value=100_000)
+    user = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    all_day = forms.BooleanField(required=False)
     date = forms.DateField(required=False)
     start = forms.TimeField(required=False)
     end = forms.TimeField(required=False)

@@ -27,7 +27,9 @@ def running_at_or_after(moment: datetime) -> Q:
 
 def reservation_get(*, actor: Membership, reservation_id: int) -> Reservation:
     """One reservation the actor may see; someone else's is "not found" to a member, never "forbidden"."""
-    reservation = reservation_list(actor=actor, everyone=True).filter(pk=reservation_id).first()
+    reservation = (
+        reservation_list(actor=actor, everyone=True).select_related("created_by").filter(pk=reservation_id).first()
+    )
     if reservation is None or not (actor.is_manager or reservation.user_id == actor.user_id):
         raise NotFound("No such reservation here.")
     return reservation
@@ -130,7 +132,7 @@ def reservation_search(
 ) -> QuerySet[Reservation]:
     """Everyone's reservations (owners and admins) filtered like the API's list: by space, status, and those
     overlapping [starts_at, ends_at) when given; soonest first."""
-    queryset = reservation_list(actor=actor, everyone=True)
+    queryset = reservation_list(actor=actor, everyone=True).select_related("created_by")  # "booked by X for Y"
     if space_id is not None:
         queryset = queryset.filter(space_id=space_id)
     if status:

@@ -15,7 +15,7 @@ constraint"). Taking turns, the loser meets the winner's committed row and fails
 import logging
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -42,8 +42,8 @@ from spacemanager import rawsql
 from spacemanager.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from spacemanager.mail import send_once
 from spaces.availability_cache import availability_versions_bump
-from spaces.hours import WeeklyInterval, describe_day, isoformat_local, local_pieces, uncovered_pieces
-from spaces.localtime import wall_to_instant
+from spaces.hours import WEEKDAY_NAMES, WeeklyInterval, describe_day, isoformat_local, local_pieces, uncovered_pieces
+from spaces.localtime import day_window, wall_to_instant
 from spaces.models import Space
 from spaces.selectors import closure_list_overlapping
 from tenants.idempotency import OnceKey, keys_done
@@ -111,9 +111,10 @@ def booking_window(*, space: Space, now: datetime) -> tuple[datetime, datetime]:
     return now, now + timedelta(days=space.max_days_ahead)
 
 
-def _check_rules(
-    *, space: Space, starts_at: datetime, ends_at: datetime, attendees: int, tz: ZoneInfo, now: datetime
-) -> None:
+def check_space_rules(*, space: Space, starts_at: datetime, ends_at: datetime, attendees: int, now: datetime) -> None:
+    """The rules of `_check_rules` that read only the space's own settings (no query): archived, the interval's
+    shape, the durations, the advance window, the attendees. The free-space search runs this very check on
+    its candidates (spaces.selectors.space_list_available), so it offers only what booking accepts."""
     if not space.is_active:
         raise ValidationFailed("This space is archived and can no longer be booked.", field="space", code="inactive")
     for field, value in (("starts_at", starts_at), ("ends_at", ends_at)):
@@ -149,14 +150,14 @@ def _check_rules(
         raise ValidationFailed(
             f"{space.name} holds at most {space.capacity} people.", field="attendees", code="over_capacity"
         )
-    with connection.cursor() as cursor:  # fixed SQL: the ORM's compiler cost more than the query
-        cursor.execute(
-            "SELECT weekday, opens_at, closes_at FROM spaces_openinghours WHERE space_id = %s"
-            " ORDER BY weekday, opens_at",
-            [space.pk],
-        )
-        rows = [WeeklyInterval(weekday, opens_at, closes_at) for weekday, opens_at, closes_at in cursor.fetchall()]
-    outside = uncovered_pieces(rows, local_pieces(starts_at, ends_at, tz))
+
+
+def _check_rules(
+    *, space: Space, starts_at: datetime, ends_at: datetime, attendees: int, tz: ZoneInfo, now: datetime
+) -> None:
+    check_space_rules(space=space, starts_at=starts_at, ends_at=ends_at, attendees=attendees, now=now)
+    rows = _opening_hours(space.pk)
+    outside = uncovered_pieces(rows, _pieces_in_opening_hours(space, starts_at, ends_at, tz))
     if outside:
         raise ValidationFailed(
             f"Outside the opening hours of {space.name} ({describe_day(rows, outside[0].weekday)}, {tz.key} time).",
@@ -166,6 +167,75 @@ def _check_rules(
             code="closed",
         )
     _check_closures(space=space, starts_at=starts_at, ends_at=ends_at, tz=tz)
+
+
+def _opening_hours(space_id: int) -> list[WeeklyInterval]:
+    with connection.cursor() as cursor:  # fixed SQL: the ORM's compiler cost more than the query
+        cursor.execute(
+            "SELECT weekday, opens_at, closes_at FROM spaces_openinghours WHERE space_id = %s"
+            " ORDER BY weekday, opens_at",
+            [space_id],
+        )
+        return [WeeklyInterval(weekday, opens_at, closes_at) for weekday, opens_at, closes_at in cursor.fetchall()]
+
+
+def space_allows_multi_day(space: Space) -> bool:
+    """A space takes bookings over several days when its longest booking is longer than a day: the max
+    duration already says how long one booking may hold it, so there is no second setting to keep in step."""
+    return space.max_duration_minutes > 24 * 60
+
+
+def _pieces_in_opening_hours(space: Space, starts_at: datetime, ends_at: datetime, tz: ZoneInfo):
+    """The local pieces of the interval that must fall in opening hours: all of it, or for a multi-day booking
+    of a space that allows them, its first and last moments (the booker keeps the space overnight, as when a
+    studio or an office is rented for a week; closures still refuse it)."""
+    first_day = starts_at.astimezone(tz).date()
+    last_day = (ends_at - _INSTANT).astimezone(tz).date()
+    if first_day == last_day or not space_allows_multi_day(space):
+        return local_pieces(starts_at, ends_at, tz)
+    return [*local_pieces(starts_at, starts_at + _INSTANT, tz), *local_pieces(ends_at - _INSTANT, ends_at, tz)]
+
+
+def whole_day_interval(
+    *, space: Space, first_day: date, last_day: date | None = None, tz: ZoneInfo
+) -> tuple[datetime, datetime]:
+    """What "whole day" means: from the space's first opening on `first_day` to its last closing on `last_day`
+    (the same day by default), in the organization's time zone. A space without opening hours is open around
+    the clock: local midnight to midnight (23 or 25 hours on the days clocks change). Several days need a
+    space that allows multi-day bookings. The booking rules then check the interval as any other."""
+    last_day = last_day or first_day
+    if last_day < first_day:
+        raise ValidationFailed(
+            "The last day must be on or after the first.", field="end_date", code="ends_before_start"
+        )
+    if last_day != first_day and not space_allows_multi_day(space):
+        raise ValidationFailed(
+            f"{space.name} is booked one day at a time "
+            f"(its longest booking is {_minutes(space.max_duration_minutes)}).",
+            field="end_date",
+            code="single_day_only",
+        )
+    rows = _opening_hours(space.pk)
+    if not rows:
+        return day_window(first_day, tz)[0], day_window(last_day, tz)[1]
+    first = [row for row in rows if row.weekday == first_day.weekday()]
+    last = [row for row in rows if row.weekday == last_day.weekday()]
+    for day, day_rows in ((first_day, first), (last_day, last)):
+        if not day_rows:
+            raise ValidationFailed(
+                f"{space.name} is closed on {WEEKDAY_NAMES[day.weekday()]}s ({day:%d %b %Y}).",
+                field="date" if day == first_day else "end_date",
+                code="closed",
+            )
+    starts_at = wall_to_instant(first_day, min(row.opens for row in first), tz)
+    ends_at = wall_to_instant(last_day, max(row.closes for row in last), tz)
+    if starts_at is None or ends_at is None:
+        raise ValidationFailed(
+            f"The opening time of {space.name} does not exist that day in {tz.key}: the clocks skip it.",
+            field="date",
+            code="no_such_time",
+        )
+    return starts_at, ends_at
 
 
 def _check_edit_in_place(*, space: Space, attendees: int, attendees_changed: bool) -> None:
@@ -369,18 +439,23 @@ def reservation_create(
     *,
     actor: Membership,
     space_id: int,
-    starts_at: datetime,
-    ends_at: datetime,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
     title: str = "",
     notes: str = "",
     attendees: int = 1,
     user_id: int | None = None,
     equipment: list[EquipmentRequest] | None = None,
+    all_day: date | None = None,
+    all_day_until: date | None = None,
 ) -> Reservation:
     """Book a space for the actor, or (owners and admins) for the member `user_id`: confirmed at once, or
     pending when the space requires approval. The booker is that member (their emails, their reservations);
     `created_by` records the actor when they book for someone else. `equipment` items come along (409
-    `equipment_unavailable` when too few are free)."""
+    `equipment_unavailable` when too few are free).
+
+    `all_day` (a local date, instead of `starts_at`/`ends_at`) books that day's opening hours, up to the
+    closing of `all_day_until` for a multi-day booking (`whole_day_interval`)."""
     reservation = _create(
         actor=actor,
         space_id=space_id,
@@ -391,29 +466,65 @@ def reservation_create(
         attendees=attendees,
         user_id=user_id,
         equipment=equipment or [],
+        all_day=all_day,
+        all_day_until=all_day_until,
     )
     _after_commit(reservation, "created")
     return reservation
 
 
-def _create(*, actor: Membership, space_id: int, user_id: int | None, **booking) -> Reservation:
+def _create(
+    *,
+    actor: Membership,
+    space_id: int,
+    user_id: int | None,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    all_day: date | None = None,
+    all_day_until: date | None = None,
+    **booking,
+) -> Reservation:
     tz = _timezone(actor)
     booker = _booker_for(actor, user_id)
     space = _space_for_booking(space_id)
-    return _book(actor=actor, space=space, tz=tz, now=timezone.now(), booker=booker, **booking)
+    if all_day is not None:
+        starts_at, ends_at = whole_day_interval(space=space, first_day=all_day, last_day=all_day_until, tz=tz)
+    elif starts_at is None or ends_at is None:
+        raise ValidationFailed(
+            "Give the start and the end, or a whole day.",
+            field="ends_at" if starts_at else "starts_at",
+            code="required",
+        )
+    try:
+        return _book(
+            actor=actor,
+            space=space,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            tz=tz,
+            now=timezone.now(),
+            booker=booker,
+            **booking,
+        )
+    except ValidationFailed as error:
+        if all_day is not None and error.field in ("starts_at", "ends_at"):
+            error.field = "date"  # a whole day's times were not given: the day is what to correct
+        raise
 
 
 def reservation_quote(
     *,
     actor: Membership,
     space_id: int,
-    starts_at: datetime,
-    ends_at: datetime,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
     title: str = "",
     notes: str = "",
     attendees: int = 1,
     user_id: int | None = None,
     equipment: list[EquipmentRequest] | None = None,
+    all_day: date | None = None,
+    all_day_until: date | None = None,
 ) -> Price:
     """What reservation_create would charge, booking nothing: the very same path (every rule, the limits, the
     exclusion constraint, the equipment's locks and counts) runs inside a transaction that is rolled back, so a
@@ -430,6 +541,8 @@ def reservation_quote(
                 attendees=attendees,
                 user_id=user_id,
                 equipment=equipment or [],
+                all_day=all_day,
+                all_day_until=all_day_until,
             )
             raise _DryRun(reservation.quoted)
     except _DryRun as dry_run:

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -147,11 +148,23 @@ def reservation_create(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         initial = {**default_slot(timezone.now(), tz), **prefill}
         form = ReservationForm(
-            initial=initial, tz=tz, spaces=spaces, fixed_space=fixed is not None, members=members, items=item_list()
+            initial=initial,
+            tz=tz,
+            spaces=spaces,
+            fixed_space=fixed is not None,
+            members=members,
+            items=item_list(),
+            whole_days=True,
         )
         return _form_page(request, form, {**context, "repeat_form": RepeatForm()})
     form = ReservationForm(
-        request.POST, tz=tz, spaces=spaces, fixed_space=fixed is not None, members=members, items=item_list()
+        request.POST,
+        tz=tz,
+        spaces=spaces,
+        fixed_space=fixed is not None,
+        members=members,
+        items=item_list(),
+        whole_days=True,
     )
     repeat_form = RepeatForm(request.POST)
     context["repeat_form"] = repeat_form
@@ -208,6 +221,9 @@ def _book_series(request: HttpRequest, form: ReservationForm, repeat_form: Repea
     """The booking form with "Repeat": preview the dates and their clashes, or book them all in one step."""
     if not form.is_valid():
         return _form_page(request, form, context, status=400)
+    if form.cleaned_data.get("all_day") or form.cleaned_data.get("end_date"):
+        form.add_error("all_day", "A repeating booking has times on one day: give them, or don't repeat.")
+        return _form_page(request, form, context, status=400)
     arguments = form.service_arguments
     rule = repeat_form.rule(form.cleaned_data["date"])
     actor = request_membership(request)
@@ -251,9 +267,13 @@ def _book_series(request: HttpRequest, form: ReservationForm, repeat_form: Repea
 @in_organization_time
 def reservation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = _reservation_or_404(request, pk)
+    is_mine = reservation.user_id == request.user.pk
+    # Where cancelling returns to: the page that sent the person here (a safe `next`), else their list.
+    fallback = reverse("reservations:mine") if is_mine else reverse("reservations:all")
     context = {
         "reservation": reservation,
-        "is_mine": reservation.user_id == request.user.pk,
+        "is_mine": is_mine,
+        "back": _next_or(request, fallback),
         "price_lines": reservation_price_lines(reservation),
     }
     if reservation.space.check_in_required and reservation.status == Reservation.Status.CONFIRMED:
@@ -462,7 +482,9 @@ def series_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def reservation_quote(request: HttpRequest) -> HttpResponse:
     """The booking form's price, as its fields change (htmx GET with the form's fields): what booking it would
     cost, or why it cannot be booked. Books nothing."""
-    form = ReservationForm(request.GET, tz=organization_tz(request), spaces=_bookable_spaces(), items=item_list())
+    form = ReservationForm(
+        request.GET, tz=organization_tz(request), spaces=_bookable_spaces(), items=item_list(), whole_days=True
+    )
     price = error = None
     if form.is_valid():
         price, domain_error = _quote(request, form)

@@ -94,6 +94,10 @@ class SpaceFilter(django_filters.FilterSet):
             raise ValidationFailed("Give both available_from and available_to.", field=missing)
         if starts_at is not None:
             queryset = space_list_available(
-                starts_at=starts_at, ends_at=ends_at, tz=ZoneInfo(connection.tenant.timezone), queryset=queryset
+                starts_at=starts_at,
+                ends_at=ends_at,
+                tz=ZoneInfo(connection.tenant.timezone),
+                queryset=queryset,
+                attendees=data.get("capacity_min") or 1,
             )
         return queryset

@@ -55,14 +55,16 @@ class SpaceSearchForm(forms.Form):
     search = forms.CharField(required=False, max_length=100, label="Search", help_text="Name, location or amenity.")
     kind = forms.ChoiceField(required=False, choices=[("", "Any kind"), *Space.Kind.choices], label="Kind")
     capacity_min = forms.IntegerField(required=False, min_value=1, max_value=100_000, label="People (at least)")
-    amenity = forms.ChoiceField(required=False, label="Amenity")
+    amenity = forms.MultipleChoiceField(
+        required=False, label="Amenities", widget=forms.CheckboxSelectMultiple, help_text="Every one ticked."
+    )
     available_from = LocalDateTimeField(required=False, label="Free from")
     available_to = LocalDateTimeField(required=False, label="Free until")
 
     def __init__(self, *args, tz: ZoneInfo, amenities: list[str], **kwargs) -> None:
         self.tz = tz
         super().__init__(*args, **kwargs)
-        self.fields["amenity"].choices = [("", "Any amenity"), *((tag, tag.replace("_", " ")) for tag in amenities)]
+        self.fields["amenity"].choices = [(tag, tag.replace("_", " ")) for tag in amenities]
 
     def _instant(self, name: str) -> datetime | None:
         value = self.cleaned_data.get(name)

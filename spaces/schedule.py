@@ -218,15 +218,19 @@ def schedule_grid(*, schedule: ScheduleDay, day: date, tz: ZoneInfo, now: dateti
     """Lay out `schedule` (the spaces and bookings of `day`) on one set of columns for every row."""
     spaces = list(schedule.page.object_list)
     day_start, day_end = schedule.starts_at, schedule.ends_at
-    opened = {}
+    opened, hours_of = {}, {}
     for space in spaces:
         rows = weekly_rows(space)
-        opened[space.pk] = open_intervals(rows, day_start, day_end, tz) if space.is_active else []
+        hours = open_intervals(rows, day_start, day_end, tz) if space.is_active else []
+        # A closure shuts the space as opening hours do: its cells are closed, never offered.
+        closed = [(closure.starts_at, closure.ends_at) for closure in schedule.closures.get(space.pk, [])]
+        opened[space.pk] = subtract(hours, closed) if closed else hours
+        hours_of[space.pk] = hours
     always_open = any(not space.opening_hours.all() for space in spaces) or not spaces
     starts_at, ends_at = _grid_range(
         day,
         tz,
-        [opened[space.pk] for space in spaces if space.opening_hours.all()],
+        [hours_of[space.pk] for space in spaces if space.opening_hours.all()],  # columns: hours, closed or not
         [busy for space in spaces for busy in schedule.busy[space.pk]],
         any_always_open=always_open,
     )

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from reservations.models import BlockedRange, Reservation, ShiftedByMinutes, TsTzRange
-from spacemanager.errors import NotFound, ValidationFailed
+from spacemanager.errors import DomainError, NotFound, ValidationFailed
 from spaces.filters import SpaceFilter
 from spaces.hours import MIDNIGHT, WeeklyInterval, local_pieces, open_intervals, subtract, uncovered_pieces
 from spaces.models import Closure, OpeningHours, Space, SpacePhoto
@@ -151,14 +151,43 @@ def space_list_choices() -> QuerySet[Space]:
 
 
 def space_list_available(
-    *, starts_at: datetime, ends_at: datetime, tz: ZoneInfo, queryset: QuerySet[Space] | None = None
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    tz: ZoneInfo,
+    queryset: QuerySet[Space] | None = None,
+    attendees: int = 1,
+    now: datetime | None = None,
 ) -> QuerySet[Space]:
-    """Active spaces open for the whole of [starts_at, ends_at) and bookable for it: no active reservation's
-    blocked slot (buffers included) meets the interval widened by the space's own buffers.
+    """Active spaces a booking of [starts_at, ends_at) for `attendees` people would be accepted in: open the
+    whole time, not closed, no active reservation's blocked slot (buffers included) meeting the interval
+    widened by the space's own buffers, and the space's own rules (durations, advance window, capacity)
+    passed, checked by the booking's own `check_space_rules`, so a space offered here is one "Book" accepts.
 
-    One SQL query whatever the number of spaces: the interval is cut into local-day pieces in Python (the
-    organization's timezone, DST included), and each piece must fall inside one opening-hours row.
+    Two SQL queries whatever the number of spaces: the interval is cut into local-day pieces in Python (the
+    organization's timezone, DST included), and each piece must fall inside one opening-hours row; then the
+    candidates are read once and the space rules run on each in Python.
     """
+    from reservations.services import check_space_rules  # the rules' one home; it imports this module
+
+    now = now or timezone.now()
+    candidates = _space_list_open_and_free(starts_at=starts_at, ends_at=ends_at, tz=tz, queryset=queryset)
+    accepted = []
+    for space in candidates.prefetch_related(None).only(
+        "pk", "name", "is_active", "capacity", "min_duration_minutes", "max_duration_minutes", "max_days_ahead"
+    ):
+        try:
+            check_space_rules(space=space, starts_at=starts_at, ends_at=ends_at, attendees=attendees, now=now)
+        except DomainError:
+            continue
+        accepted.append(space.pk)
+    return candidates.filter(pk__in=accepted)
+
+
+def _space_list_open_and_free(
+    *, starts_at: datetime, ends_at: datetime, tz: ZoneInfo, queryset: QuerySet[Space] | None
+) -> QuerySet[Space]:
+    """The part of `space_list_available` SQL answers: open, not closed, not booked."""
     _check_window(starts_at, ends_at, end_field="available_to")
     if queryset is None:
         queryset = space_list()
@@ -514,6 +543,8 @@ class ScheduleDay:
     starts_at: datetime
     ends_at: datetime
     busy: dict[int, list[BusyInterval]]
+    # Per space, the closures meeting the day (`closure_list_overlapping`, as the availability reads them).
+    closures: dict[int, list[ClosedInterval]] = field(default_factory=dict)
 
 
 def space_locations() -> list[str]:
@@ -538,10 +569,9 @@ def schedule_day(
     per_page: int = 50,
 ) -> ScheduleDay:
     """A page of active spaces, filtered like the spaces list (and by exact location), with their bookings
-    in [starts_at, ends_at): five queries whatever the number of spaces (count, spaces, opening hours, photos,
-    and
-    one for the bookings of the whole page, with the exclusion constraint's range expression as in
-    `space_availability`)."""
+    in [starts_at, ends_at) and the closures meeting it: six queries whatever the number of spaces (count,
+    spaces, opening hours, photos, one for the bookings of the whole page, with the exclusion constraint's range
+    expression as in `space_availability`, and one for the closures, `closure_list_overlapping`)."""
     _check_window(starts_at, ends_at, end_field="date")
     spaces = space_list(filters=filters, photos=True)
     if location:
@@ -555,4 +585,14 @@ def schedule_day(
             cursor.execute(sql, [space_ids, starts_at, ends_at])
             for space_id, *row in cursor.fetchall():
                 busy[space_id].append(_busy_interval(row, viewer))
-    return ScheduleDay(page=page, starts_at=starts_at, ends_at=ends_at, busy=busy)
+    closures: dict[int, list[ClosedInterval]] = {space_id: [] for space_id in space_ids}
+    if space_ids:
+        # One row per (closure, space it names); a closure of every space names none (NULL).
+        rows = closure_list_overlapping(starts_at=starts_at, ends_at=ends_at).values_list(
+            "spaces", "starts_at", "ends_at", "reason"
+        )
+        for space_id, closed_from, closed_until, reason in rows:
+            closed = ClosedInterval(starts_at=closed_from, ends_at=closed_until, reason=reason)
+            for target in space_ids if space_id is None else [space_id] if space_id in closures else []:
+                closures[target].append(closed)
+    return ScheduleDay(page=page, starts_at=starts_at, ends_at=ends_at, busy=busy, closures=closures)

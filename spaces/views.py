@@ -72,7 +72,10 @@ def space_list_page(request: HttpRequest) -> HttpResponse:
             spaces = space_list(filters=form.filters, photos=True)
             starts_at, ends_at = form.cleaned_data["starts_at"], form.cleaned_data["ends_at"]
             if starts_at is not None and ends_at is not None:
-                spaces = space_list_available(starts_at=starts_at, ends_at=ends_at, tz=tz, queryset=spaces)
+                attendees = form.cleaned_data.get("capacity_min") or 1
+                spaces = space_list_available(
+                    starts_at=starts_at, ends_at=ends_at, tz=tz, queryset=spaces, attendees=attendees
+                )
                 free_window = (starts_at, ends_at)
         except DomainError as exc:
             form_add_error(form, exc)
@@ -82,21 +85,27 @@ def space_list_page(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "free_window": free_window,
-        "booking_query": _booking_query(free_window, tz),
+        "booking_query": _booking_query(
+            free_window,
+            tz,
+            attendees=form.cleaned_data.get("capacity_min") if form.is_bound and not form.errors else None,
+        ),
         "query": _query_without_page(request),
     }
     return render(request, "spaces/space_list.html", context, status=status)
 
 
-def _booking_query(window, tz) -> str:
-    """The booking form's prefill for the free-space search's interval, when it fits in one local day."""
+def _booking_query(window, tz, *, attendees: int | None = None) -> str:
+    """The booking form's prefill for the free-space search: its interval, when it fits in one local day, and
+    its "at least N people" as the attendees."""
+    people = f"&attendees={attendees}" if attendees else ""
     if window is None:
-        return ""
+        return people
     starts, ends = (instant.astimezone(tz) for instant in window)
     midnight_after = ends.hour == 0 and ends.minute == 0 and ends.date() == starts.date() + timedelta(days=1)
     if starts.date() != ends.date() and not midnight_after:
-        return ""
-    return f"&date={starts:%Y-%m-%d}&start={starts:%H:%M}&end={ends:%H:%M}"
+        return people
+    return f"&date={starts:%Y-%m-%d}&start={starts:%H:%M}&end={ends:%H:%M}{people}"
 
 
 def _query_without_page(request: HttpRequest) -> str:

@@ -118,7 +118,7 @@ def test_availability_leaves_room_for_both_bookings_buffers(in_tenant):
 
 
 @pytest.mark.django_db
-def test_free_space_search_counts_each_spaces_buffers(in_tenant):
+def test_free_space_search_counts_each_spaces_buffers(in_tenant, booking_now):
     plain = SpaceFactory(name="Plain")
     cleaned = SpaceFactory(name="Needs setup", buffer_before_minutes=30)
     for space in (plain, cleaned):

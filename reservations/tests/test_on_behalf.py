@@ -1,16 +1,24 @@
 """Booking on behalf of a member: owners and admins name the member (`user`, their user_id as
 GET /api/v1/members shows it); the booking is the member's and records who made it."""
 
+from datetime import UTC, datetime
+
 import pytest
 
-from accounts.models import User
+from accounts.models import Membership, User
 from accounts.tests.factories import TEST_PASSWORD
 from reservations.models import Reservation
+from reservations.services import reservation_create
+from reservations.tests.factories import ReservationFactory
 from spacemanager.tests.pages import text
 from spaces.tests.factories import SpaceFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/reservations"
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -120,3 +128,48 @@ def test_the_schedule_books_for_a_member_from_the_inline_form(web_client, org, s
     assert response.status_code == 302
     reservation = Reservation.objects.get()
     assert (reservation.user_id, reservation.created_by_id) == (org.member.pk, org.owner.pk)
+
+
+def test_pages_say_who_booked_for_whom(web_client, org, space):
+    reservation = reservation_create(
+        actor=Membership.objects.select_related("organization", "user").get(
+            organization=org.organization, user=org.admin
+        ),
+        space_id=space.pk,
+        starts_at=utc(2025, 3, 10, 9),
+        ends_at=utc(2025, 3, 10, 10),
+        user_id=org.member.pk,
+    )
+    detail = " ".join(text(web_client(org, org.member).get(f"/reservations/{reservation.pk}/")).split())
+    assert f"{org.admin.get_full_name()} for {org.member.get_full_name()}" in detail
+    everyone = " ".join(text(web_client(org, org.admin).get("/reservations/all/?date_from=2025-03-10")).split())
+    assert f"Booked by {org.admin.get_full_name()}" in everyone
+
+
+def test_cancelling_from_a_reservation_reached_from_all_reservations_returns_there(web_client, org, space):
+    reservation = ReservationFactory(space=space, user=org.member, starts_at=utc(2025, 3, 10, 9))
+    listing = "/reservations/all/?status=confirmed"
+    admin = web_client(org, org.admin)
+    page = text(admin.get(listing))
+    assert f"/reservations/{reservation.pk}/?next=" in page
+    detail = text(admin.get(f"/reservations/{reservation.pk}/", {"next": listing}))
+    assert f"/reservations/{reservation.pk}/cancel/?next=/reservations/all/%3Fstatus%3Dconfirmed" in detail
+
+    response = admin.post(f"/reservations/{reservation.pk}/cancel/", {"next": listing})
+
+    assert response.status_code == 302
+    assert response["Location"] == listing
+    assert Reservation.objects.get().status == Reservation.Status.CANCELLED
+
+
+def test_an_admin_on_someone_elses_reservation_returns_to_all_reservations_and_a_foreign_next_is_ignored(
+    web_client, org, space
+):
+    reservation = ReservationFactory(space=space, user=org.member, starts_at=utc(2025, 3, 10, 9))
+    admin = web_client(org, org.admin)
+    detail = text(admin.get(f"/reservations/{reservation.pk}/", {"next": "https://evil.example/"}))
+    assert "evil.example" not in detail
+    assert f"/reservations/{reservation.pk}/cancel/?next=/reservations/all/" in detail
+    response = admin.post(f"/reservations/{reservation.pk}/cancel/", {"next": "https://evil.example/"})
+    assert response.status_code == 302
+    assert "evil.example" not in response["Location"]

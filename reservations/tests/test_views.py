@@ -164,7 +164,7 @@ def test_a_conflicting_booking_names_the_clash_in_local_time_next_to_the_time(we
         ({"date": "2125-03-02"}, "date", "Choose a date within 10 years of today."),
         ({"date": "not a date"}, "date", "Enter a valid date."),
         ({"start": "noon"}, "start", "Enter a valid time."),
-        ({"end": ""}, "end", "This field is required."),
+        ({"end": ""}, "end", "Give a time, or choose Whole day."),
         ({"space": "999999"}, "space", "Select a valid choice."),
     ],
 )

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from reservations.models import Reservation
 from reservations.tests.factories import ReservationFactory
 from spacemanager.tests.pages import text
-from spaces.models import OpeningHours, Space
+from spaces.models import Closure, OpeningHours, Space
 from spaces.tests.factories import SpaceFactory, open_every_day
 
 pytestmark = pytest.mark.django_db
@@ -229,3 +229,20 @@ def test_today_marks_now_with_a_line_in_its_cell(web_client, org, in_tenant, boo
     assert re.search(r'class="cell cell-\w+ has-now now-0"', page)
     assert 'class="time-head is-hour is-now"' in page
     assert "has-now" not in web_client(org, org.member).get(f"/schedule/?date={MONDAY}").content.decode()
+
+
+def test_closures_show_as_closed_and_offer_no_booking(web_client, org, in_tenant, booking_now):
+    room = open_every_day(SpaceFactory(name="Blue room"))
+    other = open_every_day(SpaceFactory(name="Green room"))
+    drill = Closure.objects.create(starts_at=utc(2025, 3, 10, 12), ends_at=utc(2025, 3, 10, 14), reason="Fire drill")
+    drill.spaces.add(room)
+    Closure.objects.create(starts_at=utc(2025, 3, 10, 16), ends_at=utc(2025, 3, 10, 17), reason="Everyone's meeting")
+
+    links = free_links(web_client(org, org.member).get(f"/schedule/?date={MONDAY}"))
+
+    room_starts = {link.split("start=")[1][:5] for link in links if f"space={room.pk}&" in link}
+    other_starts = {link.split("start=")[1][:5] for link in links if f"space={other.pk}&" in link}
+    assert "11:30" in room_starts and "14:00" in room_starts
+    assert not room_starts & {"12:00", "12:30", "13:00", "13:30", "16:00", "16:30"}
+    assert "12:00" in other_starts  # the drill is only the Blue room's
+    assert not other_starts & {"16:00", "16:30"}  # a closure of every space

@@ -100,11 +100,16 @@ def test_managers_see_the_new_space_and_manage_links(web_client, org):
     assert 'href="/spaces/manage/">Manage spaces</a>' in page
 
 
-def test_every_filter_has_a_visible_label_and_the_apis_name(web_client, org):
+def test_every_filter_has_a_visible_label_and_the_apis_name(web_client, org, in_tenant):
+    SpaceFactory(amenities=["projector"])
     page = text(web_client(org, org.member).get("/spaces/"))
-    for name in ("search", "kind", "capacity_min", "amenity", "available_from", "available_to"):
+    for name in ("search", "kind", "capacity_min", "available_from", "available_to"):
         assert f'name="{name}"' in page
         assert f'<label class="form-label" for="id_{name}">' in page
+    # Amenities are checkboxes (several at once) under one legend, each with its label.
+    assert 'name="amenity"' in page
+    assert "Amenities (all of them)</legend>" in page
+    assert '<label class="form-check-label" for="amenity-projector">projector</label>' in page
 
 
 @pytest.mark.parametrize(
@@ -130,9 +135,29 @@ def test_the_amenity_filter_offers_the_amenities_in_use(web_client, org, in_tena
     SpaceFactory(amenities=["projector", "video"])
     SpaceFactory(amenities=["stage"], is_active=False)
     page = text(web_client(org, org.member).get("/spaces/"))
-    assert '<option value="projector">projector</option>' in page
-    assert '<option value="video">video</option>' in page
+    assert 'id="amenity-projector"' in page
+    assert 'id="amenity-video"' in page
     assert "stage" not in page
+
+
+def test_the_free_space_search_requires_every_amenity_ticked_and_carries_its_people_into_the_form(
+    web_client, org, in_tenant, booking_now
+):
+    open_every_day(SpaceFactory(name="Both", amenities=["projector", "video"], capacity=6))
+    open_every_day(SpaceFactory(name="Projector only", amenities=["projector"], capacity=6))
+    open_every_day(SpaceFactory(name="Both but short", amenities=["projector", "video"], min_duration_minutes=180))
+
+    response = web_client(org, org.member).get(
+        "/spaces/?amenity=projector&amenity=video&capacity_min=5"
+        "&available_from=2025-03-04T09:00&available_to=2025-03-04T11:00"
+    )
+
+    page = text(response)
+    assert response.status_code == 200
+    assert "Both" in page
+    assert "Projector only" not in page
+    assert "Both but short" not in page  # two hours breaks its three-hour minimum: "Book" would fail
+    assert "&date=2025-03-04&start=09:00&end=11:00&attendees=5" in page
 
 
 def test_free_from_until_lists_only_spaces_open_and_free_the_whole_time(web_client, org, in_tenant, booking_now):
