@@ -226,7 +226,7 @@ def test_my_reservation_page_shows_when_where_and_the_actions(web_client, paris,
     assert "Tuesday 4 March 2025" in page and f"10:00{DASH}11:00" in page
     assert "Blue room" in page and "Bring cake" in page and "Confirmed" in page
     assert f'href="/reservations/{mine.pk}/edit/">Change</a>' in page
-    assert f'href="/reservations/{mine.pk}/cancel/">Cancel reservation</a>' in page
+    assert f'href="/reservations/{mine.pk}/cancel/?next=/reservations/">Cancel reservation</a>' in page
     assert "Booked by" not in page
 
 
