@@ -15,7 +15,7 @@ from equipment.models import MAX_QUANTITY, Item
 from equipment.selectors import item_get, item_list, item_uses, peak_use
 from equipment.services import MAX_ITEMS_PER_BOOKING, EquipmentRequest
 from spacemanager.errors import ValidationFailed
-from spacemanager.fields import StrictCharField, StrictDecimalField
+from spacemanager.fields import StrictCharField, StrictDecimalField, WholeItemSerializer
 from spacemanager.openapi import ERROR_RESPONSES, error_response
 from spaces.hours import isoformat_local
 from spaces.timefields import AwareDateTimeField, OrganizationTimezoneMixin
@@ -23,7 +23,7 @@ from spaces.timefields import AwareDateTimeField, OrganizationTimezoneMixin
 MAX_AVAILABILITY_DAYS = 62
 
 
-class EquipmentChoiceSerializer(serializers.Serializer):
+class EquipmentChoiceSerializer(WholeItemSerializer):
     item = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The item's id.")
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, help_text="How many of it.")
 

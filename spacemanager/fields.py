@@ -32,3 +32,19 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class WholeItemSerializer(serializers.Serializer):
+    """An item of a list inside a body (an opening-hours row, an equipment choice) that is only meaningful
+    whole. A PATCH makes DRF skip missing fields all the way down (the root is partial), so the item checks
+    its required fields itself: a missing one is the same 400 it is in a POST, never a half item."""
+
+    def validate(self, attrs: dict) -> dict:
+        missing = {
+            name: ["This field is required."]
+            for name, field in self.fields.items()
+            if field.required and not field.read_only and name not in attrs
+        }
+        if missing:
+            raise serializers.ValidationError(missing, code="required")
+        return super().validate(attrs)

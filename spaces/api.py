@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from accounts.access import request_membership
 from accounts.permissions import IsOrganizationManager, IsOrganizationMember
-from spacemanager.fields import StrictBooleanField, StrictCharField, StrictDecimalField
+from spacemanager.fields import StrictBooleanField, StrictCharField, StrictDecimalField, WholeItemSerializer
 from spacemanager.openapi import ERROR_RESPONSES
 from spaces import services
 from spaces.availability_cache import (
@@ -53,7 +53,7 @@ class ClockTimeField(serializers.TimeField):
         return super().to_representation(value)
 
 
-class OpeningHoursSerializer(serializers.Serializer):
+class OpeningHoursSerializer(WholeItemSerializer):
     weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 = Monday … 6 = Sunday.")
     opens_at = ClockTimeField()
     closes_at = ClockTimeField(closing=True)

@@ -127,7 +127,7 @@ class SpacePhotoListView(ManagersWriteMixin, GenericAPIView):
         return Response(self.get_serializer(photo).data, status=201)
 
     @extend_schema(
-        request=PhotoOrderSerializer,
+        request={"application/json": PhotoOrderSerializer},  # only POST uploads (multipart)
         responses={200: PhotoSerializer(many=True), **ERROR_RESPONSES.for_codes(400, 401, 403, 404)},
         examples=[OpenApiExample("Reorder", value={"order": [5, 3, 4], "cover": 3}, request_only=True)],
     )

@@ -173,8 +173,10 @@ def space_list_available(
     now = now or timezone.now()
     candidates = _space_list_open_and_free(starts_at=starts_at, ends_at=ends_at, tz=tz, queryset=queryset)
     accepted = []
-    for space in candidates.prefetch_related(None).select_related(None).only(
-        "pk", "name", "is_active", "capacity", "min_duration_minutes", "max_duration_minutes", "max_days_ahead"
+    for space in (
+        candidates.prefetch_related(None)
+        .select_related(None)
+        .only("pk", "name", "is_active", "capacity", "min_duration_minutes", "max_duration_minutes", "max_days_ahead")
     ):
         try:
             check_space_rules(space=space, starts_at=starts_at, ends_at=ends_at, attendees=attendees, now=now)

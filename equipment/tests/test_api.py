@@ -255,3 +255,15 @@ def test_a_quote_is_refused_for_the_reasons_a_booking_would_be(org, in_tenant, a
     assert client.post("/api/v1/quotes", {"space": room.pk}, format="json").status_code == 400
     assert api_client(org).post("/api/v1/quotes", booking(room), format="json").status_code == 401
     assert Reservation.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_patch_with_an_equipment_choice_missing_its_quantity_is_a_400_naming_it(org, in_tenant, api_client):
+    from reservations.tests.factories import ReservationFactory
+
+    reservation = ReservationFactory(space=SpaceFactory(), user=org.owner)
+    response = api_client(org, org.owner).patch(
+        f"/api/v1/reservations/{reservation.pk}", {"equipment": [{"item": ItemFactory().pk}]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["equipment"] == {"0": {"quantity": ["This field is required."]}}

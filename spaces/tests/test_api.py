@@ -351,3 +351,13 @@ def test_availability_far_from_today_is_a_400_not_a_500(api_client, org, in_tena
     )
     assert response.status_code == 400
     assert response.json()["code"] == "out_of_range"
+
+
+@pytest.mark.django_db
+def test_a_patch_with_an_opening_hours_row_missing_its_weekday_is_a_400_naming_it(org, in_tenant, api_client):
+    space = SpaceFactory()
+    response = api_client(org, org.owner).patch(
+        f"/api/v1/spaces/{space.pk}", {"opening_hours": [{"opens_at": "09:00", "closes_at": "18:00"}]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["opening_hours"] == {"0": {"weekday": ["This field is required."]}}
