@@ -424,4 +424,5 @@ class WaitlistJoinForm(forms.Form):
         """The form for the booking form's taken slot (its `service_arguments`)."""
         initial = {name: arguments[name] for name in ("space_id", "attendees", "title")}
         initial |= {name: arguments[name].isoformat() for name in ("starts_at", "ends_at")}
-        return cls(initial=initial)
+        # Its own ids: it sits on the booking form's page, whose labels point at id_title and the like.
+        return cls(initial=initial, auto_id="waitlist_%s")
