@@ -85,9 +85,15 @@ def _free_port() -> int:
 def _server(port: int) -> subprocess.Popen:
     """The web server as its own process on the test database (a real stop and start, not a thread)."""
     database = connection.settings_dict
+    socket_dir = database["OPTIONS"].get("host", "")
+    if not database["HOST"] and socket_dir:  # the embedded server: its socket directory (spacemanager.embedded)
+        database_url = f"postgres://{database['USER']}@/{database['NAME']}?host={socket_dir}"
+    else:
+        database_url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": settings.REDIS_URL,
         "DISPLAY_REFRESH_SECONDS": "1",
     }
     process = subprocess.Popen(  # noqa: S603 - our own manage.py
