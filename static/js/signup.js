@@ -5,9 +5,8 @@ function slugFromName(name) {
     .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40).replace(/-+$/, "");
 }
 
-// htmx swaps the address field's block after its inline check: always look the input up again. The check runs
-// when the person leaves the address field (or on submit), never from here: a swap answering a check started
-// while they type in that field would put the old value back.
+// The address is checked when the person leaves its field (or on submit), never from here: a check started
+// while they type in that field would answer for a value already gone.
 const slugInput = () => document.getElementById("id_organization_slug");
 let lastSuggestion = null;
 
@@ -18,6 +17,37 @@ document.addEventListener("input", (event) => {
   if (slug.value !== "" && slug.value !== lastSuggestion) return;
   lastSuggestion = slugFromName(event.target.value);
   slug.value = lastSuggestion;
+});
+
+// An inline check answers with the field's whole block. Take only its verdict (the error and the input's invalid
+// marks) and leave the input element alone: replacing it could land while the person already types again, in
+// this field or the next (a slow answer, seen under load), put back the value that was checked and move the
+// caret or the selection. An answer for a value that has changed since is stale and dropped: the next change
+// checks again.
+const checkedValues = new WeakMap();
+
+document.addEventListener("htmx:configRequest", (event) => {
+  const input = event.detail.elt;
+  if (input instanceof HTMLInputElement) checkedValues.set(input, input.value);
+});
+
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const input = event.detail.requestConfig?.elt;
+  const block = event.detail.target;
+  if (!(input instanceof HTMLInputElement) || !block?.id?.startsWith("field-")) return;
+  event.detail.shouldSwap = false;
+  if (event.detail.xhr.status !== 200 || checkedValues.get(input) !== input.value) return;
+  const answer = new DOMParser().parseFromString(event.detail.serverResponse, "text/html");
+  const checkedInput = answer.getElementById(input.id);
+  if (!checkedInput) return;
+  for (const name of ["class", "aria-invalid", "aria-describedby"]) {
+    const value = checkedInput.getAttribute(name);
+    if (value === null) input.removeAttribute(name);
+    else input.setAttribute(name, value);
+  }
+  document.getElementById(`${input.id}_error`)?.remove();
+  const error = answer.getElementById(`${input.id}_error`);
+  if (error) block.insertBefore(error, document.getElementById(`${input.id}_helptext`));
 });
 
 document.addEventListener("DOMContentLoaded", () => {

@@ -86,6 +86,48 @@ def test_sign_up_on_a_phone_fits_suggests_the_address_presets_the_zone_and_shows
         context.close()
 
 
+def test_a_slow_inline_check_never_puts_back_the_checked_address_or_moves_the_caret(page, site, org):
+    held = []  # the inline checks' requests, answered when the test says so (a slow server)
+
+    def hold_inline_checks(route):
+        if route.request.method == "POST" and route.request.headers.get("hx-request"):
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.goto(f"{site.public}/signup/")
+    page.route("**/signup/", hold_inline_checks)
+    slug = page.get_by_label("Web address")
+    slug.fill("alpha")
+    with page.expect_request(lambda request: request.headers.get("hx-request")):
+        slug.press("Tab")  # leaving the field starts the check of "alpha" (taken)
+    for _ in range(100):  # the route handler runs as Playwright dispatches events
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    slug.focus()
+    slug.fill("my-own-address")  # typed again while the check is out
+    with page.expect_response(lambda response: response.request.headers.get("hx-request")):
+        held.pop().continue_()
+    expect(slug).to_have_value("my-own-address")
+    expect(page.locator("#id_organization_slug_error")).to_have_count(0)  # the stale verdict is dropped
+    assert page.evaluate("document.activeElement.id") == "id_organization_slug"
+    slug.press("End")
+    slug.press_sequentially("-2")
+    expect(slug).to_have_value("my-own-address-2")
+
+    page.unroute("**/signup/")
+    with page.expect_response(lambda response: response.request.headers.get("hx-request")):
+        slug.press("Tab")  # a free address: no error
+    expect(page.locator("#id_organization_slug_error")).to_have_count(0)
+    slug.fill("alpha")
+    slug.press("Tab")  # a verdict for the value still in the field is shown, on the same input element
+    expect(page.locator("#id_organization_slug_error")).to_contain_text("This address is already taken")
+    expect(slug).to_have_attribute("aria-invalid", "true")
+    expect(slug).to_have_value("alpha")
+
+
 def test_sign_up_without_javascript_takes_the_address_from_the_name(browser, site):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
