@@ -65,6 +65,7 @@ class SeedResult:
     created: bool
     spaces: int
     reservations: int
+    invoices: int = 0  # last month's drafts
 
 
 def _space_name(kind: str, index: int) -> str:
@@ -258,6 +259,25 @@ def seed_equipment() -> None:
     )
 
 
+def seed_billing(organization: Organization) -> int:
+    """Billing settings and last month's draft invoices, as the beat job leaves them on the 1st: an admin
+    reviews and issues them (issuing emails the bookers, so the demo leaves that to a person)."""
+    from billing.models import SINGLETON_ID, BillingSettings
+    from billing.services import invoices_generate_previous_month
+
+    BillingSettings.objects.update_or_create(
+        pk=SINGLETON_ID,
+        defaults={
+            "legal_name": f"{organization.name} Ltd",
+            "address": "1 Demo Street\n75001 Paris\nFrance",
+            "tax_id": "FR00123456789",
+            "tax_rate": Decimal("20.00"),
+            "payment_terms_days": 14,
+        },
+    )
+    return len(invoices_generate_previous_month().created)
+
+
 def seed_organization(
     organization: Organization,
     *,
@@ -285,6 +305,7 @@ def seed_organization(
             with connection.cursor() as cursor:
                 for model in (Space, OpeningHours, Reservation):
                     cursor.execute(f"ANALYZE {model._meta.db_table}")
+            invoices = seed_billing(organization)
         finally:
             connection.set_schema_to_public()
-    return SeedResult(organization, created=True, spaces=len(made_spaces), reservations=made)
+    return SeedResult(organization, created=True, spaces=len(made_spaces), reservations=made, invoices=invoices)

@@ -1,8 +1,15 @@
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import Membership
+from billing.models import Invoice
+from reports.selectors import month_bounds
+from reports.services import previous_month
 from reservations.models import Reservation
 from spaces.models import OpeningHours, Space
 from tenants.models import Organization
@@ -29,6 +36,17 @@ def test_seed_demo_builds_organizations_people_spaces_and_bookable_reservations(
     connection.set_tenant(Organization.objects.get(slug="seeded"))
     statuses = set(Reservation.objects.values_list("status", flat=True))
     assert {"completed", "confirmed"} <= statuses  # past and coming weeks
+
+    # Last month's drafts, as on the 1st: one per booker with priced bookings that ended last month.
+    month = previous_month(now=timezone.now(), timezone_name=connection.tenant.timezone)
+    starts, ends = month_bounds(month, ZoneInfo(connection.tenant.timezone))
+    billable = Reservation.objects.filter(
+        status="completed", price__gt=0, starts_at__gte=starts, starts_at__lt=ends
+    ).values_list("user_id", flat=True)
+    invoices = Invoice.objects.filter(month=month)
+    assert billable and set(invoices.values_list("user_id", flat=True)) == set(billable)
+    assert set(invoices.values_list("status", flat=True)) == {"draft"}
+    assert all(invoice.tax_rate == Decimal("20.00") and invoice.total > invoice.subtotal for invoice in invoices)
 
 
 @pytest.mark.django_db

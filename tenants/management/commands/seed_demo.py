@@ -81,6 +81,7 @@ class Command(BaseCommand):
                 self.stdout.write(
                     self.style.SUCCESS(
                         f"{slug}: {result.spaces} spaces, {result.reservations} reservations, "
+                        f"{result.invoices} draft invoices for last month, "
                         f"{options['members'] + 2} people (password: {password}) at {organization.url()}"
                     )
                 )
