@@ -35,6 +35,14 @@ class ReportTotalsSerializer(serializers.Serializer):
     open_hours = serializers.FloatField(help_text="Hours the spaces were open (24 h a day without opening hours).")
     utilisation = serializers.FloatField(allow_null=True, help_text="booked_hours / open_hours, from 0 to 1.")
     revenue = serializers.CharField(help_text="Decimal, in the organization's currency.")
+    no_shows = serializers.IntegerField(
+        allow_null=True,
+        help_text="Not checked in by the end of the grace, starting in the month (null in reports "
+        "built before no-shows were counted).",
+    )
+    no_show_rate = serializers.FloatField(
+        allow_null=True, help_text="no_shows / every reservation starting in the month, from 0 to 1."
+    )
 
 
 @extend_schema_field({"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$", "example": "2026-11"})
@@ -138,13 +146,23 @@ class ReportListView(ReportAPIView):
 def _summary_csv(reports: list[MonthlyReport]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    columns = ["reservations", "cancellations", "expired", "booked_hours", "open_hours", "utilisation", "revenue"]
+    columns = [
+        "reservations",
+        "cancellations",
+        "expired",
+        "booked_hours",
+        "open_hours",
+        "utilisation",
+        "revenue",
+        "no_shows",
+        "no_show_rate",
+    ]
     writer.writerow(["id", "month", "generated_at", *columns])
     for report in reports:
         totals = report.data["totals"]
         writer.writerow(
             [report.pk, f"{report.month:%Y-%m}", report.generated_at.isoformat()]
-            + ["" if totals[column] is None else totals[column] for column in columns]
+            + ["" if totals.get(column) is None else totals[column] for column in columns]
         )
     return out.getvalue()
 

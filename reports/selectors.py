@@ -3,8 +3,9 @@
 A month is the organization's local month: from midnight on the 1st to midnight on the 1st of the next
 month in its time zone (so March in Paris lasts 743 hours and October 745). Rules of counting:
 
-- reservations, cancellations, expired requests and revenue count by the month the reservation *starts* in;
-  "reservations" are the ones that held their slot (confirmed or completed);
+- reservations, cancellations, expired requests, no-shows and revenue count by the month the reservation
+  *starts* in; "reservations" are the ones that held their slot (confirmed or completed);
+- the no-show rate is no-shows over every reservation starting in the month, as on the analytics dashboard;
 - booked hours are the hours of held reservations that fall inside the month (a night across the 1st counts
   in both months), so utilisation (booked hours / open hours) never exceeds what the month offered;
 - open hours come from the space's opening hours (spaces.hours, daylight saving included); a space without
@@ -94,6 +95,8 @@ def monthly_report_data(*, organization: Organization, month: date) -> dict[str,
             reservations=Count("pk", filter=starts_in_month & held),
             cancellations=Count("pk", filter=starts_in_month & Q(status=Reservation.Status.CANCELLED)),
             expired=Count("pk", filter=starts_in_month & Q(status=Reservation.Status.EXPIRED)),
+            no_shows=Count("pk", filter=starts_in_month & Q(status=Reservation.Status.NO_SHOW)),
+            starting=Count("pk", filter=starts_in_month),
             booked=Sum(inside, filter=held),
             revenue=Sum("price", filter=starts_in_month & held),
         )
@@ -120,6 +123,8 @@ def monthly_report_data(*, organization: Organization, month: date) -> dict[str,
                 "open_hours": open_hours[space["pk"]],
                 "utilisation": share(booked, open_hours[space["pk"]]),
                 "revenue": as_money(row.get("revenue")),
+                "no_shows": row.get("no_shows", 0),
+                "no_show_rate": share(row.get("no_shows", 0), row.get("starting", 0)),
             }
         )
 
@@ -148,6 +153,8 @@ def monthly_report_data(*, organization: Organization, month: date) -> dict[str,
 
     booked_total = round(sum((row["booked_hours"] for row in space_rows), 0.0), 2)
     open_total = round(sum((row["open_hours"] for row in space_rows), 0.0), 2)
+    no_shows = sum(row["no_shows"] for row in space_rows)
+    starting = sum(row.get("starting", 0) for row in per_space.values())
     return {
         "month": f"{month:%Y-%m}",
         "organization": organization.name,
@@ -162,6 +169,8 @@ def monthly_report_data(*, organization: Organization, month: date) -> dict[str,
             "open_hours": open_total,
             "utilisation": share(booked_total, open_total),
             "revenue": as_money(sum((Decimal(row["revenue"]) for row in space_rows), Decimal(0))),
+            "no_shows": no_shows,
+            "no_show_rate": share(no_shows, starting),
         },
         "spaces": space_rows,
         "weekdays": [{"weekday": name, "reservations": weekdays[i]} for i, name in enumerate(WEEKDAY_NAMES)],
@@ -220,6 +229,9 @@ def monthly_report_csv(data: dict[str, Any]) -> str:
         writer.writerow([key, totals[key]])
     writer.writerow(["utilisation", _csv_ratio(totals["utilisation"])])
     writer.writerow(["revenue", totals["revenue"]])
+    if "no_shows" in totals:  # reports built before no-shows were counted lack them
+        writer.writerow(["no_shows", totals["no_shows"]])
+        writer.writerow(["no_show_rate", _csv_ratio(totals["no_show_rate"])])
     writer.writerow([])
     writer.writerow(
         [
@@ -232,6 +244,8 @@ def monthly_report_csv(data: dict[str, Any]) -> str:
             "open_hours",
             "utilisation",
             "revenue",
+            "no_shows",
+            "no_show_rate",
         ]
     )
     for row in data["spaces"]:
@@ -246,6 +260,8 @@ def monthly_report_csv(data: dict[str, Any]) -> str:
                 row["open_hours"],
                 _csv_ratio(row["utilisation"]),
                 row["revenue"],
+                row.get("no_shows", ""),
+                _csv_ratio(row.get("no_show_rate")),
             ]
         )
     writer.writerow([])

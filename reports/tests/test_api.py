@@ -70,10 +70,11 @@ def test_the_list_in_csv_has_one_row_per_report(paris, api_client, reports):
     lines = response.content.decode().splitlines()
     assert (
         lines[0]
-        == "id,month,generated_at,reservations,cancellations,expired,booked_hours,open_hours,utilisation,revenue"
+        == "id,month,generated_at,reservations,cancellations,expired,booked_hours,open_hours,utilisation,revenue,"
+        "no_shows,no_show_rate"
     )
     assert lines[1].startswith(f"{reports[1].pk},2025-03,")
-    assert lines[1].endswith(",1,0,0,1.0,743.0,0.0013,0.00")  # one space open all March
+    assert lines[1].endswith(",1,0,0,1.0,743.0,0.0013,0.00,0,0.0")  # one space open all March, no no-shows
     assert len(lines) == 3
 
 
@@ -113,3 +114,18 @@ def test_options_with_csv_asked_for_describes_the_endpoint_in_json(paris, api_cl
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert "text/csv" in response.json()["renders"]
+
+
+def test_a_report_built_before_no_shows_were_counted_answers_null_for_them(paris, api_client, reports):
+    from reports.models import MonthlyReport
+
+    old = reports[1]
+    for row in [old.data["totals"], *old.data["spaces"]]:
+        del row["no_shows"], row["no_show_rate"]
+    MonthlyReport.objects.filter(pk=old.pk).update(data=old.data)
+    client = api_client(paris, paris.owner)
+
+    totals = client.get(f"{URL}/{old.pk}").json()["totals"]
+    assert (totals["reservations"], totals["no_shows"], totals["no_show_rate"]) == (1, None, None)
+    lines = client.get(URL, {"format": "csv"}).content.decode().splitlines()
+    assert lines[1].endswith(",1,0,0,1.0,743.0,0.0013,0.00,,")

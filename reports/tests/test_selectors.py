@@ -50,6 +50,7 @@ def march(paris, in_tenant):
     booking(member, atelier, utc(2025, 3, 10, 9), 1, price=Decimal("20.00"))  # Mon 10:00
     booking(admin, atelier, utc(2025, 3, 12, 13), 3, Status.CONFIRMED, Decimal("60.00"))  # Wed 14:00
     booking(member, atelier, utc(2025, 3, 14, 9), 1, Status.CANCELLED, Decimal("20.00"))
+    booking(admin, atelier, utc(2025, 3, 17, 9), 1, Status.NO_SHOW, Decimal("20.00"))  # not held: no hours
     # Box: Mon 31 Mar 23:00 CEST for 2 h -> 1 h in March; Fri 28 Feb 23:00 CET for 3 h -> 2 h in March (but a
     # February booking); Sun 30 Mar 01:00 CET to 04:00 CEST -> 2 real hours across the clock change.
     booking(admin, box, utc(2025, 3, 31, 21), 2, Status.CONFIRMED)
@@ -72,6 +73,8 @@ def test_the_month_totals_match_the_hand_computed_figures(paris, march):
         "open_hours": 911.0,  # 168 + 743
         "utilisation": 0.0121,  # 11 / 911
         "revenue": "120.00",
+        "no_shows": 1,
+        "no_show_rate": 0.125,  # 1 of the 8 reservations starting in March
     }
 
 
@@ -90,10 +93,13 @@ def test_utilisation_and_revenue_per_space(paris, march):
         "open_hours": 168.0,
         "utilisation": 0.0357,  # 6 / 168
         "revenue": "120.00",
+        "no_shows": 1,
+        "no_show_rate": 0.2,  # 1 of Atelier's 5 starting in March (3 held, 1 cancelled, 1 no-show)
     }
     assert (box["reservations"], box["expired"], box["booked_hours"], box["open_hours"]) == (2, 1, 5.0, 743.0)
     assert box["utilisation"] == 0.0067  # 5 / 743
     assert box["revenue"] == "0.00"
+    assert (box["no_shows"], box["no_show_rate"]) == (0, 0.0)
 
 
 def test_busiest_weekdays_and_hours_are_counted_in_local_time(paris, march):
@@ -199,9 +205,9 @@ def test_the_csv_has_a_summary_and_a_table_per_section(paris, march):
     sections = text.split("\n\n")
     assert sections[0] == "report,Alpha,2025-03,Europe/Paris,EUR"
     assert "reservations,5\n" in sections[1]
-    assert "utilisation,0.0121\nrevenue,120.00" in sections[1]
+    assert "utilisation,0.0121\nrevenue,120.00\nno_shows,1\nno_show_rate,0.1250" in sections[1]
     assert sections[2].splitlines()[0].startswith("space_id,space,reservations")
-    assert f"{march['atelier'].pk},Atelier,3,1,0,6.0,168.0,0.0357,120.00" in sections[2]
+    assert f"{march['atelier'].pk},Atelier,3,1,0,6.0,168.0,0.0357,120.00,1,0.2000" in sections[2]
     assert "Monday,3" in sections[3]
     assert "10:00,2" in sections[4]
     assert sections[5].splitlines()[1] == "member@alpha.test,Alpha Member,3,5.0"

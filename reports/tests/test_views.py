@@ -149,14 +149,14 @@ def test_a_report_shows_the_months_figures(web_client, paris, march):
 
     assert "Report for March 2025" in page
     assert "counted in Europe/Paris" in page
-    assert "Reservations 2 confirmed or completed" in page
+    assert "Reservations 2 confirmed or completed; 0 no-shows (0.0%)" in page
     assert "Cancellations 1 and 0 expired requests" in page
     assert "Booked hours 2.0 0.3% of 743.0 open hours" in page  # open around the clock; clocks change in March
     assert "Revenue €80.00" in page
     assert "Busiest day: Monday; busiest start time: 10:00." in page
     # The tables, with the labels a phone shows in each cell.
     assert (
-        "Atrium Reservations: 2 Cancellations: 1 Expired: 0 Booked hours: 2.0 Open hours: 743.0 "
+        "Atrium Reservations: 2 Cancellations: 1 Expired: 0 No-shows: 0 (0.0%) Booked hours: 2.0 Open hours: 743.0 "
         "Utilisation: 0.3% Revenue: €80.00" in page
     )
     assert "Alpha Member member@alpha.test Reservations: 2 Booked hours: 2.0" in page
@@ -292,3 +292,15 @@ def test_generated_at_is_shown_in_the_organizations_time(web_client, paris, in_t
     page = text(web_client(paris, paris.owner).get("/reports/"))
 
     assert "Generated 1 Apr 2025, 08:05" in page  # 06:05 UTC is 08:05 in Paris (summer time)
+
+
+def test_a_report_built_before_no_shows_were_counted_shows_a_dash_for_them(web_client, paris, march):
+    report = march["march"]
+    for row in [report.data["totals"], *report.data["spaces"]]:
+        del row["no_shows"], row["no_show_rate"]
+    MonthlyReport.objects.filter(pk=report.pk).update(data=report.data)
+
+    page = words(web_client(paris, paris.owner).get(f"/reports/{report.pk}/"))
+
+    assert "Reservations 2 confirmed or completed Cancellations" in page
+    assert "Expired: 0 No-shows: — Booked hours: 2.0" in page
