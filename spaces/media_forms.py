@@ -10,6 +10,7 @@ from spaces.forms import NO_SUCH_TIME, check_year_range
 from spaces.hours import END_OF_DAY, MIDNIGHT
 from spaces.localtime import local_today, since_midnight, wall_to_instant
 from spaces.models import Space
+from spaces.timefields import ClockInput
 
 IMAGE_ACCEPT = "image/jpeg,image/png,image/webp"
 
@@ -42,8 +43,8 @@ class PlanTimeForm(forms.Form):
     """The time members look for a free spot on the plan (GET): one local day, from `start` to `end`."""
 
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    start = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
-    end = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    start = forms.TimeField(widget=ClockInput())
+    end = forms.TimeField(widget=ClockInput())
 
     def __init__(self, *args, tz: ZoneInfo, **kwargs) -> None:
         self.tz = tz

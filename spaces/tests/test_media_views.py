@@ -179,6 +179,19 @@ def test_a_bad_time_on_the_plan_is_a_400_with_the_form(web_client, org, floor):
     assert "The end must be after the start." in text(response)
 
 
+def test_the_plans_times_are_24_hour_text_inputs_that_take_a_one_digit_hour(web_client, org, floor):
+    page = web_client(org, org.member).get(
+        f"/spaces/locations/{floor.pk}/", {"date": MONDAY, "start": "9:30", "end": "14:00"}
+    )
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    # Chromium draws type="time" in the browser's locale (02:00 PM in en-US): the pages' times are 24-hour text.
+    assert re.search(r'<input type="text" name="start" value="9:30"[^>]*pattern=', html)
+    assert re.search(r'<input type="text" name="end" value="14:00"[^>]*pattern=', html)
+    assert 'type="time"' not in html
+
+
 def test_admins_create_locations_and_upload_plans_members_cannot(web_client, org, in_tenant):
     admin, member = web_client(org, org.admin), web_client(org, org.member)
     assert admin.post("/spaces/locations/", {"name": "Annex"}).status_code == 302
