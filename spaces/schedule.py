@@ -157,14 +157,17 @@ def _row(
     space: Space,
     busy: list[BusyInterval],
     *,
+    kept_clear: list[tuple[datetime, datetime]],
     opened: list[tuple[datetime, datetime]],
     columns: list[Column],
     day: date,
     tz: ZoneInfo,
     now: datetime,
 ) -> ScheduleRow:
+    # Open time next to a booking that its buffers (or this space's, for the new booking) keep clear is
+    # "unavailable", as past times are: shown, never offered.
     busy_intervals = [(b.starts_at, b.ends_at) for b in busy]
-    bookable = clip(subtract(opened, busy_intervals), *booking_window(space=space, now=now))
+    bookable = clip(subtract(opened, [*busy_intervals, *kept_clear]), *booking_window(space=space, now=now))
     minimum = timedelta(minutes=space.min_duration_minutes)
     day_start, day_end = day_window(day, tz)
     row = ScheduleRow(space=space)
@@ -236,7 +239,16 @@ def schedule_grid(*, schedule: ScheduleDay, day: date, tz: ZoneInfo, now: dateti
     )
     columns = _columns(day, tz, starts_at, ends_at, now)
     rows = [
-        _row(space, schedule.busy[space.pk], opened=opened[space.pk], columns=columns, day=day, tz=tz, now=now)
+        _row(
+            space,
+            schedule.busy[space.pk],
+            kept_clear=schedule.kept_clear.get(space.pk, []),
+            opened=opened[space.pk],
+            columns=columns,
+            day=day,
+            tz=tz,
+            now=now,
+        )
         for space in spaces
     ]
     return ScheduleGrid(day=day, timezone=tz.key, columns=columns, rows=rows, is_today=day_start <= now < day_end)

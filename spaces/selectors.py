@@ -42,18 +42,26 @@ MAX_YEARS = 10
 # What managers see of who booked: a User with these fields loaded (the others deferred), in model order.
 _BOOKER_FIELDS = ["id", "email", "full_name"]
 _BOOKER_COLUMNS = ["user__email", "user__full_name"]
-# The schedule's read (many spaces, one query): the bookings' own times, as the grid shows them.
+# The schedule's read (many spaces, one query): the bookings' own times, as the grid shows them, and their
+# frozen buffers. It matches on the exclusion constraint's blocked range (BlockedRange, repeated here
+# expression for expression so its GiST index answers), so a booking whose cleanup reaches into the day counts.
+_BLOCKED_RANGE_SQL = (
+    "TSTZRANGE("
+    "timezone('UTC', timezone('UTC', r.\"starts_at\") - make_interval(mins => r.\"buffer_before_minutes\")), "
+    "timezone('UTC', timezone('UTC', r.\"ends_at\") + make_interval(mins => r.\"buffer_after_minutes\")), '[)')"
+)
 _BUSY_TEMPLATE = (
-    'SELECT {space}r."id", r."starts_at", r."ends_at", r."status", r."user_id", r."title"{booker} '
+    'SELECT {space}r."id", r."starts_at", r."ends_at", r."status", r."user_id", r."title", '
+    'r."buffer_before_minutes", r."buffer_after_minutes"{booker} '
     'FROM "reservations_reservation" r{join} '
     "WHERE r.\"space_id\" {match} AND r.\"status\" IN ('pending', 'confirmed') "
-    "AND TSTZRANGE(r.\"starts_at\", r.\"ends_at\", '[)') && TSTZRANGE(%s, %s, '[)') "
+    "AND {blocked} && TSTZRANGE(%s, %s, '[)') "
     'ORDER BY r."starts_at", r."id"'
 )
 _MANAGERS = {"booker": ', u."email", u."full_name"', "join": ' INNER JOIN "accounts_user" u ON u."id" = r."user_id"'}
 _MEMBERS = {"booker": "", "join": ""}
 # The schedule: the bookings of a page of spaces in one query, each row led by its space.
-_SPACES = {"space": 'r."space_id", ', "match": "= ANY(%s)"}
+_SPACES = {"space": 'r."space_id", ', "match": "= ANY(%s)", "blocked": _BLOCKED_RANGE_SQL}
 _SPACES_BUSY_FOR_MANAGERS_SQL = _BUSY_TEMPLATE.format(**_MANAGERS, **_SPACES)
 _SPACES_BUSY_SQL = _BUSY_TEMPLATE.format(**_MEMBERS, **_SPACES)
 
@@ -231,8 +239,8 @@ class BusyInterval:
 
 
 def _busy_interval(row: Sequence[Any], viewer: Membership) -> BusyInterval:
-    """One row of `_BUSY_SQL` (or its managers' form) as the viewer may see it."""
-    reservation_id, busy_from, busy_to, status, user_id, title, *booker = row
+    """One row of `_BUSY_TEMPLATE`'s reads (its buffers left out) as the viewer may see it."""
+    reservation_id, busy_from, busy_to, status, user_id, title, _before, _after, *booker = row
     mine = user_id == viewer.user_id
     visible = mine or viewer.is_manager
     return BusyInterval(
@@ -547,6 +555,10 @@ class ScheduleDay:
     busy: dict[int, list[BusyInterval]]
     # Per space, the closures meeting the day (`closure_list_overlapping`, as the availability reads them).
     closures: dict[int, list[ClosedInterval]] = field(default_factory=dict)
+    # Per space, where no new booking may start or end because of the bookings around it and their buffers
+    # (each one's frozen buffers, widened by the space's own for the new booking), as `space_availability`
+    # keeps its free time clear.
+    kept_clear: dict[int, list[tuple[datetime, datetime]]] = field(default_factory=dict)
 
 
 def space_locations() -> list[str]:
@@ -579,13 +591,29 @@ def schedule_day(
     if location:
         spaces = spaces.filter(location=location)
     page = Paginator(spaces, per_page).get_page(page_number)
-    space_ids = [space.pk for space in page.object_list]
+    spaces_of = {space.pk: space for space in page.object_list}
+    space_ids = list(spaces_of)
     busy: dict[int, list[BusyInterval]] = {space_id: [] for space_id in space_ids}
+    kept_clear: dict[int, list[tuple[datetime, datetime]]] = {space_id: [] for space_id in space_ids}
     if space_ids:
+        # A new booking [s, e) of a space clashes with a blocked slot [b0, b1) when s - before < b1 and
+        # e + after > b0: read what the widest buffers of the page's spaces can reach.
+        widest_before = timedelta(minutes=max(space.buffer_before_minutes for space in spaces_of.values()))
+        widest_after = timedelta(minutes=max(space.buffer_after_minutes for space in spaces_of.values()))
         sql = _SPACES_BUSY_FOR_MANAGERS_SQL if viewer.is_manager else _SPACES_BUSY_SQL
         with connection.cursor() as cursor:
-            cursor.execute(sql, [space_ids, starts_at, ends_at])
-            for space_id, *row in cursor.fetchall():
+            cursor.execute(sql, [space_ids, starts_at - widest_before, ends_at + widest_after])
+            rows = cursor.fetchall()
+        for space_id, *row in rows:
+            space = spaces_of[space_id]
+            busy_from, busy_to, held_before, held_after = row[1], row[2], row[6], row[7]
+            kept_clear[space_id].append(
+                (
+                    busy_from - timedelta(minutes=held_before + space.buffer_after_minutes),
+                    busy_to + timedelta(minutes=held_after + space.buffer_before_minutes),
+                )
+            )
+            if busy_from < ends_at and starts_at < busy_to:
                 busy[space_id].append(_busy_interval(row, viewer))
     closures: dict[int, list[ClosedInterval]] = {space_id: [] for space_id in space_ids}
     if space_ids:
@@ -597,4 +625,6 @@ def schedule_day(
             closed = ClosedInterval(starts_at=closed_from, ends_at=closed_until, reason=reason)
             for target in space_ids if space_id is None else [space_id] if space_id in closures else []:
                 closures[target].append(closed)
-    return ScheduleDay(page=page, starts_at=starts_at, ends_at=ends_at, busy=busy, closures=closures)
+    return ScheduleDay(
+        page=page, starts_at=starts_at, ends_at=ends_at, busy=busy, closures=closures, kept_clear=kept_clear
+    )

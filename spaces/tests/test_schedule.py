@@ -4,7 +4,7 @@ import re
 from datetime import UTC, datetime, time
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from reservations.models import Reservation
@@ -246,3 +246,42 @@ def test_closures_show_as_closed_and_offer_no_booking(web_client, org, in_tenant
     assert not room_starts & {"12:00", "12:30", "13:00", "13:30", "16:00", "16:30"}
     assert "12:00" in other_starts  # the drill is only the Blue room's
     assert not other_starts & {"16:00", "16:30"}  # a closure of every space
+
+
+def test_buffers_keep_the_cells_around_a_booking_unbookable_and_every_offered_cell_books(
+    web_client, org, in_tenant, booking_now
+):
+    room = open_every_day(SpaceFactory(name="Blue room", buffer_before_minutes=15, buffer_after_minutes=15))
+    # Booked with today's buffers (frozen: 15 and 15), and one from before the space had any (0 and 0).
+    ReservationFactory(
+        space=room,
+        user=org.admin,
+        starts_at=utc(2025, 3, 10, 10),
+        ends_at=utc(2025, 3, 10, 11),
+        buffer_before_minutes=15,
+        buffer_after_minutes=15,
+    )
+    ReservationFactory(space=room, user=org.admin, starts_at=utc(2025, 3, 10, 14), ends_at=utc(2025, 3, 10, 15))
+    client = web_client(org, org.member)
+
+    response = client.get(f"/schedule/?date={MONDAY}")
+    offered = [link.split("start=")[1].split("&")[0] for link in free_links(response)]
+    # A new booking keeps 15 minutes clear before and after it too: 09:30 and 11:00 would meet the first
+    # booking's buffers, 13:30 and 15:00 the second booking itself.
+    assert offered == [
+        "08:00", "08:30", "09:00", "11:30", "12:00", "12:30", "13:00", "15:30", "16:00", "16:30", "17:00", "17:30"
+    ]  # fmt: skip
+    assert len(re.findall(r"cell cell-unavailable", response.content.decode())) == 4
+
+    # The grid and the booking rules agree on every half hour the room is open and not booked.
+    for hour in range(8, 18):
+        for minute in (0, 30):
+            start = f"{hour:02d}:{minute:02d}"
+            if hour in (10, 14):
+                continue  # the bookings themselves
+            end = f"{hour + (minute + 30) // 60:02d}:{(minute + 30) % 60:02d}"
+            form = {"space": room.pk, "date": MONDAY, "start": start, "end": end, "attendees": 1}
+            with transaction.atomic():
+                booked = client.post(f"/schedule/?date={MONDAY}", form, HTTP_HX_REQUEST="true")
+                transaction.set_rollback(True)
+            assert booked.status_code == (302 if start in offered else 400), start
