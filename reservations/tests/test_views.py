@@ -390,6 +390,34 @@ def test_the_space_filter_lists_every_space_in_a_fixed_number_of_queries(web_cli
     assert '<option value="">All spaces</option>' in page
 
 
+def test_everyones_reservations_run_a_fixed_number_of_queries_whatever_the_rows_and_read_only_the_columns_shown(
+    web_client, org, room, booking_now, django_assert_num_queries
+):
+    # The host's organization and the two search paths (tenant routing, uncached in tests), then session,
+    # user, membership, the page of reservations (space, booker and "booked by" joined) and the space
+    # filter's options: a full page of pending bookings made on someone's behalf costs the queries of one.
+    ReservationFactory(space=room, user=org.member, title="First", starts_at=utc(2025, 3, 4, 9))
+    client = web_client(org, org.admin)
+    client.get("/reservations/all/")
+    with django_assert_num_queries(8):
+        client.get("/reservations/all/")
+    for day in range(5, 30):
+        ReservationFactory(
+            space=SpaceFactory(name=f"Room {day}"),
+            user=org.member,
+            created_by=org.admin,
+            title=f"Booking {day}",
+            starts_at=utc(2025, 3, day % 28 + 1, 9),
+            status=Reservation.Status.PENDING,
+        )
+    with django_assert_num_queries(8) as queries:
+        page = text(client.get("/reservations/all/"))
+    assert "Approve" in page and "Booked by Alpha Admin" in page and "Room 5" in page
+    listed = next(q["sql"] for q in queries.captured_queries if 'FROM "reservations_reservation"' in q["sql"])
+    for hidden in ('"notes"', '"description"', '"password"', '"space_price_lines"'):
+        assert hidden not in listed
+
+
 def test_bad_reservation_filters_are_a_400_with_the_error_next_to_the_field(web_client, org, booking_now):
     client = web_client(org, org.admin)
     response = client.get("/reservations/all/?date_from=2025-03-10&date_to=2025-03-01")
