@@ -4,7 +4,7 @@
 
 Builds (once, then reuses) a catalog of `--orgs` filler organizations, each a real schema with every tenant
 table, index and migration record, made with bulk SQL (the DDL of one schema replayed per organization,
-50 per transaction), `--people` people with one membership each, and one organization "scale" at design
+10 per transaction), `--people` people with one membership each, and one organization "scale" at design
 size (500 spaces, 200,000 reservations, 1,000 members; `seed_demo`). Then it measures, in this process
 through Django's test client (so "server time": no network, no HTTP server), each figure of issue 17's
 table: login, token refresh, sign-up, the platform admin's organization list, `list_organizations`, a no-op
@@ -89,8 +89,14 @@ def tenant_ddl() -> str:
     return ";\n".join([*editor.collected_sql, record])
 
 
-def build_fillers(count: int, *, batch: int = 50) -> float:
-    """Filler organizations filler-0 ... filler-(count-1): rows, domains and schemas. Returns seconds taken."""
+def build_fillers(count: int, *, batch: int = 10) -> float:
+    """Filler organizations filler-0 ... filler-(count-1): rows, domains and schemas. Returns seconds taken.
+
+    A transaction holds a lock on every relation it creates until it commits: a schema is 134 of them
+    (tables, indexes, sequences), and the server's whole lock table is max_locks_per_transaction (64) x
+    max_connections (100) = 6,400 entries, shared with every other session. 50 schemas at a time (6,700)
+    ran out of shared memory; 10 hold 1,340.
+    """
     from django.conf import settings
     from django.db import connection, transaction
 

@@ -390,6 +390,57 @@ def test_the_space_filter_lists_every_space_in_a_fixed_number_of_queries(web_cli
     assert '<option value="">All spaces</option>' in page
 
 
+def test_everyones_reservations_run_a_fixed_number_of_queries_whatever_the_rows_and_read_only_the_columns_shown(
+    web_client, org, room, booking_now, django_assert_num_queries
+):
+    # The host's organization and the two search paths (tenant routing, uncached in tests), then session,
+    # user, membership, the page of reservations (space, booker and "booked by" joined) and the space
+    # filter's options: a full page of pending bookings made on someone's behalf costs the queries of one.
+    ReservationFactory(space=room, user=org.member, title="First", starts_at=utc(2025, 3, 4, 9))
+    client = web_client(org, org.admin)
+    client.get("/reservations/all/")
+    with django_assert_num_queries(8):
+        client.get("/reservations/all/")
+    for day in range(5, 30):
+        ReservationFactory(
+            space=SpaceFactory(name=f"Room {day}"),
+            user=org.member,
+            created_by=org.admin,
+            title=f"Booking {day}",
+            starts_at=utc(2025, 3, day % 28 + 1, 9),
+            status=Reservation.Status.PENDING,
+        )
+    with django_assert_num_queries(8) as queries:
+        page = text(client.get("/reservations/all/"))
+    assert "Approve" in page and "Booked by Alpha Admin" in page and "Room 5" in page
+    listed = next(q["sql"] for q in queries.captured_queries if 'FROM "reservations_reservation"' in q["sql"])
+    for hidden in ('"notes"', '"description"', '"password"', '"space_price_lines"'):
+        assert hidden not in listed
+
+
+def test_everyones_reservations_page_by_cursor_keeping_the_filters_and_every_page_costs_the_same(
+    web_client, org, room, booking_now
+):
+    for index in range(45):
+        starts_at = utc(2025, 3, 4 + index // 10, 8 + index % 10)
+        ReservationFactory(space=room, user=org.member, title=f"Slot {index}", starts_at=starts_at)
+    ReservationFactory(space=SpaceFactory(name="Green room"), user=org.member, title="Elsewhere")
+    client = web_client(org, org.admin)
+    url, seen, costs = f"/reservations/all/?space={room.pk}&date_from=", [], []
+    while url:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        costs.append(len(queries))
+        page = response.context["page"]
+        seen += [reservation.title for reservation in page.object_list]
+        assert not [q["sql"] for q in queries if "OFFSET" in q["sql"] or "COUNT(" in q["sql"]]
+        url = f"/reservations/all/{page.next_url}" if page.next_url else None
+        if url:
+            assert f"space={room.pk}" in url and "cursor=" in url
+    assert seen == [f"Slot {index}" for index in range(45)]
+    assert len(costs) == 3 and len(set(costs)) == 1
+
+
 def test_bad_reservation_filters_are_a_400_with_the_error_next_to_the_field(web_client, org, booking_now):
     client = web_client(org, org.admin)
     response = client.get("/reservations/all/?date_from=2025-03-10&date_to=2025-03-01")
