@@ -14,7 +14,9 @@ import os
 # One process per core x 4 threads (2 x 4 on two cores) measured best. gunicorn stays the server: granian's
 # WSGI server (bench/run.py --server granian, 2 processes x 4 blocking threads) was measured against it in the
 # same runs (December 2026, 2 shared cores) and neither was consistently cheaper per request (app CPU per
-# availability request 8.2 vs 8.7 ms, booking 8.4 vs 7.7 ms; an earlier pair favoured granian). A second
+# availability request 8.2 vs 8.7 ms, booking 8.4 vs 7.7 ms; an earlier pair favoured granian). Again after
+# the availability read path's rework (two runs each, CPU ratio to the yardstick, higher is cheaper): cold
+# 0.37 and 0.37 with granian against 0.32 and 0.38, warm 1.06 and 0.74 against 0.92 and 0.86. A second
 # server is not worth a new dependency and new deployment docs without a clear win.
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))

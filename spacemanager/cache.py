@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -77,12 +77,30 @@ def _missing_key(key, *args, **kwargs):
     raise ValueError(f"Key {key!r} not found (the cache is unavailable).")
 
 
+class ReusedRedisClient(RedisCacheClient):
+    """Django's client builds a new `redis.Redis` for every operation, and redis-py spends about 0.1 ms of CPU
+    on each (measured: 182 µs per cache read against 51 µs with one client): keep one per connection pool. A
+    client is thread-safe over its pool, and the pool reconnects after a fork or a lost connection itself."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        index = self._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            client = self._clients[index] = self._client(connection_pool=self._get_connection_pool(write))
+        return client
+
+
 class FailOpenRedisCache(RedisCache):
     def __init__(self, server, params):
         options = params.setdefault("OPTIONS", {})
         options.setdefault("socket_connect_timeout", SOCKET_TIMEOUT_SECONDS)
         options.setdefault("socket_timeout", SOCKET_TIMEOUT_SECONDS)
         super().__init__(server, params)
+        self._class = ReusedRedisClient
 
     add = _fail_open(lambda *a, **k: False)(RedisCache.add)
     get = _fail_open(lambda key, default=None, *a, **k: default)(RedisCache.get)

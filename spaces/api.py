@@ -2,17 +2,28 @@
 
 from zoneinfo import ZoneInfo
 
+from django.http import Http404, HttpResponse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
+from rest_framework.compat import split_header_value
+from rest_framework.exceptions import APIException
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import SAFE_METHODS
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.access import request_membership
+from accounts.api_keys import looks_like_key
+from accounts.authentication import OrganizationJWTAuthentication
 from accounts.permissions import IsOrganizationManager, IsOrganizationMember
+from spacemanager.errors import DomainError
 from spacemanager.fields import StrictBooleanField, StrictCharField, StrictDecimalField, WholeItemSerializer
 from spacemanager.openapi import ERROR_RESPONSES
+from spacemanager.strict import request_check
 from spaces import services
 from spaces.availability_cache import (
     availability_cached,
@@ -25,7 +36,14 @@ from spaces.filters import SpaceFilter
 from spaces.hours import MIDNIGHT, WeeklyInterval, isoformat_local
 from spaces.media_api import PhotoSerializer
 from spaces.models import Space
-from spaces.selectors import Availability, space_availability, space_get, space_list, spaces_availability
+from spaces.selectors import (
+    Availability,
+    space_availability,
+    space_get,
+    space_get_with_hours,
+    space_list,
+    spaces_availability,
+)
 from spaces.timefields import AwareDateTimeField, OrganizationTimezoneMixin
 
 OPENING_HOURS_HELP = (
@@ -522,6 +540,10 @@ class AvailabilitySerializer(serializers.Serializer):
         }
 
 
+# Accept headers for which DRF's negotiation picks JSONRenderer with no media-type parameters (no indent).
+_PLAIN_JSON_ACCEPTS = frozenset({"*/*", "application/json"})
+
+
 @extend_schema(tags=["spaces"])
 class SpaceAvailabilityView(OrganizationTimezoneMixin, GenericAPIView):
     """When the space is busy, and when it is open and free, in the organization's timezone."""
@@ -577,6 +599,13 @@ class SpaceAvailabilityView(OrganizationTimezoneMixin, GenericAPIView):
         organization's time zone. Members see other people's bookings as busy times only; owners and admins
         see who booked.
         """
+        answer, etag = self._answer(request, pk)
+        if answer is None:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(answer, headers={"ETag": etag})
+
+    def _answer(self, request, pk: int) -> tuple[dict | None, str]:
+        """The answer's body (None: the client's copy, named by If-None-Match, is current) and its ETag."""
         query = AvailabilityQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         starts_at, ends_at = query.validated_data["start"], query.validated_data["end"]
@@ -588,11 +617,11 @@ class SpaceAvailabilityView(OrganizationTimezoneMixin, GenericAPIView):
         )
         etag = availability_etag(key)
         if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+            return None, etag
         answer = availability_cached(key)
         if answer is None:
             availability = space_availability(
-                space=space_get(space_id=pk),
+                space=space_get_with_hours(space_id=pk),
                 starts_at=starts_at,
                 ends_at=ends_at,
                 tz=ZoneInfo(request.tenant.timezone),
@@ -600,7 +629,56 @@ class SpaceAvailabilityView(OrganizationTimezoneMixin, GenericAPIView):
             )
             answer = AvailabilitySerializer(availability).data
             availability_store(key, answer)
-        return Response(answer, headers={"ETag": etag})
+        return answer, etag
+
+    def dispatch(self, request, *args, **kwargs):
+        return self._answer_token_request(request, kwargs["pk"]) or super().dispatch(request, *args, **kwargs)
+
+    def _answer_token_request(self, request, pk: int) -> HttpResponse | None:
+        """The common request (GET for JSON with an access token) answered without DRF's generic dispatch,
+        whose negotiation, parsers, Response and rendering machinery cost more CPU than a cached answer itself.
+
+        The same steps in the same order: the JWT class authenticates (the API key class would pass on a
+        JWT; session authentication never runs once a token authenticates), the view's permissions and
+        throttles, the strict query check, the organization's time zone, then `_answer`, rendered by DRF's
+        JSONRenderer with DRF's headers. Anything else, and every failure, is left to `dispatch` (None), which
+        answers it exactly as before: the steps above only read, so running them twice changes nothing.
+        """
+        if request.method != "GET" or request.META.get("HTTP_ACCEPT", "*/*") not in _PLAIN_JSON_ACCEPTS:
+            return None
+        tenant = getattr(request, "tenant", None)
+        authenticator = OrganizationJWTAuthentication()
+        parts = (authenticator.get_header(request) or b"").split()
+        if tenant is None or tenant.is_public or len(parts) != 2 or parts[0] != b"Bearer":
+            return None
+        try:
+            if looks_like_key(parts[1].decode()):
+                return None
+        except UnicodeDecodeError:
+            return None
+        drf_request = Request(request, authenticators=[authenticator])
+        self.request, self.headers = drf_request, self.default_response_headers
+        try:
+            with timezone.override(tenant.timezone):
+                drf_request.user  # noqa: B018 - authenticates, as DRF's perform_authentication does
+                self.check_permissions(drf_request)
+                self.check_throttles(drf_request)
+                request_check(self, drf_request)
+                answer, etag = self._answer(drf_request, pk)
+        except (APIException, DomainError, Http404):
+            return None
+        if answer is None:
+            response = HttpResponse(status=status.HTTP_304_NOT_MODIFIED)
+            del response["Content-Type"]  # as DRF's Response does for an empty body
+        else:
+            response = HttpResponse(JSONRenderer().render(answer), content_type="application/json")
+        response["ETag"] = etag
+        headers = dict(self.headers)
+        if (vary := headers.pop("Vary", None)) is not None:
+            patch_vary_headers(response, list(split_header_value(vary)))
+        for name, value in headers.items():
+            response[name] = value
+        return response
 
 
 @extend_schema(tags=["spaces"])

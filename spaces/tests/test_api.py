@@ -288,9 +288,10 @@ def test_availability_runs_a_fixed_number_of_queries(api_client, org, in_tenant,
 
     assert len(body["busy"]) == reservations
     # Routing (SET public, domain; cached in production), SET tenant, membership, the space's availability
-    # version, space, opening hours, reservations with their bookers, closures: whatever the number of
-    # reservations.
-    assert len(queries) == 9
+    # version, the space with its opening hours (one statement), reservations with their bookers, closures:
+    # whatever the number of reservations.
+    assert len(queries) == 8
+    assert sum('"spaces_openinghours"' in query["sql"] for query in queries.captured_queries) == 1
 
     with CaptureQueriesContext(connection) as again:
         assert client.get(f"{URL}/{space.pk}/availability", query).json() == body
