@@ -85,11 +85,10 @@ def spare_schema_take(*, schema_name: str) -> bool:
         return False
     with connection.cursor() as cursor:
         for _attempt in range(3):
-            cursor.execute(_TAKE, [_current_prefix(), _LOCK_CLASS])
-            row = cursor.fetchone()
-            if row is None:
+            spare = _spare_lock(cursor)
+            if spare is None:
                 return False
-            rename = sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(row[0]), sql.Identifier(schema_name))
+            rename = sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(spare), sql.Identifier(schema_name))
             try:
                 # A savepoint: between our look at the catalog and our lock, a concurrent sign-up may have
                 # committed its rename of the same spare. Then it is gone, and we try the next.
@@ -101,6 +100,13 @@ def spare_schema_take(*, schema_name: str) -> bool:
                 continue
             return True
     return False
+
+
+def _spare_lock(cursor) -> str | None:
+    """The first current spare no other transaction holds, now locked by ours; None when there is none."""
+    cursor.execute(_TAKE, [_current_prefix(), _LOCK_CLASS])
+    row = cursor.fetchone()
+    return row[0] if row else None
 
 
 @dataclass(frozen=True)

@@ -167,6 +167,23 @@ def test_a_failure_after_taking_a_spare_leaves_no_organization_and_the_spare_bac
     assert spare_schema_names() == []
 
 
+@pytest.mark.django_db
+def test_a_spare_renamed_by_another_sign_up_between_look_and_lock_is_passed_over(pool, monkeypatch):
+    # The race: our statement saw the spare, the other sign-up committed its rename, then our lock succeeded.
+    spare_schemas_refill(size=1)
+    (spare,) = spare_schema_names()
+    real_lock = spare_schemas._spare_lock
+    answers = iter([f"{SPARE_PREFIX}{migration_state()}_gone00000000"])
+    monkeypatch.setattr(spare_schemas, "_spare_lock", lambda cursor: next(answers, None) or real_lock(cursor))
+
+    registration = register("second-look")
+
+    assert spare_schema_names() == []
+    assert not schema_exists(spare)
+    assert has_every_tenant_table(registration.organization.schema_name)
+    assert refill_messages() == 1
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("spares", [1, 2])
 def test_two_concurrent_sign_ups_never_take_the_same_spare(org, pool, spares):
