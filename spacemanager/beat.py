@@ -47,11 +47,12 @@ def every_organization(
 
 
 def beat_schedule(
-    *, sweep_seconds: int = 300, relay_seconds: float = 2, no_show_seconds: int = 60
+    *, sweep_seconds: int = 300, relay_seconds: float = 2, no_show_seconds: int = 60, spare_schemas_seconds: int = 60
 ) -> dict[str, dict[str, Any]]:
     """`sweep_seconds` is REMINDER_SWEEP_SECONDS: how late a reminder or an expiry may be at most;
     `relay_seconds` is OUTBOX_RELAY_SECONDS: how long a booking's email waits in the outbox at most;
-    `no_show_seconds` is NO_SHOW_SWEEP_SECONDS: how late a no-show is released at most."""
+    `no_show_seconds` is NO_SHOW_SWEEP_SECONDS: how late a no-show is released at most;
+    `spare_schemas_seconds` is SPARE_SCHEMAS_REFILL_SECONDS: how often the sign-up pool is topped up."""
     sweep = timedelta(seconds=sweep_seconds)
     no_show = timedelta(seconds=no_show_seconds)
     return {
@@ -92,6 +93,13 @@ def beat_schedule(
             crontab(minute=25, day_of_month="1,2"),
             expires=timedelta(hours=1),
         ),
+        # Public schema: spare schemas for sign-up (tenants/spare_schemas.py). Each sign-up that takes one asks
+        # for a refill itself; this catches up when that message was lost or a migration changed the state.
+        "spare-schemas-refill": {
+            "task": "tenants.tasks.spare_schemas_refill",
+            "schedule": timedelta(seconds=spare_schemas_seconds),
+            "options": {"expires": spare_schemas_seconds, "queue": "sweeps"},
+        },
         # Public schema: expired sessions and tokens, and claims kept long past any retry or redelivery
         # window, deleted in batches every hour so no run has much to do.
         "public-tables-prune": {

@@ -120,6 +120,13 @@ TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MULTIPROCESSING_MAX_PROCE
 # `migrate_schemas` migrates only the schemas missing a tenant migration, found in one query per 100
 # schemas, and asks the catalog cheaply while it does (tenants/migrate.py): linear, not quadratic.
 GET_EXECUTOR_FUNCTION = "tenants.migrate.get_executor"
+# Sign-up renames a pre-built spare schema instead of building one (tenants/spare_schemas.py): this many are
+# kept ready, refilled after each sign-up that takes one, every SPARE_SCHEMAS_REFILL_SECONDS and by every
+# migrate_schemas. 0 turns the pool off (sign-up builds). Off under pytest unless a test turns it on.
+SPARE_SCHEMAS = env.int("SPARE_SCHEMAS", default=0 if TESTING else 5)
+SPARE_SCHEMAS_REFILL_SECONDS = env.int("SPARE_SCHEMAS_REFILL_SECONDS", default=60)
+if SPARE_SCHEMAS < 0 or not 10 <= SPARE_SCHEMAS_REFILL_SECONDS <= 3600:
+    raise ImproperlyConfigured("SPARE_SCHEMAS must be 0 or more, SPARE_SCHEMAS_REFILL_SECONDS 10 to 3600.")
 
 MIDDLEWARE = [
     "django_guid.middleware.guid_middleware",
@@ -287,6 +294,7 @@ CELERY_TASK_ROUTES = {
     "tenants.tasks.sweeps_fan_out": {"queue": "sweeps"},
     "tenants.tasks.sweep_batch": {"queue": "sweeps"},
     "tenants.tasks.public_tables_prune": {"queue": "sweeps"},
+    "tenants.tasks.spare_schemas_refill": {"queue": "sweeps"},
 }
 # Celery closes the database connection around every task by default: a new connection (and a cold
 # catalog cache) per task. Keep it for this many tasks instead; CONN_MAX_AGE still bounds its age.
@@ -314,7 +322,10 @@ NO_SHOW_SWEEP_SECONDS = env.int("NO_SHOW_SWEEP_SECONDS", default=60)
 if not 10 <= NO_SHOW_SWEEP_SECONDS <= 60:
     raise ImproperlyConfigured("NO_SHOW_SWEEP_SECONDS must be between 10 and 60.")
 CELERY_BEAT_SCHEDULE = beat_schedule(
-    sweep_seconds=REMINDER_SWEEP_SECONDS, relay_seconds=OUTBOX_RELAY_SECONDS, no_show_seconds=NO_SHOW_SWEEP_SECONDS
+    sweep_seconds=REMINDER_SWEEP_SECONDS,
+    relay_seconds=OUTBOX_RELAY_SECONDS,
+    no_show_seconds=NO_SHOW_SWEEP_SECONDS,
+    spare_schemas_seconds=SPARE_SCHEMAS_REFILL_SECONDS,
 )
 
 # Room displays (spaces.displays): how often a tablet asks for the room's state again.

@@ -118,16 +118,31 @@ class SkipUpToDateSchemas(MigrationExecutor):
 
     def run_migrations(self, tenants: Iterable[str] | None = None) -> None:
         tenants = list(tenants or [])
+        every_organization = (
+            self._may_skip() and not self.options.get("schema_name") and self.PUBLIC_SCHEMA_NAME not in tenants
+        )
         if self._may_skip():
             organizations = [schema for schema in tenants if schema != self.PUBLIC_SCHEMA_NAME]
             if organizations:
                 behind = set(schemas_behind(organizations, using=self.options.get("database") or "default"))
                 self._report(len(behind), len(organizations))
                 tenants = [schema for schema in tenants if schema == self.PUBLIC_SCHEMA_NAME or schema in behind]
-        if not tenants:
-            return
-        with _cheap_has_table():
-            super().run_migrations(tenants=tenants)
+        if tenants:
+            with _cheap_has_table():
+                super().run_migrations(tenants=tenants)
+        if every_organization:
+            self._refill_spare_schemas()
+
+    def _refill_spare_schemas(self) -> None:
+        """Spares are no organization's, so the pass above never migrates them: the refill drops those of an
+        older migration state and builds current ones (tenants/spare_schemas.py)."""
+        from tenants.spare_schemas import spare_schemas_refill
+
+        refill = spare_schemas_refill()
+        if int(self.options.get("verbosity", 1)) >= 1 and (refill.built or refill.dropped):
+            import sys
+
+            sys.stdout.write(f"Spare schemas for sign-up: built {refill.built}, dropped {refill.dropped}.\n")
 
     def _report(self, behind: int, total: int) -> None:
         if int(self.options.get("verbosity", 1)) < 1:

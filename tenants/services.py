@@ -14,6 +14,7 @@ from spacemanager.errors import PermissionDenied, ValidationFailed
 from tenants.models import Domain, Organization, schema_name_for_slug
 from tenants.schema import tenant_schema_create
 from tenants.selectors import organization_slug_taken
+from tenants.spare_schemas import spare_schema_take, spare_schemas_refill_soon
 from tenants.validators import validate_currency_code, validate_timezone_name
 
 SLUG_TAKEN_MESSAGE = "This address is already taken; please choose another."
@@ -49,8 +50,9 @@ def public_tenant_ensure() -> Organization:
 def organization_provision(*, name: str, slug: str, timezone: str = "UTC", currency: str = "EUR") -> Organization:
     """Create the organization row, its schema (with every tenant migration) and its domain.
 
-    Everything happens in one transaction: PostgreSQL's DDL is transactional, so a failure at any step
-    leaves no schema, row or domain behind.
+    The schema is a spare renamed (tenants/spare_schemas.py) when one is ready, else built. Everything
+    happens in one transaction: PostgreSQL's DDL is transactional, so a failure at any step leaves no
+    schema, row or domain behind, and a spare taken is back in the pool.
     """
     organization = Organization(
         name=name.strip(),
@@ -67,7 +69,10 @@ def organization_provision(*, name: str, slug: str, timezone: str = "UTC", curre
     except IntegrityError as exc:
         # Lost a race with a concurrent registration of the same slug.
         raise slug_taken_error() from exc
-    tenant_schema_create(organization.schema_name)
+    if spare_schema_take(schema_name=organization.schema_name):
+        spare_schemas_refill_soon()
+    else:
+        tenant_schema_create(organization.schema_name)
     return organization
 
 

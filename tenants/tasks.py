@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from tenants.idempotency import idempotency_keys_prune as idempotency_keys_prune
 from tenants.models import Organization
 from tenants.outbox import outbox_relay as outbox_relay_service
 from tenants.selectors import organization_list_active, organization_list_sweep_order
+from tenants.spare_schemas import spare_schemas_refill as spare_schemas_refill_service
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +115,13 @@ def sweep_batch(jobs: list[str], schema_names: list[str], record: bool = True) -
     if not connection.in_atomic_block:
         connection.close()
     return {"swept": len(done), "failed": failed, "skipped": len(schema_names) - len(done) - failed}
+
+
+@app.task(name="tenants.tasks.spare_schemas_refill")
+def spare_schemas_refill() -> dict[str, int | bool]:
+    """Keep SPARE_SCHEMAS spare schemas of the current migration state ready for sign-up (beat, and each
+    sign-up that took one)."""
+    return asdict(spare_schemas_refill_service())
 
 
 # Public tables that only grow, pruned in batches: a short statement and transaction each, so neither the

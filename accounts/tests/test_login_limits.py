@@ -176,3 +176,29 @@ def test_a_successful_page_login_is_not_counted(client, org):
         response = page_login(client, org.host, address=OFFICE, password=TEST_PASSWORD)
         assert response.status_code == 302
         client.logout()
+
+
+@pytest.mark.django_db
+def test_a_success_resets_the_account_and_address_counter(client, org):
+    failures = [api_login(client, org.host, address=OFFICE).status_code for _ in range(PAIR_LIMIT - 1)]
+    assert api_login(client, org.host, address=OFFICE, password=TEST_PASSWORD).status_code == 200
+
+    again = [api_login(client, org.host, address=OFFICE).status_code for _ in range(PAIR_LIMIT - 1)]
+
+    assert failures == again == [401] * (PAIR_LIMIT - 1)
+    assert api_login(client, org.host, address=OFFICE, password=TEST_PASSWORD).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_success_with_no_failures_before_it_deletes_nothing(client, org, monkeypatch):
+    from django.core.cache import cache
+
+    deleted: list[str] = []
+    real_delete = cache.delete
+    monkeypatch.setattr(cache, "delete", lambda key, *args, **kwargs: deleted.append(key) or real_delete(key))
+
+    assert api_login(client, org.host, address=OFFICE, password=TEST_PASSWORD).status_code == 200
+    assert deleted == []
+    assert api_login(client, org.host, address=OFFICE).status_code == 401
+    assert api_login(client, org.host, address=OFFICE, password=TEST_PASSWORD).status_code == 200
+    assert len(deleted) == 1  # the counter the failure started

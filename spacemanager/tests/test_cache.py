@@ -115,3 +115,14 @@ def test_the_cache_answers_like_an_empty_one_while_redis_is_unreachable(monkeypa
     started = time.monotonic()
     assert unreachable.get("key") is None
     assert time.monotonic() - started < 0.1
+
+
+def test_the_cache_keeps_one_redis_client_per_server_and_it_still_works(own_redis):
+    cache = fail_open_cache.FailOpenRedisCache(own_redis.url, {})
+
+    cache.set("key", 1)
+    cache.incr("key")
+
+    assert cache.get("key") == 2
+    assert cache._cache.get_client(write=True) is cache._cache.get_client(write=True)
+    assert cache._cache.get_client() is cache._cache.get_client("other", write=False)
