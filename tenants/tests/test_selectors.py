@@ -28,7 +28,7 @@ def test_overview_lists_organizations_with_counts_and_skips_the_public_site(org,
     assert rows["alpha"].members == 3
     assert rows["beta"].members == 4  # this transaction's own membership, not committed yet
     assert (rows["alpha"].spaces, rows["alpha"].reservations) == (0, 0)
-    assert rows["alpha"].organization.primary_domain == "alpha.localhost"
+    assert rows["alpha"].organization.schema_name == "org_alpha"
 
 
 @pytest.mark.django_db
