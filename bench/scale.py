@@ -78,7 +78,7 @@ def tenant_ddl() -> str:
     from django.db import connection
     from django.db.migrations.recorder import MigrationRecorder
 
-    from tenants.schema import _all_migration_keys, tenant_models
+    from tenants.schema import _all_migration_keys, _tenant_run_sql, tenant_models
 
     with connection.schema_editor(collect_sql=True, atomic=False) as editor:
         for model in tenant_models():
@@ -86,7 +86,8 @@ def tenant_ddl() -> str:
         editor.create_model(MigrationRecorder.Migration)
     rows = ", ".join(f"('{app}', '{name}', now())" for app, name in _all_migration_keys())
     record = f"INSERT INTO django_migrations (app, name, applied) VALUES {rows}"  # noqa: S608 - the project's names
-    return ";\n".join([*editor.collected_sql, record])
+    # The tenant migrations' RunSQL (triggers, rows they write), as tenants.schema replays it for sign-up.
+    return ";\n".join([*editor.collected_sql, *_tenant_run_sql(), record])
 
 
 def build_fillers(count: int, *, batch: int = 10) -> float:
@@ -261,6 +262,9 @@ def measure(args) -> dict:
     public = Client(HTTP_HOST=settings.BASE_DOMAIN)
     api = Client(HTTP_HOST=host)
     results["yardstick GET /health"] = timed(lambda: check(api.get("/health"), 200), args.repeat * 4)
+    if args.organization_lists_only:
+        measure_organization_lists(results, args)
+        return results
 
     login = lambda: check(  # noqa: E731
         api.post(
@@ -323,32 +327,7 @@ def measure(args) -> dict:
     User.objects.filter(email__startswith=f"signup-{stamp}-").update(is_active=False)
     spare_schemas_refill()  # the steady state: a full pool (a no-op migrate_schemas then builds none)
 
-    def list_organizations():
-        out = io.StringIO()
-        call_command("list_organizations", stdout=out)
-        return out.getvalue().count("\n")
-
-    results["list_organizations"] = timed(list_organizations, max(1, args.repeat // 2), warm_up=False)
-    results["list_organizations"]["queries"] = count_queries(list_organizations)
-
-    def list_estimated():
-        out = io.StringIO()
-        call_command("list_organizations", "--estimate", stdout=out)
-
-    results["list_organizations --estimate"] = timed(list_estimated, args.repeat)
-    results["list_organizations --estimate"]["queries"] = count_queries(list_estimated)
-
-    superuser, _ = User.objects.get_or_create(
-        email="root@scale.test", defaults={"is_staff": True, "is_superuser": True}
-    )
-    admin = Client(HTTP_HOST=settings.BASE_DOMAIN)
-    admin.force_login(superuser)
-    admin_list = lambda: check(admin.get("/admin/tenants/organization/"), 200)  # noqa: E731
-    admin_list()
-    results["platform admin organization list"] = timed(admin_list, args.repeat)
-    results["platform admin organization list"]["queries"] = count_queries(admin_list)
-    admin_filtered = lambda: check(admin.get("/admin/tenants/organization/?is_active__exact=1&q=filler-1"), 200)  # noqa: E731
-    results["platform admin list, filtered + searched"] = timed(admin_filtered, args.repeat)
+    measure_organization_lists(results, args)
 
     def migrate_noop():
         call_command("migrate_schemas", tenant=True, interactive=False, verbosity=0)
@@ -457,6 +436,48 @@ def measure(args) -> dict:
     return results
 
 
+def measure_organization_lists(results: dict, args) -> None:
+    """`list_organizations` (exact and estimated) and the platform admin's organization list."""
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import Client
+
+    from accounts.models import User
+
+    def check(response, *statuses):
+        if response.status_code not in statuses:
+            raise RuntimeError(f"{response.request['PATH_INFO']}: {response.status_code} {response.content[:300]!r}")
+        return response
+
+    def list_organizations():
+        out = io.StringIO()
+        call_command("list_organizations", stdout=out)
+        return out.getvalue().count("\n")
+
+    results["list_organizations"] = timed(list_organizations, max(1, args.repeat // 2), warm_up=False)
+    results["list_organizations"]["queries"] = count_queries(list_organizations)
+
+    def list_estimated():
+        out = io.StringIO()
+        call_command("list_organizations", "--estimate", stdout=out)
+
+    results["list_organizations --estimate"] = timed(list_estimated, args.repeat)
+    results["list_organizations --estimate"]["queries"] = count_queries(list_estimated)
+
+    superuser, _ = User.objects.get_or_create(
+        email="root@scale.test", defaults={"is_staff": True, "is_superuser": True}
+    )
+    admin = Client(HTTP_HOST=settings.BASE_DOMAIN)
+    admin.force_login(superuser)
+    admin_list = lambda: check(admin.get("/admin/tenants/organization/"), 200)  # noqa: E731
+    admin_list()
+    results["platform admin organization list"] = timed(admin_list, args.repeat)
+    results["platform admin organization list"]["queries"] = count_queries(admin_list)
+    admin_filtered = lambda: check(admin.get("/admin/tenants/organization/?is_active__exact=1&q=filler-1"), 200)  # noqa: E731
+    results["platform admin list, filtered + searched"] = timed(admin_filtered, args.repeat)
+    results["platform admin list, filtered + searched"]["queries"] = count_queries(admin_filtered)
+
+
 def measure_prune(rows: int) -> dict:
     from django.db import connection
 
@@ -509,13 +530,25 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="runs per figure; medians are reported")
     parser.add_argument("--deep-pages", type=int, default=100, help="pages followed before the deep page")
     parser.add_argument("--prune-rows", type=int, default=20_000, help="expired sessions and tokens to prune")
+    parser.add_argument(
+        "--schemas-per-transaction",
+        type=int,
+        default=50,
+        help="filler schemas created per transaction (each holds its tables' locks until commit: lower it when "
+        "the server's shared lock table is busy and the build fails with 'out of shared memory')",
+    )
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument(
+        "--organization-lists-only",
+        action="store_true",
+        help="measure only the yardstick, list_organizations and the platform admin's organization list",
+    )
     args = parser.parse_args()
 
     setup_django()
     built = {}
     migrate_public()
-    built["fillers_s"] = build_fillers(args.orgs)
+    built["fillers_s"] = build_fillers(args.orgs, batch=args.schemas_per_transaction)
     built["people_s"] = build_people(args.people)
     built["design_org_s"] = build_design_org(spaces=args.spaces, reservations=args.reservations, members=args.members)
     print(f"catalog ready: {json.dumps({k: round(v, 1) for k, v in built.items()})}", flush=True)
@@ -527,7 +560,8 @@ def main() -> None:
     print_table(results, orgs=args.orgs, people=args.people, reservations=args.reservations)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / f"scale-{args.orgs}.json").write_text(
+    name = f"scale-{args.orgs}-organization-lists" if args.organization_lists_only else f"scale-{args.orgs}"
+    (out / f"{name}.json").write_text(
         json.dumps(
             {
                 "when": datetime.now(UTC).isoformat(),

@@ -32,7 +32,7 @@ from django_tenants.migration_executors.base import MigrationExecutor
 from psycopg import sql
 
 # Schemas checked per statement: each one locks a schema's django_migrations and its index until it ends,
-# in the server's shared lock table (see tenants.selectors.COUNT_BATCH_SCHEMAS).
+# in the server's shared lock table (see tenants.services.RECOUNT_BATCH_SCHEMAS).
 CHECK_BATCH_SCHEMAS = 100
 
 # Options under which the command must see every schema as django-tenants would.

@@ -60,6 +60,10 @@ class Organization(TenantMixin):
 
     class Meta:
         ordering = ["name"]
+        indexes = [
+            # The platform admin's list, a page at a time in its default order (name, then id).
+            models.Index(fields=["name", "id"], name="organization_name_id"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -153,3 +157,57 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task}{tuple(self.args)} in {self.schema_name}"
+
+
+class OrganizationUsage(models.Model):
+    """What an organization holds, for the operators' lists: members, spaces and reservations (every row, as
+    counting the tables would say), kept by the database itself.
+
+    Triggers count each write statement on `accounts_membership` and on every schema's `spaces_space` and
+    `reservations_reservation` (tenants migration 0010, spaces migration 0011), so no code path can forget
+    them: services, bulk inserts, cascades, raw SQL. The counts reach this row when the writing transaction
+    commits, through `OrganizationUsageChange`, so a booking never holds this row's lock while it runs.
+    `manage.py recount_organization_usage` counts the tables again where something went around the triggers
+    (a schema restored with triggers disabled, a hand-made fix).
+    """
+
+    organization = models.OneToOneField(Organization, primary_key=True, on_delete=models.CASCADE, related_name="usage")
+    members = models.IntegerField(default=0, db_default=0)
+    spaces = models.IntegerField(default=0, db_default=0)
+    reservations = models.BigIntegerField(default=0, db_default=0)
+    # When recount_organization_usage last counted the tables (None: counted by the triggers alone).
+    recounted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.members} members, {self.spaces} spaces, {self.reservations} reservations"
+
+
+class OrganizationUsageChange(models.Model):
+    """A change to an organization's usage counts that its transaction has not committed yet.
+
+    The triggers add each write statement's change here, one row per (transaction, organization), with no lock
+    on the shared counter row; a deferred trigger moves the row into `OrganizationUsage` when the transaction
+    commits, and deletes it. Other sessions therefore never see a row here; a transaction sees its own, so
+    the counts it reads (`tenants.selectors.organization_usage_counts`) include its own writes.
+    """
+
+    transaction_id = models.BigIntegerField()
+    # No constraint: the organization may be deleted in the same transaction (the row then applies to nothing).
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="uncommitted_usage_changes",
+    )
+    members = models.BigIntegerField(default=0, db_default=0)
+    spaces = models.BigIntegerField(default=0, db_default=0)
+    reservations = models.BigIntegerField(default=0, db_default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["transaction_id", "organization"], name="usage_change_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"transaction {self.transaction_id}, organization {self.organization_id}"

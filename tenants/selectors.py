@@ -1,15 +1,14 @@
 """Reads about organizations: links to their sites and the operators' overview with usage counts."""
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import ProgrammingError, connection, transaction
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db import connection
+from django.db.models import BigIntegerField, F, FilteredRelation, Func, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
-from psycopg import sql
 
-from accounts.models import Membership
 from spacemanager.errors import NotFound
 from tenants.models import Domain, Organization
 
@@ -49,9 +48,10 @@ def organization_list_sweep_order() -> list[str]:
     )
 
 
-# Operators' overview: every organization with its usage, in a fixed number of queries.
+# Operators' overview: every organization with its usage, in one query (tenants.models.OrganizationUsage).
 
-# Tenant tables counted per organization, by label. They may not exist yet (an app not migrated yet, or a
+# Tenant tables counted per organization, by label, for the statistics' estimates and the recount
+# (tenants.services.organization_usage_recount). They may not exist yet (an app not migrated yet, or a
 # schema whose migrations failed), so each schema is checked first and a missing table counts 0.
 COUNTED_TENANT_TABLES: dict[str, str] = {"spaces": "spaces_space", "reservations": "reservations_reservation"}
 
@@ -73,43 +73,50 @@ class OrganizationOverview:
 def organization_list() -> QuerySet[Organization]:
     """Every organization (never the public site's row), with `primary_domain` annotated.
 
-    No member count here: a join of every membership (a million at 1,000 organizations) would follow this
-    queryset into the admin's date hierarchy, its filters and both of its COUNTs. `member_counts` counts the
-    rows actually shown.
+    No usage counts here: a join would follow this queryset into the admin's date hierarchy, its filters and
+    both of its COUNTs. `organization_usage_counts` reads them for the rows actually shown.
     """
     primary_domain = Domain.objects.filter(tenant=OuterRef("pk"), is_primary=True).values("domain")[:1]
-    return (
-        Organization.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
-        .annotate(primary_domain=Subquery(primary_domain))
-        .order_by("slug")
+    return _organizations().annotate(primary_domain=Subquery(primary_domain))
+
+
+def _organizations() -> QuerySet[Organization]:
+    return Organization.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).order_by("slug")
+
+
+class _CurrentTransactionId(Func):
+    """This transaction's id if it has written anything, else NULL (and then it has no uncommitted change)."""
+
+    template = "txid_current_if_assigned()"
+    output_field = BigIntegerField()
+
+
+def with_usage(organizations: QuerySet[Organization]) -> QuerySet[Organization]:
+    """`organizations` with `member_count`, `space_count` and `reservation_count`: the committed counters plus
+    this transaction's own changes not committed yet (one row at most per organization, usually none)."""
+    own = FilteredRelation(
+        "uncommitted_usage_changes", condition=Q(uncommitted_usage_changes__transaction_id=_CurrentTransactionId())
     )
+    counts = {}
+    for name, field in [("member_count", "members"), ("space_count", "spaces"), ("reservation_count", "reservations")]:
+        counts[name] = Coalesce(F(f"usage__{field}"), 0) + Coalesce(F(f"own_usage_changes__{field}"), 0)
+    return organizations.annotate(own_usage_changes=own, **counts)
 
 
-def member_counts(*, organization_ids: Collection[int]) -> dict[int, int]:
-    """Members per organization, in one query from the index on (organization, created_at, id)."""
+def organization_usage_counts(*, organization_ids: Collection[int]) -> dict[int, OrganizationOverview]:
+    """Members, spaces and reservations of these organizations (the admin's page of rows), in one query."""
     if not organization_ids:
         return {}
-    rows = (
-        Membership.objects.filter(organization_id__in=list(organization_ids))
-        .order_by()
-        .values("organization_id")
-        .annotate(count=Count("*"))
-        .values_list("organization_id", "count")
-    )
-    counts = dict.fromkeys(organization_ids, 0)
-    counts.update(rows)
-    return counts
-
-
-def organizations_with_counts(organizations: Iterable[Organization]) -> list[Organization]:
-    """The organizations with `member_count` and `table_counts` set: three queries per batch of schemas."""
-    organizations = list(organizations)
-    members = member_counts(organization_ids=[organization.pk for organization in organizations])
-    tables = tenant_table_counts(schema_names=[organization.schema_name for organization in organizations])
-    for organization in organizations:
-        organization.member_count = members[organization.pk]
-        organization.table_counts = tables[organization.schema_name]
-    return organizations
+    rows = with_usage(Organization.objects.filter(pk__in=list(organization_ids)).order_by())
+    return {
+        organization.pk: OrganizationOverview(
+            organization=organization,
+            members=organization.member_count,
+            spaces=organization.space_count,
+            reservations=organization.reservation_count,
+        )
+        for organization in rows.only("pk")
+    }
 
 
 def organization_get_by_slug(*, slug: str) -> Organization:
@@ -117,71 +124,6 @@ def organization_get_by_slug(*, slug: str) -> Organization:
     if organization is None:
         raise NotFound(f"No organization has the slug “{slug}”.", field="slug")
     return organization
-
-
-def _existing_tenant_tables(schema_names: Collection[str]) -> set[tuple[str, str]]:
-    # pg_catalog rather than information_schema: the latter checks privileges row by row and is slow with
-    # thousands of schemas.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
-            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = ANY(%s) AND c.relname = ANY(%s) AND c.relkind IN ('r', 'p')",
-            [list(schema_names), list(COUNTED_TENANT_TABLES.values())],
-        )
-        return {(schema, table) for schema, table in cursor.fetchall()}
-
-
-def _count_query(tables: Iterable[tuple[str, str]]) -> sql.Composed:
-    labels = {table: label for label, table in COUNTED_TENANT_TABLES.items()}
-    return sql.SQL(" UNION ALL ").join(
-        sql.SQL("SELECT {schema}, {label}, count(*) FROM {table}").format(
-            schema=sql.Literal(schema),
-            label=sql.Literal(labels[table]),
-            table=sql.Identifier(schema, table),  # quoted and escaped by psycopg
-        )
-        for schema, table in sorted(tables)
-    )
-
-
-# Schemas counted per statement. A statement locks every table it reads and each of their indexes until the
-# transaction ends, in a lock table shared by the whole server (max_locks_per_transaction x max_connections):
-# one UNION ALL over 700 schemas ran out of it and broke other sessions. 50 schemas hold about 600 locks.
-COUNT_BATCH_SCHEMAS = 50
-
-
-def tenant_table_counts(*, schema_names: Collection[str]) -> dict[str, TenantTableCounts]:
-    """Spaces and reservations per schema: one query to find the tables, then one per 50 schemas.
-
-    Each batch runs in its own transaction, so its locks are released before the next. A schema dropped
-    meanwhile (an organization deleted) makes its batch fail: it is retried once with a fresh check.
-    """
-    counts: dict[str, dict[str, int]] = {schema: {} for schema in schema_names}
-    if not counts:
-        return {}
-    existing = sorted(_existing_tenant_tables(counts))
-    schemas = sorted({schema for schema, _ in existing})
-    for start in range(0, len(schemas), COUNT_BATCH_SCHEMAS):
-        batch_schemas = set(schemas[start : start + COUNT_BATCH_SCHEMAS])
-        batch = [(schema, table) for schema, table in existing if schema in batch_schemas]
-        for schema, label, count in _count_batch(batch):
-            counts[schema][label] = count
-    return {schema: TenantTableCounts(**values) for schema, values in counts.items()}
-
-
-def _count_batch(tables: list[tuple[str, str]]) -> list[tuple[str, str, int]]:
-    for attempt in range(2):
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(_count_query(tables).as_string(connection.connection))
-                return cursor.fetchall()
-        except ProgrammingError:
-            if attempt:
-                raise
-            tables = sorted(set(tables) & _existing_tenant_tables({schema for schema, _ in tables}))
-            if not tables:
-                return []
-    return []
 
 
 def tenant_table_estimates(*, schema_names: Collection[str]) -> dict[str, TenantTableCounts]:
@@ -205,18 +147,25 @@ def tenant_table_estimates(*, schema_names: Collection[str]) -> dict[str, Tenant
 
 
 def organization_overview_list(*, estimate: bool = False) -> list[OrganizationOverview]:
-    """Every organization with its members, spaces and reservations: 3 queries, plus one per 50 schemas; with
-    `estimate`, 3 queries in all (spaces and reservations from the statistics, see tenant_table_estimates)."""
-    organizations = list(organization_list())
-    members = member_counts(organization_ids=[organization.pk for organization in organizations])
-    count = tenant_table_estimates if estimate else tenant_table_counts
-    tables = count(schema_names=[organization.schema_name for organization in organizations])
+    """Every organization with its members, spaces and reservations, from the usage counters: one query
+    however many organizations. With `estimate`, spaces and reservations come from the statistics instead
+    (tenant_table_estimates, one more query), as before the counters existed."""
+    # Only the columns the overview shows: at 10,000 organizations, building full rows costs more than the query.
+    shown = _organizations().only("slug", "name", "schema_name", "created_at", "is_active")
+    organizations = list(with_usage(shown))
+    estimates = (
+        tenant_table_estimates(schema_names=[organization.schema_name for organization in organizations])
+        if estimate
+        else {}
+    )
     return [
         OrganizationOverview(
             organization=organization,
-            members=members[organization.pk],
-            spaces=tables[organization.schema_name].spaces,
-            reservations=tables[organization.schema_name].reservations,
+            members=organization.member_count,
+            spaces=estimates[organization.schema_name].spaces if estimate else organization.space_count,
+            reservations=(
+                estimates[organization.schema_name].reservations if estimate else organization.reservation_count
+            ),
         )
         for organization in organizations
     ]

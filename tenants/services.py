@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, ProgrammingError, connection, transaction
+from django.utils.timezone import now as timezone_now
+from psycopg import sql
 
 from accounts.models import Membership, User
 from accounts.services import password_check, user_create
 from spacemanager.errors import PermissionDenied, ValidationFailed
-from tenants.models import Domain, Organization, schema_name_for_slug
+from tenants.models import Domain, Organization, OrganizationUsage, schema_name_for_slug
 from tenants.schema import tenant_schema_create
-from tenants.selectors import organization_slug_taken
+from tenants.selectors import COUNTED_TENANT_TABLES, organization_list, organization_slug_taken
 from tenants.spare_schemas import spare_schema_take, spare_schemas_refill_soon
 from tenants.validators import validate_currency_code, validate_timezone_name
 
@@ -192,6 +194,111 @@ def organization_delete(*, organization: Organization) -> None:
     # django-tenants refuses to drop a schema from inside another tenant's schema.
     connection.set_schema_to_public()
     organization.delete(force_drop=True)
+
+
+# Recounting the usage counters (tenants.models.OrganizationUsage), which the database keeps on every write:
+# this only repairs what went around the triggers.
+
+# Schemas recounted per transaction. A transaction holds a lock on every table it reads and on their indexes
+# until it ends, in a lock table shared by the whole server (max_locks_per_transaction x max_connections):
+# one UNION ALL over 700 schemas once ran out of it and broke other sessions. 50 schemas hold about 600.
+RECOUNT_BATCH_SCHEMAS = 50
+
+
+@dataclass(frozen=True)
+class UsageCorrection:
+    organization: Organization
+    counter: str
+    counted_before: int
+    counted_now: int
+
+
+def organization_usage_recount(*, organizations: list[Organization] | None = None) -> list[UsageCorrection]:
+    """Count members, spaces and reservations again (every organization by default) and set the counters to
+    what the tables hold; returns the counts that were off.
+
+    50 schemas per transaction, each locking its tables (and the memberships) in SHARE mode before counting:
+    writes to them wait for the count, so a booking committing meanwhile is neither missed nor counted twice;
+    reads go on. A schema dropped meanwhile (an organization deleted) makes its batch start again once.
+    """
+    chosen = list(organization_list() if organizations is None else organizations)
+    corrections: list[UsageCorrection] = []
+    for start in range(0, len(chosen), RECOUNT_BATCH_SCHEMAS):
+        batch = chosen[start : start + RECOUNT_BATCH_SCHEMAS]
+        for attempt in range(2):
+            try:
+                corrections.extend(_usage_recount_batch(batch))
+                break
+            except ProgrammingError:
+                if attempt:
+                    raise
+    return corrections
+
+
+@transaction.atomic
+def _usage_recount_batch(organizations: list[Organization]) -> list[UsageCorrection]:
+    by_schema = {organization.schema_name: organization for organization in organizations}
+    tables = sorted(_existing_tenant_tables(by_schema))
+    locked = [sql.Identifier("public", Membership._meta.db_table)]
+    locked += [sql.Identifier(schema, table) for schema, table in tables]
+    labels = {table: label for label, table in COUNTED_TENANT_TABLES.items()}
+    counted = {organization.pk: dict.fromkeys(["members", *COUNTED_TENANT_TABLES], 0) for organization in organizations}
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("LOCK TABLE {} IN SHARE MODE").format(sql.SQL(", ").join(locked)).as_string(cursor))
+        if tables:
+            counts = sql.SQL(" UNION ALL ").join(
+                sql.SQL("SELECT {}, {}, count(*) FROM {}").format(
+                    sql.Literal(schema), sql.Literal(labels[table]), sql.Identifier(schema, table)
+                )
+                for schema, table in tables
+            )
+            cursor.execute(counts.as_string(cursor))
+            for schema, label, count in cursor.fetchall():
+                counted[by_schema[schema].pk][label] = count
+        cursor.execute(
+            "SELECT organization_id, count(*) FROM accounts_membership WHERE organization_id = ANY(%s) GROUP BY 1",
+            [list(counted)],
+        )
+        for organization_id, count in cursor.fetchall():
+            counted[organization_id]["members"] = count
+        # This transaction's own writes not committed yet are in the count now: they must not be added again.
+        cursor.execute(
+            "DELETE FROM tenants_organizationusagechange "
+            "WHERE transaction_id = txid_current_if_assigned() AND organization_id = ANY(%s)",
+            [list(counted)],
+        )
+    before = {usage.pk: usage for usage in OrganizationUsage.objects.filter(pk__in=list(counted))}
+    now = timezone_now()
+    OrganizationUsage.objects.bulk_create(
+        [OrganizationUsage(organization_id=pk, recounted_at=now, **values) for pk, values in counted.items()],
+        update_conflicts=True,
+        unique_fields=["organization"],
+        update_fields=["members", *COUNTED_TENANT_TABLES, "recounted_at"],
+    )
+    return [
+        UsageCorrection(
+            organization=organization,
+            counter=counter,
+            counted_before=getattr(before.get(organization.pk), counter, 0),
+            counted_now=value,
+        )
+        for organization in organizations
+        for counter, value in counted[organization.pk].items()
+        if getattr(before.get(organization.pk), counter, 0) != value
+    ]
+
+
+def _existing_tenant_tables(schema_names) -> set[tuple[str, str]]:
+    # pg_catalog rather than information_schema: the latter checks privileges row by row and is slow with
+    # thousands of schemas.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = ANY(%s) AND c.relname = ANY(%s) AND c.relkind IN ('r', 'p')",
+            [list(schema_names), list(COUNTED_TENANT_TABLES.values())],
+        )
+        return {(schema, table) for schema, table in cursor.fetchall()}
 
 
 @transaction.atomic

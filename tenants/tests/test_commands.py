@@ -9,7 +9,13 @@ from accounts.models import Membership, User
 from spacemanager.testing import manage_py
 from tenants.models import Organization
 
-COMMANDS = ["create_organization", "list_organizations", "deactivate_organization", "delete_organization"]
+COMMANDS = [
+    "create_organization",
+    "list_organizations",
+    "deactivate_organization",
+    "delete_organization",
+    "recount_organization_usage",
+]
 
 
 class FakeTerminal(io.StringIO):
@@ -75,8 +81,27 @@ def test_list_with_estimates_reads_the_statistics_in_one_query_and_says_so(org, 
     assert row[:5] == ["alpha", "Alpha", "org_alpha", "3", "3"]
     assert "estimates from the database's statistics" in output
     statements = [q["sql"] for q in queries if not q["sql"].startswith("SET search_path")]
-    assert len(statements) == 3  # organizations, members, statistics: none per schema
+    assert len(statements) == 2  # organizations with their members, statistics: none per schema
     assert not [sql for sql in statements if "count(*)" in sql]
+
+
+@pytest.mark.django_db
+def test_list_reads_the_counters_in_one_query_however_many_organizations(org, other_org, in_tenant):
+    from django.test.utils import CaptureQueriesContext
+
+    from spaces.tests.factories import SpaceFactory
+
+    SpaceFactory.create_batch(2)
+    connection.set_schema_to_public()
+    Organization.objects.create(name="Gamma", slug="gamma", schema_name="org_gamma")
+
+    with CaptureQueriesContext(connection) as queries:
+        output = run("list_organizations")
+
+    rows = {line.split()[0]: line.split() for line in output.splitlines() if line.startswith(("alpha ", "gamma "))}
+    assert rows["alpha"][:6] == ["alpha", "Alpha", "org_alpha", "3", "2", "0"]
+    assert rows["gamma"][:6] == ["gamma", "Gamma", "org_gamma", "0", "0", "0"]
+    assert len([q for q in queries if not q["sql"].startswith("SET search_path")]) == 1
 
 
 @pytest.mark.django_db

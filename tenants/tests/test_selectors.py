@@ -3,26 +3,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Membership, User
+from reservations.models import Reservation
+from reservations.tests.factories import ReservationFactory
 from spacemanager.errors import NotFound
-from tenants import selectors
 from tenants.models import Organization
 from tenants.selectors import (
-    TenantTableCounts,
     organization_get_by_slug,
     organization_list,
     organization_list_active,
     organization_overview_list,
-    organizations_with_counts,
-    tenant_table_counts,
+    organization_usage_counts,
 )
-
-
-def make_schema_with_spaces(schema: str, spaces: int) -> None:
-    quoted = '"' + schema.replace('"', '""') + '"'
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE SCHEMA {quoted}")
-        cursor.execute(f"CREATE TABLE {quoted}.spaces_space (id integer)")
-        cursor.execute(f"INSERT INTO {quoted}.spaces_space SELECT generate_series(1, %s)", [spaces])
 
 
 @pytest.mark.django_db
@@ -35,17 +26,28 @@ def test_overview_lists_organizations_with_counts_and_skips_the_public_site(org,
 
     assert set(rows) == {"alpha", "beta"}
     assert rows["alpha"].members == 3
-    assert rows["beta"].members == 4
-    # The test organizations have no spaces or reservations (whether or not those tables exist yet).
+    assert rows["beta"].members == 4  # this transaction's own membership, not committed yet
     assert (rows["alpha"].spaces, rows["alpha"].reservations) == (0, 0)
-    assert rows["alpha"].organization.primary_domain == "alpha.localhost"
+    assert rows["alpha"].organization.schema_name == "org_alpha"
 
 
 @pytest.mark.django_db
-def test_overview_costs_the_same_number_of_queries_for_more_organizations(org, other_org):
+def test_overview_counts_spaces_and_reservations_written_in_the_schema(org, other_org, in_tenant):
+    ReservationFactory.create_batch(3, user=org.member)  # a space each
+    Reservation.objects.filter(pk=Reservation.objects.order_by("pk").first().pk).delete()
+    connection.set_schema_to_public()
+
+    rows = {row.organization.slug: row for row in organization_overview_list()}
+
+    assert (rows["alpha"].spaces, rows["alpha"].reservations) == (3, 2)
+    assert (rows["beta"].spaces, rows["beta"].reservations) == (0, 0)
+
+
+@pytest.mark.django_db
+def test_overview_is_one_query_however_many_organizations(org, other_org):
     with CaptureQueriesContext(connection) as two:
         organization_overview_list()
-    # Rows without a schema (auto_create_schema is off): they must count zero, not break the query.
+    # Rows without a schema or a counter row (auto_create_schema is off): they count zero.
     Organization.objects.create(name="Gamma", slug="gamma", schema_name="org_gamma")
     Organization.objects.create(name="Delta", slug="delta", schema_name="org_delta")
 
@@ -53,73 +55,32 @@ def test_overview_costs_the_same_number_of_queries_for_more_organizations(org, o
         rows = organization_overview_list()
 
     assert len(rows) == 4
-    selects = [[q for q in run.captured_queries if q["sql"].startswith("SELECT")] for run in (two, four)]
-    # organizations, members, which tables exist, the counts (one statement per 50 schemas)
-    assert len(selects[0]) == len(selects[1]) == 4
-    assert {(row.spaces, row.reservations) for row in rows if row.organization.slug in {"gamma", "delta"}} == {(0, 0)}
+    assert len(two) == len(four) == 1
+    new = [(row.members, row.spaces, row.reservations) for row in rows if row.organization.slug in {"gamma", "delta"}]
+    assert new == [(0, 0, 0), (0, 0, 0)]
 
 
 @pytest.mark.django_db
-def test_table_counts_count_rows_where_the_table_exists_and_zero_elsewhere():
-    make_schema_with_spaces("org_counted", spaces=3)
-    make_schema_with_spaces('org_odd"name', spaces=2)  # quoting: a double quote cannot break out
+def test_usage_counts_of_a_page_of_organizations_in_one_query(org, other_org, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        counts = organization_usage_counts(organization_ids=[org.organization.pk, other_org.organization.pk])
 
-    counts = tenant_table_counts(schema_names=["org_counted", 'org_odd"name', "org_missing"])
-
-    assert counts == {
-        "org_counted": TenantTableCounts(spaces=3, reservations=0),
-        'org_odd"name': TenantTableCounts(spaces=2, reservations=0),
-        "org_missing": TenantTableCounts(spaces=0, reservations=0),
-    }
+    assert counts[org.organization.pk].members == 3
+    assert (counts[org.organization.pk].spaces, counts[org.organization.pk].reservations) == (0, 0)
 
 
 @pytest.mark.django_db
-def test_table_counts_use_two_queries_at_most_however_many_schemas():
-    for index in range(3):
-        make_schema_with_spaces(f"org_many_{index}", spaces=index)
-
-    with CaptureQueriesContext(connection) as queries:
-        counts = tenant_table_counts(schema_names=[f"org_many_{index}" for index in range(3)])
-
-    assert [counts[f"org_many_{index}"].spaces for index in range(3)] == [0, 1, 2]
-    statements = [q["sql"] for q in queries if "search_path" not in q["sql"] and "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 2
+def test_usage_counts_of_nothing_query_nothing(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert organization_usage_counts(organization_ids=[]) == {}
 
 
 @pytest.mark.django_db
-def test_table_counts_of_nothing_query_nothing():
-    with CaptureQueriesContext(connection) as queries:
-        assert tenant_table_counts(schema_names=[]) == {}
-    assert len(queries) == 0
-
-
-@pytest.mark.django_db
-def test_organizations_with_counts_sets_members_and_table_counts(org, other_org):
-    rows = {row.slug: row for row in organizations_with_counts(organization_list())}
-
-    assert rows["alpha"].member_count == 3
-    assert rows["alpha"].table_counts == TenantTableCounts(spaces=0, reservations=0)
-
-
-@pytest.mark.django_db
-def test_organization_list_never_joins_memberships(org):
-    # The join would follow the queryset into the admin's filters, date hierarchy and COUNTs.
-    assert "accounts_membership" not in str(organization_list().query)
-
-
-@pytest.mark.django_db
-def test_table_counts_go_in_batches_so_one_statement_never_locks_every_schema(monkeypatch):
-    monkeypatch.setattr(selectors, "COUNT_BATCH_SCHEMAS", 2)
-    for index in range(5):
-        make_schema_with_spaces(f"org_batch_{index}", spaces=index)
-
-    with CaptureQueriesContext(connection) as queries:
-        counts = selectors.tenant_table_counts(schema_names=[f"org_batch_{index}" for index in range(5)])
-
-    assert [counts[f"org_batch_{index}"].spaces for index in range(5)] == [0, 1, 2, 3, 4]
-    unions = [q["sql"] for q in queries if "count(*)" in q["sql"]]
-    assert len(unions) == 3
-    assert max(sql.count("UNION ALL") for sql in unions) == 1
+def test_organization_list_never_joins_memberships_or_counters(org):
+    # A join would follow the queryset into the admin's filters, date hierarchy and COUNTs.
+    sql = str(organization_list().query)
+    assert "accounts_membership" not in sql
+    assert "tenants_organizationusage" not in sql
 
 
 @pytest.mark.django_db
