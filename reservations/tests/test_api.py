@@ -345,3 +345,19 @@ def test_a_mangled_cursor_is_a_400_naming_it(api_client, org):
     response = api_client(org, org.member).get(URL, {"cursor": "garbage"})
     assert response.status_code == 400
     assert "cursor" in response.json()
+
+
+def test_the_booking_input_shares_its_fields_except_when_partial_or_given_a_context():
+    from reservations.api import ReservationCreateInputSerializer
+
+    first, second = ReservationCreateInputSerializer(data={}), ReservationCreateInputSerializer(data={})
+    assert first.fields is second.fields
+    assert ReservationCreateInputSerializer(data={}, partial=True).fields is not first.fields
+    assert ReservationCreateInputSerializer(data={}, context={"request": None}).fields is not first.fields
+    assert not first.is_valid() and first.errors == {"space": ["This field is required."]}
+    assert second.is_valid() is False and second.errors == first.errors  # one's errors are not kept on the fields
+    good = ReservationCreateInputSerializer(
+        data={"space": 3, "starts_at": "2025-03-10T09:00:00Z", "ends_at": "2025-03-10T10:00:00Z"}
+    )
+    assert good.is_valid(), good.errors
+    assert good.validated_data["space"] == 3 and not first.is_valid()
