@@ -182,15 +182,21 @@ def _deliveries_create(
     return deliveries
 
 
-def event_publish(event_type: str, data: Callable[[], dict]) -> list[WebhookDelivery]:
+def event_publish(
+    event_type: str, data: Callable[[], dict], *, subscribed: bool | None = None
+) -> list[WebhookDelivery]:
     """Record `event_type` for every active endpoint subscribed to it; `data()` is built only if one is.
 
-    Call inside the transaction of the change, in the organization's schema.
+    Call inside the transaction of the change, in the organization's schema. `subscribed=False`: the change
+    has asked already, in its transaction (`subscribed_endpoints_sql` in one of its own statements), and
+    nobody was: nothing to read.
     """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"Unknown webhook event {event_type!r}; add it to integrations.events.EVENT_TYPES.")
+    if subscribed is False:
+        return []
     with connection.cursor() as cursor:
-        cursor.execute(_subscribed_endpoints_sql(), [event_type])
+        cursor.execute(subscribed_endpoints_sql(), [event_type])
         endpoint_ids = [endpoint_id for (endpoint_id,) in cursor.fetchall()]
     if not endpoint_ids:
         return []
@@ -199,7 +205,7 @@ def event_publish(event_type: str, data: Callable[[], dict]) -> list[WebhookDeli
 
 
 @cache
-def _subscribed_endpoints_sql() -> str:
+def subscribed_endpoints_sql() -> str:
     """The active endpoints subscribed to an event, in their order, compiled once per process: every booking
     asks, and building the query cost more than running it (measured). One parameter: the event type."""
     queryset = WebhookEndpoint.objects.filter(is_active=True, events__contains=[_EVENT_SENTINEL]).values_list("pk")

@@ -33,6 +33,8 @@ from equipment.services import (
     equipment_check_free,
     equipment_lock,
 )
+from integrations.events import reservation_event_type
+from integrations.services import subscribed_endpoints_sql
 from reservations import notifications
 from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation, Series, ShiftedByMinutes, WaitlistEntry
 from reservations.pricing import EquipmentChoice, Price, booking_price
@@ -64,18 +66,19 @@ class ReservationConflict(Conflict):
     code = "reservation_conflict"
 
 
-def _after_commit(reservation: Reservation, event: Event) -> None:
+def _after_commit(reservation: Reservation, event: Event, *, webhooks_subscribed: bool | None = None) -> None:
     """Tell the booker, by email from a worker once the change has committed (never inside the request).
 
     The notice is written to the outbox in the change's own transaction (tenants/outbox.py): it exists if
     and only if the change commits, and the request never talks to the broker. The task carries the
     reservation's `sequence`: the email of each version is sent once, and one whose reservation has changed
-    again before it ran gives way to the newer one's.
+    again before it ran gives way to the newer one's. `webhooks_subscribed`: whether any endpoint wants the
+    event, when the change has read it already (a new booking does, with its rules).
     """
     from integrations.events import reservation_changed
     from reservations import tasks  # tasks call the services below
 
-    reservation_changed(reservation, event)  # webhooks: recorded now, sent after commit
+    reservation_changed(reservation, event, subscribed=webhooks_subscribed)  # webhooks: recorded now, sent after commit
     outbox_write(tasks.reservation_notice_send, reservation.pk, event, reservation.sequence)
     if reservation.status == Reservation.Status.PENDING:  # a new or changed request: tell its approvers
         outbox_write(tasks.approval_request_send, reservation.pk, reservation.sequence)
@@ -161,11 +164,12 @@ def _check_rules(
     tz: ZoneInfo,
     now: datetime,
     lock_member: int | None = None,
-) -> None:
+) -> bool:
     """Every rule but the limits. `lock_member`: take that member's lock (`_lock_member_bookings`) in the same
-    round trip as the reads, for the limits checked next."""
+    round trip as the reads, for the limits checked next. Answers whether any webhook endpoint wants
+    `reservation.created`, read in that round trip too, so that a new booking needs no read of its own."""
     check_space_rules(space=space, starts_at=starts_at, ends_at=ends_at, attendees=attendees, now=now)
-    rows, closure = _hours_and_first_closure(
+    rows, closure, created_webhooks_subscribed = _hours_and_first_closure(
         space_id=space.pk, starts_at=starts_at, ends_at=ends_at, lock_member=lock_member
     )
     outside = uncovered_pieces(rows, _pieces_in_opening_hours(space, starts_at, ends_at, tz))
@@ -178,6 +182,7 @@ def _check_rules(
             code="closed",
         )
     _check_closures(space=space, closure=closure, tz=tz)
+    return created_webhooks_subscribed
 
 
 def _opening_hours(space_id: int) -> list[WeeklyInterval]:
@@ -227,13 +232,22 @@ def _hours_and_first_closure_sql(*, lock_member: bool) -> tuple[str, tuple]:
         for column in ("weekday", "opens_at", "closes_at")
     ]
     lock = "pg_advisory_xact_lock(hashtextextended(%s, 0)), " if lock_member else ""
-    sql = f"SELECT {lock}{', '.join(hours)}, c.* FROM (SELECT 1) one LEFT JOIN LATERAL ({closure_sql}) c ON TRUE"  # noqa: S608
-    return sql, (_MEMBER_SENTINEL,) * lock_member + (_SPACE_SENTINEL,) * len(hours) + tuple(params)
+    webhooks = f"EXISTS({subscribed_endpoints_sql()})"
+    sql = (
+        f"SELECT {lock}{', '.join(hours)}, {webhooks}, c.* "  # noqa: S608
+        f"FROM (SELECT 1) one LEFT JOIN LATERAL ({closure_sql}) c ON TRUE"
+    )
+    return sql, (
+        *(_MEMBER_SENTINEL,) * lock_member,
+        *(_SPACE_SENTINEL,) * len(hours),
+        reservation_event_type("created"),
+        *params,
+    )
 
 
 def _hours_and_first_closure(
     *, space_id: int, starts_at: datetime, ends_at: datetime, lock_member: int | None = None
-) -> tuple[list[WeeklyInterval], _Closure | None]:
+) -> tuple[list[WeeklyInterval], _Closure | None, bool]:
     sql, params = _hours_and_first_closure_sql(lock_member=lock_member is not None)
     window = {_WINDOW_SENTINELS[0]: starts_at, _WINDOW_SENTINELS[1]: ends_at}
     bound = [
@@ -249,12 +263,12 @@ def _hours_and_first_closure(
     with connection.cursor() as cursor:
         cursor.execute(sql, bound)
         row = cursor.fetchone()
-    weekdays, opens, closes, *closure = row[1:] if lock_member is not None else row
+    weekdays, opens, closes, created_webhooks_subscribed, *closure = row[1:] if lock_member is not None else row
     rows = [
         WeeklyInterval(weekday, opens_at, closes_at)
         for weekday, opens_at, closes_at in zip(weekdays, opens, closes, strict=True)
     ]
-    return rows, None if closure[0] is None else _Closure(*closure)
+    return rows, None if closure[0] is None else _Closure(*closure), created_webhooks_subscribed
 
 
 def space_allows_multi_day(space: Space) -> bool:
@@ -583,7 +597,7 @@ def reservation_create(
         all_day=all_day,
         all_day_until=all_day_until,
     )
-    _after_commit(reservation, "created")
+    _after_commit(reservation, "created", webhooks_subscribed=reservation.created_webhooks_subscribed)
     return reservation
 
 
@@ -682,7 +696,7 @@ def _book(
     its equipment; the caller tells the booker. The booker's bookings count against the limits."""
     booker = booker or actor.user
     limited = _member_limits(actor=actor, space=space) is not None
-    _check_rules(
+    created_webhooks_subscribed = _check_rules(
         space=space,
         starts_at=starts_at,
         ends_at=ends_at,
@@ -720,6 +734,7 @@ def _book(
     reservation.full_clean(exclude=["space", "user", "series", "created_by"], validate_constraints=False)
     _save_or_conflict(reservation, tz=tz, exclude_id=None)
     reservation.quoted = price  # what it was priced at (reservation_quote answers with it)
+    reservation.created_webhooks_subscribed = created_webhooks_subscribed  # read with the rules, for _after_commit
     _allocations_set(reservation, equipment_allocations_write(reservation=reservation, choices=choices, price=price))
     return reservation
 
