@@ -117,7 +117,7 @@ def main() -> None:
         for _ in range(20):  # warm up: imports, compiled SQL, prepared statements, connection
             book()
         with CaptureQueriesContext(connection) as queries:
-            status, content = book()
+            status, _content = book()
         print(f"one request: {status}, {len(queries)} statements")
         for query in queries.captured_queries:
             print("  ", query["sql"][:160])

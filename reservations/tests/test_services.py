@@ -314,7 +314,11 @@ def test_managers_confirm_pending_reservations_only(member, manager):
 
 def test_every_change_passes_through_the_notification_hook(member, manager, monkeypatch):
     events = []
-    monkeypatch.setattr(services, "_after_commit", lambda reservation, event: events.append((reservation.pk, event)))
+    monkeypatch.setattr(
+        services,
+        "_after_commit",
+        lambda reservation, event, webhooks_subscribed=None: events.append((reservation.pk, event)),
+    )
     reservation = book(member, SpaceFactory(requires_approval=True))
     reservation_confirm(actor=manager, reservation=reservation)
     reservation_update(actor=member, reservation=reservation, title="New title")
