@@ -33,8 +33,6 @@ from equipment.services import (
     equipment_check_free,
     equipment_lock,
 )
-from integrations.events import reservation_event_type
-from integrations.services import subscribed_endpoints_sql
 from reservations import notifications
 from reservations.models import NO_OVERLAP_CONSTRAINT, Reservation, Series, ShiftedByMinutes, WaitlistEntry
 from reservations.pricing import EquipmentChoice, Price, booking_price
@@ -212,13 +210,17 @@ _MEMBER_SENTINEL = object()  # stands for the member's lock key
 def _hours_and_first_closure_sql(*, lock_member: bool) -> tuple[str, tuple]:
     """The rules' two reads of the locked space in one round trip: its opening hours (as `_opening_hours`; id
     orders ties, so the three arrays pair up) and the first closure that applies to it and meets the interval;
-    with `lock_member`, the member's lock too (its key is the first parameter). The closure read is
+    with `lock_member`, the member's lock too (its key is the first parameter); and whether any webhook
+    endpoint wants `reservation.created` (integrations' own read, in an EXISTS). The closure read is
     `closure_list_overlapping`, compiled once per process (building its two EXISTS cost more CPU than anything
     else in a booking, measured): the SQL and its parameters, with the sentinels.
 
     The space is locked before this statement starts, so its snapshot is no older than the reads made one by
     one after the lock were; the member's lock may then wait here, but nobody changes the space's hours or
     closures meanwhile without waiting for our lock on the space."""
+    from integrations.events import reservation_event_type
+    from integrations.services import subscribed_endpoints_sql
+
     starts_at, ends_at = _WINDOW_SENTINELS
     closures = closure_list_overlapping(starts_at=starts_at, ends_at=ends_at, space_id=_SPACE_SENTINEL)
     closure_sql, params = closures.values_list("id", "starts_at", "ends_at", "reason")[:1].query.sql_with_params()
