@@ -287,6 +287,7 @@ async def create_reservation(request: Request) -> Response:
             "decline_reason": "",
             "series": None,
             "checked_in_at": None,
+            "equipment": [],  # the product answers the items booked with it: none here
         },
     )
 

@@ -50,12 +50,20 @@ def _render(serializer_class: type, instance: Any, organization: "Organization")
         return serializer_class(instance, context=context).data
 
 
-def reservation_changed(reservation: "Reservation", event: str) -> None:
+def reservation_event_type(event: str) -> str:
+    return "reservation." + RESERVATION_EVENT_NAMES.get(event, event)
+
+
+def reservation_changed(reservation: "Reservation", event: str, *, subscribed: bool | None = None) -> None:
+    """`subscribed`: whether any endpoint wants the event, when the change has asked already (event_publish)."""
     from integrations.services import event_publish
     from reservations.api import ReservationSerializer
 
-    event_type = "reservation." + RESERVATION_EVENT_NAMES.get(event, event)
-    event_publish(event_type, lambda: _render(ReservationSerializer, reservation, _organization()))
+    event_publish(
+        reservation_event_type(event),
+        lambda: _render(ReservationSerializer, reservation, _organization()),
+        subscribed=subscribed,
+    )
 
 
 def space_changed(space: "Space", event: str) -> None:

@@ -15,14 +15,14 @@ constraint"). Taking turns, the loser meets the winner's committed row and fails
 import logging
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Membership, User
@@ -44,7 +44,7 @@ from spacemanager.mail import send_once
 from spaces.availability_cache import availability_versions_bump
 from spaces.hours import WEEKDAY_NAMES, WeeklyInterval, describe_day, isoformat_local, local_pieces, uncovered_pieces
 from spaces.localtime import day_window, wall_to_instant
-from spaces.models import Space
+from spaces.models import OpeningHours, Space
 from spaces.selectors import closure_list_overlapping
 from tenants.idempotency import OnceKey, keys_done
 from tenants.outbox import outbox_write
@@ -64,18 +64,19 @@ class ReservationConflict(Conflict):
     code = "reservation_conflict"
 
 
-def _after_commit(reservation: Reservation, event: Event) -> None:
+def _after_commit(reservation: Reservation, event: Event, *, webhooks_subscribed: bool | None = None) -> None:
     """Tell the booker, by email from a worker once the change has committed (never inside the request).
 
     The notice is written to the outbox in the change's own transaction (tenants/outbox.py): it exists if
     and only if the change commits, and the request never talks to the broker. The task carries the
     reservation's `sequence`: the email of each version is sent once, and one whose reservation has changed
-    again before it ran gives way to the newer one's.
+    again before it ran gives way to the newer one's. `webhooks_subscribed`: whether any endpoint wants the
+    event, when the change has read it already (a new booking does, with its rules).
     """
     from integrations.events import reservation_changed
     from reservations import tasks  # tasks call the services below
 
-    reservation_changed(reservation, event)  # webhooks: recorded now, sent after commit
+    reservation_changed(reservation, event, subscribed=webhooks_subscribed)  # webhooks: recorded now, sent after commit
     outbox_write(tasks.reservation_notice_send, reservation.pk, event, reservation.sequence)
     if reservation.status == Reservation.Status.PENDING:  # a new or changed request: tell its approvers
         outbox_write(tasks.approval_request_send, reservation.pk, reservation.sequence)
@@ -153,10 +154,22 @@ def check_space_rules(*, space: Space, starts_at: datetime, ends_at: datetime, a
 
 
 def _check_rules(
-    *, space: Space, starts_at: datetime, ends_at: datetime, attendees: int, tz: ZoneInfo, now: datetime
-) -> None:
+    *,
+    space: Space,
+    starts_at: datetime,
+    ends_at: datetime,
+    attendees: int,
+    tz: ZoneInfo,
+    now: datetime,
+    lock_member: int | None = None,
+) -> bool:
+    """Every rule but the limits. `lock_member`: take that member's lock (`_lock_member_bookings`) in the same
+    round trip as the reads, for the limits checked next. Answers whether any webhook endpoint wants
+    `reservation.created`, read in that round trip too, so that a new booking needs no read of its own."""
     check_space_rules(space=space, starts_at=starts_at, ends_at=ends_at, attendees=attendees, now=now)
-    rows = _opening_hours(space.pk)
+    rows, closure, created_webhooks_subscribed = _hours_and_first_closure(
+        space_id=space.pk, starts_at=starts_at, ends_at=ends_at, lock_member=lock_member
+    )
     outside = uncovered_pieces(rows, _pieces_in_opening_hours(space, starts_at, ends_at, tz))
     if outside:
         raise ValidationFailed(
@@ -166,7 +179,8 @@ def _check_rules(
             else "starts_at",
             code="closed",
         )
-    _check_closures(space=space, starts_at=starts_at, ends_at=ends_at, tz=tz)
+    _check_closures(space=space, closure=closure, tz=tz)
+    return created_webhooks_subscribed
 
 
 def _opening_hours(space_id: int) -> list[WeeklyInterval]:
@@ -177,6 +191,86 @@ def _opening_hours(space_id: int) -> list[WeeklyInterval]:
             [space_id],
         )
         return [WeeklyInterval(weekday, opens_at, closes_at) for weekday, opens_at, closes_at in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class _Closure:
+    pk: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+
+
+_SPACE_SENTINEL = -7  # stand for the space and the interval in the statement compiled below
+_WINDOW_SENTINELS = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2000, 1, 2, tzinfo=UTC))
+_MEMBER_SENTINEL = object()  # stands for the member's lock key
+
+
+@cache
+def _hours_and_first_closure_sql(*, lock_member: bool) -> tuple[str, tuple]:
+    """The rules' two reads of the locked space in one round trip: its opening hours (as `_opening_hours`; id
+    orders ties, so the three arrays pair up) and the first closure that applies to it and meets the interval;
+    with `lock_member`, the member's lock too (its key is the first parameter); and whether any webhook
+    endpoint wants `reservation.created` (integrations' own read, in an EXISTS). The closure read is
+    `closure_list_overlapping`, compiled once per process (building its two EXISTS cost more CPU than anything
+    else in a booking, measured): the SQL and its parameters, with the sentinels.
+
+    The space is locked before this statement starts, so its snapshot is no older than the reads made one by
+    one after the lock were; the member's lock may then wait here, but nobody changes the space's hours or
+    closures meanwhile without waiting for our lock on the space."""
+    from integrations.events import reservation_event_type
+    from integrations.services import subscribed_endpoints_sql
+
+    starts_at, ends_at = _WINDOW_SENTINELS
+    closures = closure_list_overlapping(starts_at=starts_at, ends_at=ends_at, space_id=_SPACE_SENTINEL)
+    closure_sql, params = closures.values_list("id", "starts_at", "ends_at", "reason")[:1].query.sql_with_params()
+    for sentinel in (starts_at, ends_at, _SPACE_SENTINEL):
+        if sum(1 for param in params if type(param) is type(sentinel) and param == sentinel) != 1:
+            raise RuntimeError(f"Unexpected parameters in the closures read: {params!r}")
+    table = OpeningHours._meta.db_table
+    hours = [
+        f'ARRAY(SELECT h."{column}" FROM "{table}" h WHERE h."space_id" = %s'  # noqa: S608
+        ' ORDER BY h."weekday", h."opens_at", h."id")'
+        for column in ("weekday", "opens_at", "closes_at")
+    ]
+    lock = "pg_advisory_xact_lock(hashtextextended(%s, 0)), " if lock_member else ""
+    webhooks = f"EXISTS({subscribed_endpoints_sql()})"
+    sql = (
+        f"SELECT {lock}{', '.join(hours)}, {webhooks}, c.* "  # noqa: S608
+        f"FROM (SELECT 1) one LEFT JOIN LATERAL ({closure_sql}) c ON TRUE"
+    )
+    return sql, (
+        *(_MEMBER_SENTINEL,) * lock_member,
+        *(_SPACE_SENTINEL,) * len(hours),
+        reservation_event_type("created"),
+        *params,
+    )
+
+
+def _hours_and_first_closure(
+    *, space_id: int, starts_at: datetime, ends_at: datetime, lock_member: int | None = None
+) -> tuple[list[WeeklyInterval], _Closure | None, bool]:
+    sql, params = _hours_and_first_closure_sql(lock_member=lock_member is not None)
+    window = {_WINDOW_SENTINELS[0]: starts_at, _WINDOW_SENTINELS[1]: ends_at}
+    bound = [
+        window[param]
+        if isinstance(param, datetime)
+        else space_id
+        if type(param) is int and param == _SPACE_SENTINEL
+        else _member_lock_key(lock_member)
+        if param is _MEMBER_SENTINEL
+        else param
+        for param in params
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, bound)
+        row = cursor.fetchone()
+    weekdays, opens, closes, created_webhooks_subscribed, *closure = row[1:] if lock_member is not None else row
+    rows = [
+        WeeklyInterval(weekday, opens_at, closes_at)
+        for weekday, opens_at, closes_at in zip(weekdays, opens, closes, strict=True)
+    ]
+    return rows, None if closure[0] is None else _Closure(*closure), created_webhooks_subscribed
 
 
 def space_allows_multi_day(space: Space) -> bool:
@@ -253,9 +347,8 @@ def _check_edit_in_place(*, space: Space, attendees: int, attendees_changed: boo
         )
 
 
-def _check_closures(*, space: Space, starts_at: datetime, ends_at: datetime, tz: ZoneInfo) -> None:
+def _check_closures(*, space: Space, closure: _Closure | None, tz: ZoneInfo) -> None:
     """Refuse a booking that meets a closure of the space (or of every space), naming its reason."""
-    closure = closure_list_overlapping(starts_at=starts_at, ends_at=ends_at, space_id=space.pk).first()
     if closure is None:
         return
     raise ValidationFailed(
@@ -273,14 +366,47 @@ class QuotaExceeded(ValidationFailed):
     code = "quota_exceeded"
 
 
+def _member_lock_key(user_id: int) -> str:
+    return f"booking-limits:{connection.schema_name}:{user_id}"
+
+
 def _lock_member_bookings(user_id: int) -> None:
     """Serialize one member's bookings in this organization until commit (a transaction-level advisory lock),
-    so that two racing requests of one member cannot both pass a limit. Taken after the space's lock, always."""
+    so that two racing requests of one member cannot both pass a limit. Taken after the space's lock, always
+    (a new booking takes it with the rules' reads: `_hours_and_first_closure`)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-            [f"booking-limits:{connection.schema_name}:{user_id}"],
-        )
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [_member_lock_key(user_id)])
+
+
+def _member_limits(*, actor: Membership, space: Space) -> tuple[int | None, int | None] | None:
+    """(most upcoming bookings, most hours a week) per member for `space`, or None: owners and admins are
+    exempt, and a space and organization without limits have none."""
+    if actor.is_manager:
+        return None
+    organization = actor.organization
+    max_upcoming = space.max_upcoming_per_member or organization.default_max_upcoming_per_member
+    max_hours = space.max_hours_per_week_per_member or organization.default_max_hours_per_week_per_member
+    return (max_upcoming, max_hours) if max_upcoming or max_hours else None
+
+
+def _member_use(
+    *, user_id: int, space_id: int, now: datetime, week: tuple[datetime, datetime], exclude_id: int | None
+) -> tuple[int, timedelta]:
+    """The member's active bookings of the space not ended at `now`, and the time they booked starting in
+    `week`, in one read: both limits at once."""
+    sql = (
+        'SELECT count(*) FILTER (WHERE "ends_at" > %s),'
+        ' coalesce(sum("ends_at" - "starts_at") FILTER (WHERE "starts_at" >= %s AND "starts_at" < %s), interval \'0\')'
+        ' FROM "reservations_reservation" WHERE "user_id" = %s AND "space_id" = %s AND "status" = ANY(%s)'
+    )
+    params = [now, *week, user_id, space_id, list(Reservation.ACTIVE_STATUSES)]
+    if exclude_id is not None:
+        sql += ' AND "id" <> %s'
+        params.append(exclude_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        held, booked = cursor.fetchone()
+    return held, booked
 
 
 def _check_limits(
@@ -293,43 +419,37 @@ def _check_limits(
     tz: ZoneInfo,
     now: datetime,
     exclude_id: int | None = None,
+    locked: bool = False,
 ) -> None:
     """The space's booking limits per member (or the organization's defaults): bookings not ended yet, and
-    booked hours in the local week (Monday to Sunday) the booking starts in. Owners and admins are exempt."""
-    if actor.is_manager:
+    booked hours in the local week (Monday to Sunday) the booking starts in. Owners and admins are exempt.
+    `locked`: the member's lock is held already."""
+    limits = _member_limits(actor=actor, space=space)
+    if limits is None:
         return
-    organization = actor.organization
-    max_upcoming = space.max_upcoming_per_member or organization.default_max_upcoming_per_member
-    max_hours = space.max_hours_per_week_per_member or organization.default_max_hours_per_week_per_member
-    if not (max_upcoming or max_hours):
-        return
-    _lock_member_bookings(user_id)
-    mine = Reservation.objects.active().filter(user_id=user_id, space_id=space.pk)
-    if exclude_id is not None:
-        mine = mine.exclude(pk=exclude_id)
-    if max_upcoming:
-        held = mine.filter(ends_at__gt=now).count()
-        if held >= max_upcoming:
-            raise QuotaExceeded(
-                f"You already hold {held} upcoming booking{'s' if held != 1 else ''} of {space.name}, the most "
-                f"one member may hold. Cancel one or wait until one has ended.",
-                extra={"limit": "max_upcoming_per_member", "allowed": max_upcoming, "used": held},
-            )
-    if max_hours:
-        local_day = starts_at.astimezone(tz).date()
-        monday = local_day - timedelta(days=local_day.weekday())
-        week_starts = datetime.combine(monday, datetime.min.time(), tzinfo=tz)
-        week_ends = datetime.combine(monday + timedelta(days=7), datetime.min.time(), tzinfo=tz)
-        booked = mine.filter(starts_at__gte=week_starts, starts_at__lt=week_ends).aggregate(
-            total=Sum(ExpressionWrapper(F("ends_at") - F("starts_at"), output_field=DurationField()))
-        )["total"] or timedelta(0)
-        if booked + (ends_at - starts_at) > timedelta(hours=max_hours):
-            used = round(booked.total_seconds() / 3600, 2)
-            raise QuotaExceeded(
-                f"One member may book {space.name} for at most {max_hours} h in a week; you have {used:g} h "
-                f"booked in the week of {monday:%d %b %Y}, and this booking would go over.",
-                extra={"limit": "max_hours_per_week_per_member", "allowed": max_hours, "used": used},
-            )
+    max_upcoming, max_hours = limits
+    if not locked:
+        _lock_member_bookings(user_id)
+    local_day = starts_at.astimezone(tz).date()
+    monday = local_day - timedelta(days=local_day.weekday())
+    week_starts = datetime.combine(monday, datetime.min.time(), tzinfo=tz)
+    week_ends = datetime.combine(monday + timedelta(days=7), datetime.min.time(), tzinfo=tz)
+    held, booked = _member_use(
+        user_id=user_id, space_id=space.pk, now=now, week=(week_starts, week_ends), exclude_id=exclude_id
+    )
+    if max_upcoming and held >= max_upcoming:
+        raise QuotaExceeded(
+            f"You already hold {held} upcoming booking{'s' if held != 1 else ''} of {space.name}, the most "
+            f"one member may hold. Cancel one or wait until one has ended.",
+            extra={"limit": "max_upcoming_per_member", "allowed": max_upcoming, "used": held},
+        )
+    if max_hours and booked + (ends_at - starts_at) > timedelta(hours=max_hours):
+        used = round(booked.total_seconds() / 3600, 2)
+        raise QuotaExceeded(
+            f"One member may book {space.name} for at most {max_hours} h in a week; you have {used:g} h "
+            f"booked in the week of {monday:%d %b %Y}, and this booking would go over.",
+            extra={"limit": "max_hours_per_week_per_member", "allowed": max_hours, "used": used},
+        )
 
 
 def _minutes(minutes: int) -> str:
@@ -407,7 +527,17 @@ def _is_overlap_violation(error: IntegrityError) -> bool:
 def _save_or_conflict(reservation: Reservation, *, tz: ZoneInfo, exclude_id: int | None) -> None:
     """Write, and answer an overlap with a 409 naming the clashes. The exclusion constraint is the overlap
     check, for sequential and racing requests alike: no separate query before the write. The caller holds the
-    space (`_space_for_booking`), so a racing writer of the same space has committed or rolled back by now."""
+    space (`_space_for_booking`), so a racing writer of the same space has committed or rolled back by now.
+
+    A new booking is one INSERT … ON CONFLICT DO NOTHING: the constraint turns an overlap away without an
+    error, so no savepoint is needed around it (two round trips less). Should nothing be found to clash with
+    (no other constraint can turn the row away today), the write is tried again as below, which says why."""
+    if reservation.pk is None:
+        if rawsql.insert(reservation, on_conflict="DO NOTHING"):
+            return
+        conflict = _conflict(reservation=reservation, exclude_id=exclude_id, tz=tz)
+        if conflict.extra["conflicts"]:
+            raise conflict
     try:
         with transaction.atomic():
             reservation.save()
@@ -469,7 +599,7 @@ def reservation_create(
         all_day=all_day,
         all_day_until=all_day_until,
     )
-    _after_commit(reservation, "created")
+    _after_commit(reservation, "created", webhooks_subscribed=reservation.created_webhooks_subscribed)
     return reservation
 
 
@@ -567,8 +697,26 @@ def _book(
     """Check every rule and write one booking of the (locked) space for `booker` (the actor by default), with
     its equipment; the caller tells the booker. The booker's bookings count against the limits."""
     booker = booker or actor.user
-    _check_rules(space=space, starts_at=starts_at, ends_at=ends_at, attendees=attendees, tz=tz, now=now)
-    _check_limits(actor=actor, user_id=booker.pk, space=space, starts_at=starts_at, ends_at=ends_at, tz=tz, now=now)
+    limited = _member_limits(actor=actor, space=space) is not None
+    created_webhooks_subscribed = _check_rules(
+        space=space,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        attendees=attendees,
+        tz=tz,
+        now=now,
+        lock_member=booker.pk if limited else None,
+    )
+    _check_limits(
+        actor=actor,
+        user_id=booker.pk,
+        space=space,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        tz=tz,
+        now=now,
+        locked=limited,
+    )
     choices = equipment_lock(equipment or [])  # after the space and the member's lock, always
     reservation = Reservation(
         space=space,
@@ -588,6 +736,7 @@ def _book(
     reservation.full_clean(exclude=["space", "user", "series", "created_by"], validate_constraints=False)
     _save_or_conflict(reservation, tz=tz, exclude_id=None)
     reservation.quoted = price  # what it was priced at (reservation_quote answers with it)
+    reservation.created_webhooks_subscribed = created_webhooks_subscribed  # read with the rules, for _after_commit
     _allocations_set(reservation, equipment_allocations_write(reservation=reservation, choices=choices, price=price))
     return reservation
 

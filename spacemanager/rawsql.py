@@ -9,7 +9,7 @@ behave the same everywhere they go.
 from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Model
+from django.db.models import Model, signals
 
 
 @cache
@@ -44,3 +44,45 @@ def build(model: type[Model], values) -> Model:
             for converter, column in pairs:
                 values[index] = converter(values[index], column, connection)
     return model.from_db(DEFAULT_DB_ALIAS, attnames, values)
+
+
+@cache
+def _insert_layout(model: type[Model], conflict: str) -> tuple[str, list, list]:
+    meta = model._meta
+    fields = [field for field in meta.local_concrete_fields if not field.generated and field is not meta.auto_field]
+    returning = meta.db_returning_fields
+    names = ", ".join(f'"{field.column}"' for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    returned = ", ".join(f'"{field.column}"' for field in returning)
+    on_conflict = f" ON CONFLICT {conflict}" if conflict else ""
+    sql = f'INSERT INTO "{meta.db_table}" ({names}) VALUES ({placeholders}){on_conflict} RETURNING {returned}'  # noqa: S608
+    return sql, fields, returning
+
+
+def insert(instance: Model, *, on_conflict: str = "") -> bool:
+    """Write a new instance as `instance.save()` would (each field's `pre_save`, so auto_now and the like, then
+    its database value), in one fixed statement, and set its primary key. `on_conflict="DO NOTHING"` lets a
+    constraint turn the row away without an error (no savepoint needed): then nothing is written and the
+    answer is False. For models without save signals; the caller has validated the instance."""
+    model = type(instance)
+    if not instance._state.adding or signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model):
+        raise TypeError(f"rawsql.insert writes new {model.__name__} rows without save signals only")
+    instance._prepare_related_fields_for_save(operation_name="save")
+    sql, fields, returning = _insert_layout(model, on_conflict)
+    connection = connections[DEFAULT_DB_ALIAS]
+    values = []
+    for field in fields:
+        value = field.pre_save(instance, True)
+        if hasattr(value, "resolve_expression"):
+            raise TypeError(f"rawsql.insert takes values, not expressions ({model.__name__}.{field.name})")
+        values.append(field.get_db_prep_save(value, connection=connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    for field, value in zip(returning, row, strict=True):
+        setattr(instance, field.attname, value)
+    instance._state.adding = False
+    instance._state.db = DEFAULT_DB_ALIAS
+    return True

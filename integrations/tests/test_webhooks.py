@@ -99,6 +99,29 @@ def test_only_subscribed_events_are_sent_and_a_cancellation_follows(
     assert (body["type"], body["data"]["status"]) == ("reservation.cancelled", "cancelled")
 
 
+def test_a_booking_reads_its_subscribers_with_its_rules_and_records_nothing_for_an_inactive_endpoint(
+    owner, member, space, receiver, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    endpoint = endpoint_for(owner, receiver)
+    endpoint.is_active = False
+    endpoint.save(update_fields=["is_active"])
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        book(member, space)
+    assert not WebhookDelivery.objects.exists()
+    reads = [query["sql"] for query in queries.captured_queries if "integrations_webhookendpoint" in query["sql"]]
+    assert len(reads) == 1 and "spaces_openinghours" in reads[0]  # no read of its own after the insert
+
+    endpoint.is_active = True
+    endpoint.save(update_fields=["is_active"])
+    with django_capture_on_commit_callbacks(execute=True):
+        reservation = book(member, space, hours_ahead=4)
+    [request] = receiver.wait(1)
+    assert verified(endpoint, request)["data"]["id"] == reservation.pk
+
+
 def test_space_events_carry_the_space_as_the_api_shows_it(owner, receiver, django_capture_on_commit_callbacks):
     endpoint = endpoint_for(owner, receiver, events=["space.created", "space.archived"])
     with django_capture_on_commit_callbacks(execute=True):

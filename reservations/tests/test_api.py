@@ -89,9 +89,10 @@ def test_booking_runs_a_fixed_number_of_queries(api_client, org, space):
     transaction_control = {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK"}
     sql = [query["sql"] for query in booked.captured_queries if query["sql"].split()[0] not in transaction_control]
     # Routing (SET public, domain; cached in production), SET tenant, membership, then in one transaction the
-    # space FOR NO KEY UPDATE, its opening hours, its closures and the insert. The exclusion constraint is the
-    # overlap check. Then the webhook endpoints that want the event, the notice written to the outbox (no
-    # broker), and the bump of the space's availability version.
+    # space FOR NO KEY UPDATE; its opening hours, its first closure and whether any webhook endpoint wants the
+    # event (one statement); the insert, which needs no savepoint (ON CONFLICT DO NOTHING: the exclusion
+    # constraint is the overlap check); the notice written to the outbox (no broker), and the bump of the
+    # space's availability version.
     assert [statement.split()[0] for statement in sql] == [
         "SET",
         "SELECT",
@@ -99,28 +100,30 @@ def test_booking_runs_a_fixed_number_of_queries(api_client, org, space):
         "SELECT",
         "SELECT",
         "SELECT",
-        "SELECT",
         "INSERT",
-        "SELECT",
         "INSERT",
         "INSERT",
     ]
-    assert "reservations_reservation" not in " ".join(sql[:-4])
-    assert "integrations_" in sql[-3]
+    assert "FOR NO KEY UPDATE" in sql[4]
+    assert all(table in sql[5] for table in ("spaces_openinghours", "spaces_closure", "integrations_webhookendpoint"))
+    assert "reservations_reservation" not in " ".join(sql[:-3])
+    assert "ON CONFLICT DO NOTHING" in sql[-3]
     assert "tenants_outboxmessage" in sql[-2]
     assert "spaces_availabilityversion" in sql[-1]
-    # A clash: the insert fails, its savepoint is rolled back (django-tenants then repeats SET search_path),
-    # and one query names the clashing intervals.
+    # The one savepoint is the service's transaction, inside the test's: none around the insert.
+    assert [query["sql"].split()[0] for query in booked.captured_queries].count("SAVEPOINT") == 1
+    # A clash: the constraint turns the insert away (no row, no error, no savepoint to roll back) and one
+    # query names the clashing intervals.
     statements = [query["sql"].split()[0] for query in refused.captured_queries]
     assert [statement for statement in statements if statement not in transaction_control | {"SET"}] == [
         "SELECT",
         "SELECT",
         "SELECT",
         "SELECT",
-        "SELECT",
         "INSERT",
         "SELECT",
     ]
+    assert statements.count("SAVEPOINT") == 1
 
 
 @pytest.mark.parametrize("price", [None, Decimal("12.50"), Decimal("999999999999.99")])
@@ -352,3 +355,19 @@ def test_a_mangled_cursor_is_a_400_naming_it(api_client, org):
     response = api_client(org, org.member).get(URL, {"cursor": "garbage"})
     assert response.status_code == 400
     assert "cursor" in response.json()
+
+
+def test_the_booking_input_shares_its_fields_except_when_partial_or_given_a_context():
+    from reservations.api import ReservationCreateInputSerializer
+
+    first, second = ReservationCreateInputSerializer(data={}), ReservationCreateInputSerializer(data={})
+    assert first.fields is second.fields
+    assert ReservationCreateInputSerializer(data={}, partial=True).fields is not first.fields
+    assert ReservationCreateInputSerializer(data={}, context={"request": None}).fields is not first.fields
+    assert not first.is_valid() and first.errors == {"space": ["This field is required."]}
+    assert second.is_valid() is False and second.errors == first.errors  # one's errors are not kept on the fields
+    good = ReservationCreateInputSerializer(
+        data={"space": 3, "starts_at": "2025-03-10T09:00:00Z", "ends_at": "2025-03-10T10:00:00Z"}
+    )
+    assert good.is_valid(), good.errors
+    assert good.validated_data["space"] == 3 and not first.is_valid()

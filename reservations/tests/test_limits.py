@@ -204,3 +204,39 @@ def test_the_space_form_saves_buffers_and_limits_and_refuses_a_bad_one(org, web_
     space = Space.objects.get()
     assert (space.buffer_before_minutes, space.buffer_after_minutes) == (10, 0)
     assert (space.max_upcoming_per_member, space.max_hours_per_week_per_member) == (4, 6)
+
+
+@pytest.mark.django_db
+def test_a_limited_members_booking_takes_its_lock_with_the_rules_reads_and_reads_both_limits_at_once(member):
+    from django.test.utils import CaptureQueriesContext
+
+    space = SpaceFactory(max_upcoming_per_member=3, max_hours_per_week_per_member=10)
+    book(member, space, hours=2)
+
+    with CaptureQueriesContext(connection) as queries:
+        book(member, space, starts_at=MONDAY_9 + timedelta(days=1), hours=3)
+
+    reads = [query["sql"] for query in queries.captured_queries if query["sql"].startswith(("SELECT", "INSERT"))]
+    assert "FOR NO KEY UPDATE" in reads[0]  # the space first, then the member's lock, always in that order
+    assert "pg_advisory_xact_lock" in reads[1] and "spaces_openinghours" in reads[1] and "spaces_closure" in reads[1]
+    assert "count(*) FILTER" in reads[2] and "sum(" in reads[2]
+    assert reads[3].startswith('INSERT INTO "reservations_reservation"')
+    assert sum("pg_advisory_xact_lock" in sql for sql in reads) == 1
+
+
+@pytest.mark.django_db
+def test_a_move_counts_the_members_other_bookings_only(member):
+    space = SpaceFactory(max_upcoming_per_member=1, max_hours_per_week_per_member=2)
+    reservation = book(member, space, hours=2)
+
+    moved = reservation_update(
+        actor=member,
+        reservation=reservation,
+        starts_at=MONDAY_9 + timedelta(hours=1),
+        ends_at=MONDAY_9 + timedelta(hours=3),
+    )
+
+    assert moved.starts_at == MONDAY_9 + timedelta(hours=1)
+    with pytest.raises(QuotaExceeded) as caught:
+        book(member, space, starts_at=MONDAY_9 + timedelta(days=1), hours=1)
+    assert caught.value.extra == {"limit": "max_upcoming_per_member", "allowed": 1, "used": 1}

@@ -314,7 +314,11 @@ def test_managers_confirm_pending_reservations_only(member, manager):
 
 def test_every_change_passes_through_the_notification_hook(member, manager, monkeypatch):
     events = []
-    monkeypatch.setattr(services, "_after_commit", lambda reservation, event: events.append((reservation.pk, event)))
+    monkeypatch.setattr(
+        services,
+        "_after_commit",
+        lambda reservation, event, webhooks_subscribed=None: events.append((reservation.pk, event)),
+    )
     reservation = book(member, SpaceFactory(requires_approval=True))
     reservation_confirm(actor=manager, reservation=reservation)
     reservation_update(actor=member, reservation=reservation, title="New title")
@@ -338,3 +342,60 @@ def test_archiving_a_space_cancels_its_upcoming_reservations_and_keeps_the_runni
     statuses = dict(Reservation.objects.filter(space=space).values_list("pk", "status"))
     assert statuses == {upcoming.pk: "cancelled", running.pk: "confirmed", past.pk: "confirmed"}
     assert "archived" in refused("space", book, member, space, starts_at=utc(2025, 3, 11, 9))
+
+
+def test_a_new_booking_is_written_as_the_orms_save_would_write_it(member):
+    """The insert is fixed SQL (spacemanager.rawsql.insert): every column as save() would set it."""
+    space = SpaceFactory(hourly_rate=Decimal("20.00"), buffer_before_minutes=5, buffer_after_minutes=10)
+
+    reservation = book(member, space, title="Sync", notes="Bring the slides", attendees=2)
+
+    assert reservation.pk is not None and not reservation._state.adding and reservation._state.db == "default"
+    stored = Reservation.objects.get(pk=reservation.pk)
+    for field in Reservation._meta.concrete_fields:
+        assert getattr(stored, field.attname) == getattr(reservation, field.attname), field.name
+    assert stored.created_at is not None and stored.updated_at >= stored.created_at  # each its now(), as save()
+    assert (stored.buffer_before_minutes, stored.buffer_after_minutes, stored.sequence) == (5, 10, 0)
+    assert stored.price == Decimal("20.00") and stored.space_price_lines == reservation.space_price_lines
+
+
+def test_an_insert_turned_away_with_nothing_to_clash_with_is_tried_again_as_before(member, monkeypatch):
+    """Only the exclusion constraint can turn a booking's insert away today; should anything else, the write goes
+    through the savepoint path, which writes it or raises the real error, instead of a 409 with no clash."""
+    space = SpaceFactory()
+    monkeypatch.setattr(services.rawsql, "insert", lambda instance, on_conflict="": False)
+
+    reservation = book(member, space)
+
+    assert Reservation.objects.filter(pk=reservation.pk, space=space).exists()
+
+
+def test_an_overlap_turned_away_by_the_constraint_is_a_409_and_leaves_the_transaction_usable(member):
+    space = SpaceFactory()
+    book(member, space)
+
+    with pytest.raises(ReservationConflict) as clash:
+        book(member, space, starts_at=MONDAY_9 + timedelta(minutes=30))
+
+    assert clash.value.extra["conflicts"] == [{"starts_at": "2025-03-10T09:00:00Z", "ends_at": "2025-03-10T10:00:00Z"}]
+    assert Reservation.objects.filter(space=space).count() == 1  # the transaction goes on after the refusal
+
+
+def test_the_fixed_insert_takes_only_new_rows_of_models_without_save_signals(member):
+    from django.db.models.signals import post_save
+
+    from spacemanager import rawsql
+
+    reservation = book(member, SpaceFactory())
+    with pytest.raises(TypeError):
+        rawsql.insert(reservation)  # already written
+
+    def receiver(**kwargs):
+        pass
+
+    post_save.connect(receiver, sender=Reservation)
+    try:
+        with pytest.raises(TypeError):
+            rawsql.insert(Reservation(space=reservation.space, user=reservation.user))
+    finally:
+        post_save.disconnect(receiver, sender=Reservation)
