@@ -1,14 +1,15 @@
 """The day rollups (reports.SpaceDay, reports.BookerDay) kept current by the database on every reservation write.
 
-Statement-level triggers on reservations_reservation hand the written rows (transition tables) to one upsert
-statement, built by `reports_rollup_sql`: a row counts -1 as it was and +1 as it is now, so an INSERT, UPDATE,
-DELETE, COPY or bulk write of any size changes the rollups in the same transaction, by the same rule. An UPDATE
-that leaves every counted column alone (reminders, check-ins, sequence numbers) writes nothing.
+Statement-level triggers on reservations_reservation hand the written rows (transition tables) to
+`reports_rollup_apply`, one upsert per rollup: a row counts -1 as it was and +1 as it is now, so an INSERT,
+UPDATE, DELETE, COPY or bulk write of any size changes the rollups in the same transaction, by the same rule. An
+UPDATE that leaves every counted column alone (reminders, check-ins, sequence numbers) writes nothing. The
+statements are static, so each connection plans them once.
 
 A reservation's local days are those of its organization's zone, read from the public schema's organizations
 table; when an organization's zone changes, tenants.0010 rebuilds its rollups in that transaction.
 
-`reports_rollup_rebuild(schema)` (also `manage.py rebuild_analytics`, which shows progress) empties the rollups
+`reports_rollup_rebuild()` (also `manage.py rebuild_analytics`, which shows progress) empties the rollups
 and adds every reservation again: a rollup always equals this from-scratch aggregation (reports tests). This
 migration ends by running it, so an existing organization's rollups hold its bookings; the fast schema build
 replays it on empty tables.
@@ -37,23 +38,24 @@ def _upsert(table: str, key: str, columns: list[str], delta: str) -> str:
     names = ", ".join(columns)
     adds = ", ".join(f"{column} = r.{column} + excluded.{column}" for column in columns)
     return (
-        f"INSERT INTO %1$I.{table} AS r ({key}, day, {names}) SELECT {key}, day, {sums} FROM {delta} "
+        f"INSERT INTO {table} AS r ({key}, day, {names}) SELECT {key}, day, {sums} FROM {delta} "
         f"GROUP BY {key}, day ORDER BY {key}, day ON CONFLICT ({key}, day) DO UPDATE SET {adds}"
     )
 
 
-# The statement, with %1$I the schema, %2$L the zone and %3$s the changed rows (space_id, user_id, starts_at,
-# ends_at, status, price, created_at, sign). Held time is cut into quarter hours of real time, each inside one
-# local hour (every zone's offset is a whole number of quarter hours), as the dashboard's open hours are.
+# The rule, over `changes` (reports_rollup_change rows: a reservation's counted columns and its sign) in `zone`.
+# Held time is cut into quarter hours of real time, each inside one local hour (every zone's offset is a whole
+# number of quarter hours), as the dashboard's open hours are. A reservation touches its start day and each day
+# of its held time; only held reservations have booker rows, so a booker's row exists while it has held time.
 ROLLUP_SQL = (
     """
 WITH change AS MATERIALIZED (
     SELECT row_number() OVER () AS k, c.*, c.status IN ('confirmed', 'completed') AS held,
-           (c.starts_at AT TIME ZONE %2$L)::date AS start_day,
+           (c.starts_at AT TIME ZONE zone)::date AS start_day,
            width_bucket(date_part('epoch', c.starts_at - c.created_at), ARRAY["""
     + LEAD_BAND_BOUNDS
     + """]::float8[]) - 1 AS band
-    FROM (%3$s) AS c (space_id, user_id, starts_at, ends_at, status, price, created_at, sign)
+    FROM unnest(changes) AS c
 ),
 piece AS MATERIALIZED (
     SELECT c.k, c.space_id, c.user_id, c.sign, local_at::date AS day, extract(hour FROM local_at)::int AS hour,
@@ -62,16 +64,18 @@ piece AS MATERIALIZED (
     FROM change c
     CROSS JOIN LATERAL generate_series(floor(date_part('epoch', c.starts_at) / 900)::bigint,
                                        ceil(date_part('epoch', c.ends_at) / 900)::bigint - 1) AS q
-    CROSS JOIN LATERAL (SELECT to_timestamp(q * 900) AT TIME ZONE %2$L AS local_at) AS local
+    CROSS JOIN LATERAL (SELECT to_timestamp(q * 900) AT TIME ZONE zone AS local_at) AS local
     WHERE c.held
 ),
 touch AS MATERIALIZED (
-    SELECT k, start_day AS day FROM change UNION SELECT k, day FROM piece
+    SELECT k, space_id, user_id, sign, held, start_day AS day FROM change
+    UNION
+    SELECT k, space_id, user_id, sign, true, day FROM piece
 ),
 space_delta AS (
-    SELECT c.space_id, t.day, """
-    + _row(touching="c.sign")
-    + """ FROM touch t JOIN change c USING (k)
+    SELECT space_id, day, """
+    + _row(touching="sign")
+    + """ FROM touch
     UNION ALL
     SELECT space_id, start_day, """
     + _row(
@@ -89,8 +93,7 @@ space_delta AS (
     + """ FROM piece
 ),
 booker_delta AS (
-    SELECT c.user_id, t.day, c.sign AS touching, 0 AS bookings, 0::float8 AS held_seconds
-    FROM touch t JOIN change c USING (k)
+    SELECT user_id, day, sign AS touching, 0 AS bookings, 0::float8 AS held_seconds FROM touch WHERE held
     UNION ALL
     SELECT user_id, start_day, 0, sign, 0 FROM change WHERE held
     UNION ALL
@@ -103,85 +106,85 @@ spaces_added AS ("""
     + _upsert("reports_bookerday", "user_id", BOOKER_COLUMNS, "booker_delta")
 )
 
-COUNTED = "space_id, user_id, starts_at, ends_at, status, price, created_at"
+
+def _changes(source: str, sign: str, where: str = "") -> str:
+    return (
+        f"ARRAY(SELECT ROW(r.space_id, r.user_id, r.starts_at, r.ends_at, r.status, r.price, r.created_at, {sign})"
+        f"::reports_rollup_change FROM {source} r {where})"
+    )
+
+
+COUNTED = ("space_id", "user_id", "starts_at", "ends_at", "status", "price", "created_at")
+CHANGED = (
+    f"({', '.join(f'o.{column}' for column in COUNTED)}) IS DISTINCT FROM "
+    f"({', '.join(f'n.{column}' for column in COUNTED)})"
+)
 
 FUNCTIONS = f"""
-CREATE OR REPLACE FUNCTION reports_rollup_sql(schema text, zone text, source text) RETURNS text AS $$
-    SELECT format($sql${ROLLUP_SQL}$sql$, schema, zone, source);
-$$ LANGUAGE sql IMMUTABLE SET search_path FROM CURRENT;
+DO $$ BEGIN
+    CREATE TYPE reports_rollup_change AS (
+        space_id bigint, user_id bigint, starts_at timestamptz, ends_at timestamptz, status text, price numeric,
+        created_at timestamptz, sign integer
+    );
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
 
-CREATE OR REPLACE FUNCTION reports_rollup_zone(schema text) RETURNS text AS $$
-    SELECT timezone FROM public.tenants_organization WHERE schema_name = schema;
+CREATE OR REPLACE FUNCTION reports_rollup_zone() RETURNS text AS $$
+    SELECT timezone FROM public.tenants_organization WHERE schema_name = current_schema();
 $$ LANGUAGE sql STABLE SET search_path FROM CURRENT;
 
--- Rows a write emptied (found through the partial indexes on touching = 0).
-CREATE OR REPLACE FUNCTION reports_rollup_drop_empty(schema text) RETURNS void AS $$
+CREATE OR REPLACE FUNCTION reports_rollup_apply(zone text, changes reports_rollup_change[]) RETURNS void AS $$
 BEGIN
-    EXECUTE format('DELETE FROM %1$I.reports_spaceday WHERE touching = 0', schema);
-    EXECUTE format('DELETE FROM %1$I.reports_bookerday WHERE touching = 0', schema);
+    IF zone IS NULL OR cardinality(changes) = 0 THEN  -- no organization (being deleted): no dashboard to keep
+        RETURN;
+    END IF;
+    {ROLLUP_SQL};
+    -- Rows the changes emptied (found through the partial indexes on touching = 0).
+    DELETE FROM reports_spaceday WHERE touching = 0;
+    DELETE FROM reports_bookerday WHERE touching = 0;
 END;
 $$ LANGUAGE plpgsql SET search_path FROM CURRENT;
 
 CREATE OR REPLACE FUNCTION reports_rollup_changed() RETURNS trigger AS $$
-DECLARE
-    zone text := reports_rollup_zone(TG_TABLE_SCHEMA);
-    source text;
 BEGIN
-    IF zone IS NULL THEN  -- a schema without its organization (being deleted): no dashboard to keep
-        RETURN NULL;
-    END IF;
     IF TG_OP = 'INSERT' THEN
-        source := 'SELECT {COUNTED}, 1 FROM new_rows';
+        PERFORM reports_rollup_apply(reports_rollup_zone(), {_changes("new_rows", "1")});
     ELSIF TG_OP = 'DELETE' THEN
-        source := 'SELECT {COUNTED}, -1 FROM old_rows';
-    ELSE
-        IF NOT EXISTS (
-            SELECT FROM old_rows o JOIN new_rows n USING (id)
-            WHERE (o.space_id, o.user_id, o.starts_at, o.ends_at, o.status, o.price, o.created_at)
-                IS DISTINCT FROM (n.space_id, n.user_id, n.starts_at, n.ends_at, n.status, n.price, n.created_at)
-        ) THEN
-            RETURN NULL;
-        END IF;
-        source := 'SELECT s.* FROM old_rows o JOIN new_rows n USING (id)
+        PERFORM reports_rollup_apply(reports_rollup_zone(), {_changes("old_rows", "-1")});
+    ELSIF EXISTS (SELECT FROM old_rows o JOIN new_rows n USING (id) WHERE {CHANGED}) THEN
+        PERFORM reports_rollup_apply(reports_rollup_zone(), ARRAY(
+            SELECT c FROM old_rows o JOIN new_rows n USING (id)
             CROSS JOIN LATERAL (VALUES
-                (o.space_id, o.user_id, o.starts_at, o.ends_at, o.status, o.price, o.created_at, -1),
-                (n.space_id, n.user_id, n.starts_at, n.ends_at, n.status, n.price, n.created_at, 1)) AS s
-            WHERE (o.space_id, o.user_id, o.starts_at, o.ends_at, o.status, o.price, o.created_at)
-                IS DISTINCT FROM (n.space_id, n.user_id, n.starts_at, n.ends_at, n.status, n.price, n.created_at)';
+                (ROW({", ".join(f"o.{column}" for column in COUNTED)}, -1)::reports_rollup_change),
+                (ROW({", ".join(f"n.{column}" for column in COUNTED)}, 1)::reports_rollup_change)) AS v (c)
+            WHERE {CHANGED}));
     END IF;
-    EXECUTE reports_rollup_sql(TG_TABLE_SCHEMA, zone, source);
-    PERFORM reports_rollup_drop_empty(TG_TABLE_SCHEMA);
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql SET search_path FROM CURRENT;
 
--- Empties the rollups of `schema` and blocks reservation writes there until the transaction ends (reads go on).
-CREATE OR REPLACE FUNCTION reports_rollup_clear(schema text) RETURNS void AS $$
+-- Empties the rollups and blocks reservation writes until the transaction ends (reads go on).
+CREATE OR REPLACE FUNCTION reports_rollup_clear() RETURNS void AS $$
 BEGIN
-    EXECUTE format('LOCK TABLE %1$I.reservations_reservation IN SHARE MODE', schema);
-    EXECUTE format('DELETE FROM %1$I.reports_spaceday', schema);
-    EXECUTE format('DELETE FROM %1$I.reports_bookerday', schema);
+    LOCK TABLE reservations_reservation IN SHARE MODE;
+    DELETE FROM reports_spaceday;
+    DELETE FROM reports_bookerday;
 END;
 $$ LANGUAGE plpgsql SET search_path FROM CURRENT;
 
--- Adds the reservations of `schema` starting in [since, until): after reports_rollup_clear, in pieces.
-CREATE OR REPLACE FUNCTION reports_rollup_add_starting(schema text, since timestamptz, until timestamptz)
-RETURNS void AS $$
-DECLARE
-    zone text := reports_rollup_zone(schema);
+-- Adds the reservations starting in [since, until): after reports_rollup_clear, in pieces.
+CREATE OR REPLACE FUNCTION reports_rollup_add_starting(since timestamptz, until timestamptz) RETURNS void AS $$
 BEGIN
-    IF zone IS NOT NULL THEN
-        EXECUTE reports_rollup_sql(schema, zone, format(
-            'SELECT {COUNTED}, 1 FROM %1$I.reservations_reservation WHERE starts_at >= %2$L AND starts_at < %3$L',
-            schema, since, until));
-    END IF;
+    PERFORM reports_rollup_apply(reports_rollup_zone(), {
+    _changes("reservations_reservation", "1", "WHERE r.starts_at >= since AND r.starts_at < until")
+});
 END;
 $$ LANGUAGE plpgsql SET search_path FROM CURRENT;
 
-CREATE OR REPLACE FUNCTION reports_rollup_rebuild(schema text) RETURNS void AS $$
+CREATE OR REPLACE FUNCTION reports_rollup_rebuild() RETURNS void AS $$
 BEGIN
-    PERFORM reports_rollup_clear(schema);
-    PERFORM reports_rollup_add_starting(schema, '-infinity', 'infinity');
+    PERFORM reports_rollup_clear();
+    PERFORM reports_rollup_add_starting('-infinity', 'infinity');
 END;
 $$ LANGUAGE plpgsql SET search_path FROM CURRENT;
 """
@@ -193,7 +196,7 @@ CREATE OR REPLACE TRIGGER reports_rollup_updated AFTER UPDATE ON reservations_re
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION reports_rollup_changed();
 CREATE OR REPLACE TRIGGER reports_rollup_deleted AFTER DELETE ON reservations_reservation
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION reports_rollup_changed();
-SELECT reports_rollup_rebuild(current_schema());
+SELECT reports_rollup_rebuild();
 """
 
 REVERSE = """
@@ -201,12 +204,12 @@ DROP TRIGGER IF EXISTS reports_rollup_inserted ON reservations_reservation;
 DROP TRIGGER IF EXISTS reports_rollup_updated ON reservations_reservation;
 DROP TRIGGER IF EXISTS reports_rollup_deleted ON reservations_reservation;
 DROP FUNCTION IF EXISTS reports_rollup_changed();
-DROP FUNCTION IF EXISTS reports_rollup_rebuild(text);
-DROP FUNCTION IF EXISTS reports_rollup_add_starting(text, timestamptz, timestamptz);
-DROP FUNCTION IF EXISTS reports_rollup_clear(text);
-DROP FUNCTION IF EXISTS reports_rollup_drop_empty(text);
-DROP FUNCTION IF EXISTS reports_rollup_zone(text);
-DROP FUNCTION IF EXISTS reports_rollup_sql(text, text, text);
+DROP FUNCTION IF EXISTS reports_rollup_rebuild();
+DROP FUNCTION IF EXISTS reports_rollup_add_starting(timestamptz, timestamptz);
+DROP FUNCTION IF EXISTS reports_rollup_clear();
+DROP FUNCTION IF EXISTS reports_rollup_apply(text, reports_rollup_change[]);
+DROP FUNCTION IF EXISTS reports_rollup_zone();
+DROP TYPE IF EXISTS reports_rollup_change;
 """
 
 

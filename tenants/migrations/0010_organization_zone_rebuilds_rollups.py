@@ -10,8 +10,8 @@ from django.db import migrations
 ZONE_CHANGED = """
 CREATE OR REPLACE FUNCTION tenants_organization_zone_changed() RETURNS trigger AS $$
 BEGIN
-    IF to_regprocedure(format('%I.reports_rollup_rebuild(text)', NEW.schema_name)) IS NOT NULL THEN
-        EXECUTE format('SELECT %I.reports_rollup_rebuild(%L)', NEW.schema_name, NEW.schema_name);
+    IF to_regprocedure(format('%I.reports_rollup_rebuild()', NEW.schema_name)) IS NOT NULL THEN
+        EXECUTE format('SELECT %I.reports_rollup_rebuild()', NEW.schema_name);
     END IF;
     RETURN NULL;
 END;
