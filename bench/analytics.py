@@ -6,16 +6,18 @@ Seeds (once) the benchmark's organization "bench" with bench/run.py's sizes thro
 smaller `--size N` (reservations; spaces scale with it, 400 reservations each), an organization
 "bench-analytics-N" for quick runs. Then, inside its schema, it alternates `--rounds` times:
 
-- the dashboard: `reports.analytics.analytics_data` for the year around today (the seed spans the weeks
-  around today), every figure of the page and the API;
+- the dashboard for the year around today (the seed spans the weeks around today), every figure of the page
+  and the API, two ways: "before", aggregating the reservations themselves (reports/tests/raw_analytics.py,
+  the code the day rollups replaced), and "after", `reports.analytics.analytics_data` reading the rollups;
 - two yardsticks: `reports.selectors.monthly_report_data` for the current month (the existing monthly report),
   and one plain scan of the year's reservations (COUNT and SUM), the floor any figure over them pays.
 
-It prints the median and best wall-clock milliseconds of each, the ratios dashboard / yardsticks, the
-dashboard's CPU milliseconds in this process (Python: parsing, open hours, shaping), its number of queries
-and the slowest of them. The machine is shared with other work: wall-clock figures move with the neighbours'
-load, so read the ratio and the best time first. A benchmark, not a test: it asserts nothing. Target:
-a year's dashboard in <= 200 ms.
+For each way it prints the median and best wall-clock milliseconds, the server's CPU milliseconds (this
+process's, plus its PostgreSQL backend's read from /proc, parallel workers off so that the backend does all the
+work), the number of queries and the slowest of them, the ratios to the yardsticks and after / before, and
+whether both ways gave the same answer. The machine is shared with other work: wall-clock figures move with
+the neighbours' load, so read the CPU figures and the ratios first. A benchmark, not a test: it asserts
+nothing. Target: a year's dashboard in <= 200 ms.
 """
 
 import argparse
