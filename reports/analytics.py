@@ -14,8 +14,8 @@ Rules of counting (the monthly reports' rules, over any period):
   the status exists (reservations.models); until then its rate is null.
 
 Every figure comes from a fixed number of queries whatever the period or the number of bookings (tests assert
-it): spaces, opening hours, two aggregations of the period's reservations (per space and booker; per booking
-shape, for the heatmap, timeline, statuses and lead times), the top bookers' names.
+it): spaces, opening hours, one read of the day rollups (per space, per day or week, per weekday, the top
+bookers), the top bookers' names.
 """
 
 import io
@@ -149,93 +149,75 @@ def _spaces(filters: AnalyticsFilters) -> QuerySet[Space]:
 
 SLOT_SECONDS = 900  # every zone's offset is a whole number of quarter hours
 
-# The whole dashboard reads the period's reservations in two passes, each a single hash aggregation whose groups
-# are far fewer than the rows (at design size, 200,000 reservations make 11,000 and 23,000 groups); the second
-# folds its groups further in the same statement. The four passes this replaced, each with per-row time-zone or
-# interval arithmetic, cost PostgreSQL 1.7x the CPU (bench/analytics.py; README, "Benchmarks"). Both read the
-# reservations *overlapping* the period: those starting in it are a subset, and every space with one is among
-# the dashboard's spaces, so without a location or space filter the list of spaces is not tested on every row.
-#
-# 1. Held (confirmed, completed) reservations per space and booker: bookings and revenue of those starting in
-#    the period, and the booked seconds inside it (utilization, top spaces, top bookers).
-PER_SPACE_AND_BOOKER_SQL = """
-    SELECT r.space_id, r.user_id,
-           COUNT(*) FILTER (WHERE r.starts_at >= %(start)s),
-           SUM(date_part('epoch', LEAST(r.ends_at, %(end)s)) - date_part('epoch', GREATEST(r.starts_at, %(start)s))),
-           SUM(r.price) FILTER (WHERE r.starts_at >= %(start)s)
-    FROM reservations_reservation r
-    WHERE r.status = ANY(%(held)s) AND r.starts_at < %(end)s AND r.ends_at > %(start)s {spaces}
-    GROUP BY 1, 2
-"""
-# 2. Every reservation grouped by its shape (start, end, status, lead-time band): bookings share times, so this is
-#    a row per distinct shape. From those few rows, in the same statement: the heatmap's events (held ones, +1
-#    at their clipped start and -1 at their clipped end, summed per quarter hour of real time with each event's
-#    signed seconds up to its quarter's end, integrated by _sweep) and, for those starting in the period, the
-#    timeline per local day or week, status and band (statuses and lead times too). The band is the index of the
-#    reservation's LEAD_TIME_BANDS band, -1 when it was booked after it started (width_bucket finds it in one
-#    pass over the bands' lower bounds); date_part gives double precision where EXTRACT(EPOCH ...) gives numeric.
-_BAND_BOUNDS = ",".join(str(int(low.total_seconds())) for _label, low, _high in LEAD_TIME_BANDS)
-BY_SHAPE_SQL = f"""
-    WITH shape AS MATERIALIZED (
-        SELECT r.starts_at, r.ends_at, r.status,
-               width_bucket(date_part('epoch', r.starts_at - r.created_at), ARRAY[{_BAND_BOUNDS}]::float8[]) - 1
-                   AS band,
-               COUNT(*) AS n, SUM(r.price) AS revenue
-        FROM reservations_reservation r
-        WHERE r.starts_at < %(end)s AND r.ends_at > %(start)s {{spaces}}
-        GROUP BY 1, 2, 3, 4
-    )
-    SELECT slot, NULL::date, NULL, NULL::int, SUM(n)::int, SUM(n * ((slot + 1) * %(slot)s - at)), NULL::numeric
-    FROM (
-        SELECT date_part('epoch', GREATEST(starts_at, %(start)s)) AS at, n FROM shape WHERE status = ANY(%(held)s)
-        UNION ALL
-        SELECT date_part('epoch', LEAST(ends_at, %(end)s)), -n FROM shape WHERE status = ANY(%(held)s)
-    ) AS event
-    CROSS JOIN LATERAL (SELECT FLOOR(at / %(slot)s)::bigint AS slot) AS quarter
-    GROUP BY slot
+# The dashboard reads the day rollups (reports.models.SpaceDay, BookerDay), which the database keeps current on
+# every reservation write (migration reports.0003), in one statement: at design size a year is 44,000 space-days
+# and 2,400 booker-days instead of 200,000 reservations aggregated per row with time-zone arithmetic (README,
+# "Benchmarks"). A period is whole local days, so its figures are sums of whole rollup rows: bookings, revenue,
+# statuses and lead times of the reservations starting on those days; the held seconds inside them, per space,
+# per booker and per local hour. Two passes over the period's space-days: per space, and per day (folded here into
+# weeks and weekdays, at most 366 rows). With a location or space, the top bookers come from the reservations of those
+# spaces (the booker rollup is not per space).
+_STATUS_SUMS = ", ".join(f"SUM({status})" for status in Reservation.Status.values)
+_LEAD_SUMS = ", ".join(f"SUM(lead_{band})" for band in range(len(LEAD_TIME_BANDS)))
+_HOUR_SUMS = ", ".join(f"SUM(h{hour:02})" for hour in range(24))
+_IN_PERIOD = "day >= %(first_day)s AND day <= %(last_day)s"
+_TOP_BOOKERS_ORDER = f"ORDER BY 4 DESC, 5 DESC, 2 LIMIT {TOP_BOOKERS}"
+ROLLUP_SQL = f"""
+    SELECT 'space', space_id, NULL::date, ARRAY[SUM(confirmed + completed)], ARRAY[SUM(held_seconds)],
+           SUM(held_revenue)
+    FROM reports_spaceday WHERE {_IN_PERIOD} {{spaces}} GROUP BY space_id
     UNION ALL
-    SELECT NULL, (date_trunc(%(bucket)s, starts_at, %(tz)s) AT TIME ZONE %(tz)s)::date, status, band, SUM(n)::int,
-           NULL, COALESCE(SUM(revenue), 0)
-    FROM shape
-    WHERE starts_at >= %(start)s
-    GROUP BY 2, 3, 4
+    SELECT 'day', NULL, day, ARRAY[{_STATUS_SUMS}, {_LEAD_SUMS}], ARRAY[{_HOUR_SUMS}], SUM(held_revenue)
+    FROM reports_spaceday WHERE {_IN_PERIOD} {{spaces}} GROUP BY day
+    UNION ALL
+    ({{bookers}})
 """  # noqa: S608 (built from constants)
-_ONLY_SPACES = "AND r.space_id = ANY(%(spaces)s::bigint[])"
+_ONLY_SPACES = "AND space_id = ANY(%(spaces)s::bigint[])"
+TOP_BOOKERS_SQL = f"""
+    SELECT 'booker', user_id, NULL::date, ARRAY[SUM(bookings)]::bigint[], ARRAY[SUM(held_seconds)], NULL::numeric
+    FROM reports_bookerday WHERE {_IN_PERIOD} GROUP BY user_id {_TOP_BOOKERS_ORDER}
+"""  # noqa: S608 (built from constants)
+# The same figures from the reservations of the chosen spaces: held ones overlapping the period, their seconds
+# inside it, counted as bookings when they start in it.
+TOP_BOOKERS_OF_SPACES_SQL = f"""
+    SELECT 'booker', user_id, NULL::date, ARRAY[COUNT(*) FILTER (WHERE starts_at >= %(start)s)]::bigint[],
+           ARRAY[SUM(date_part('epoch', LEAST(ends_at, %(end)s)) - date_part('epoch', GREATEST(starts_at, %(start)s)))],
+           NULL::numeric
+    FROM reservations_reservation
+    WHERE status = ANY(%(held)s) AND starts_at < %(end)s AND ends_at > %(start)s {_ONLY_SPACES}
+    GROUP BY user_id {_TOP_BOOKERS_ORDER}
+"""  # noqa: S608 (built from constants)
 
 
-def _sweep(
-    filters: AnalyticsFilters, events: dict[int, tuple[int, float]]
-) -> tuple[dict[tuple[int, int], float], dict[tuple[int, int], float]]:
-    """Booked hours per local (ISO weekday, hour), and how many hours each such cell lasted in the period.
+def _cell_hours(filters: AnalyticsFilters) -> dict[tuple[int, int], float]:
+    """How many hours each local (ISO weekday, hour) cell lasted in the period, daylight saving included.
 
-    `events` maps a quarter hour of real time (epoch seconds // SLOT_SECONDS) to (how many reservations start
-    minus end in it, their signed seconds up to its end). Walks the period's quarter hours in real time,
-    integrating how many reservations were running, and puts each quarter into the local hour it shows, so a day
-    of 23 or 25 hours is counted as it happened: on the autumn change the repeated hour gets two hours' worth.
+    A day whose clock runs 24 plain hours gives each of its cells one hour; on a day the offset changes, its
+    quarter hours of real time are put into the local hour they show, so on the autumn change the repeated hour
+    lasts two hours and on the spring change the skipped one none (as the rollups count booked time).
     """
-    booked = [0.0] * 168  # per cell, (ISO weekday - 1) * 24 + hour: lists, as this loop runs per quarter hour
-    quarters = [0] * 168
-    first = int(filters.starts_at.timestamp()) // SLOT_SECONDS
-    last = -(-int(filters.ends_at.timestamp()) // SLOT_SECONDS)
-    running = 0
-    offset = 0
+    quarters = [0] * 168  # per cell, (ISO weekday - 1) * 24 + hour
     tz = filters.timezone
-    for slot in range(first, last):
-        seconds = slot * SLOT_SECONDS
-        if slot == first or seconds % 3600 == 0:  # zones change offset on whole UTC hours
-            offset = int(datetime.fromtimestamp(seconds, tz).utcoffset().total_seconds())
-        local = seconds + offset
-        cell = (local // 86400 + 3) % 7 * 24 + local % 86400 // 3600  # 1970-01-01 was a Thursday (ISO day 4)
-        quarters[cell] += 1
-        event = events.get(slot)
-        if event is not None:
-            booked[cell] += (running * SLOT_SECONDS + event[1]) / 3600
-            running += event[0]
-        elif running:
-            booked[cell] += running * SLOT_SECONDS / 3600
-    cells = [(cell // 24 + 1, cell % 24) for cell in range(168)]
-    lasted = {cells[cell]: count * SLOT_SECONDS / 3600 for cell, count in enumerate(quarters) if count}
-    return {cells[cell]: hours for cell, hours in enumerate(booked) if hours}, lasted
+    day_start = filters.starts_at
+    for offset in range(filters.days):
+        day = filters.first_day + timedelta(days=offset)
+        day_end = local_instant(day + timedelta(days=1), timedelta(0), tz, entering=True)
+        first = int(day_start.timestamp()) // SLOT_SECONDS
+        last = -(-int(day_end.timestamp()) // SLOT_SECONDS)
+        if day_end - day_start == timedelta(days=1) and (
+            day_start.astimezone(tz).utcoffset() == day_end.astimezone(tz).utcoffset()
+        ):
+            base = day.weekday() * 24
+            for hour in range(24):
+                quarters[base + hour] += 4
+            day_start = day_end
+            continue
+        for slot in range(first, last):
+            seconds = slot * SLOT_SECONDS
+            local = seconds + int(datetime.fromtimestamp(seconds, tz).utcoffset().total_seconds())
+            quarters[(local // 86400 + 3) % 7 * 24 + local % 86400 // 3600] += 1  # 1970-01-01: a Thursday
+        day_start = day_end
+    return {(cell // 24 + 1, cell % 24): count * SLOT_SECONDS / 3600 for cell, count in enumerate(quarters) if count}
 
 
 def _buckets(filters: AnalyticsFilters, bucket: Bucket) -> Iterator[date]:
@@ -264,31 +246,52 @@ def analytics_data(*, organization: Organization, filters: AnalyticsFilters, buc
     space_ids = [space["pk"] for space in spaces]
     open_hours = space_open_hours(space_ids, start, end, tz)
     params = {
-        "tz": organization.timezone,
+        "first_day": filters.first_day,
+        "last_day": filters.last_day,
         "start": start,
         "end": end,
         "held": list(HELD),
         "spaces": space_ids,
-        "bucket": bucket,
-        "slot": SLOT_SECONDS,
     }
-    only = _ONLY_SPACES if filters.location or filters.space_id is not None else ""
+    narrowed = bool(filters.location) or filters.space_id is not None
+    only = _ONLY_SPACES if narrowed else ""
+    bookers_sql = TOP_BOOKERS_OF_SPACES_SQL if narrowed else TOP_BOOKERS_SQL
     with connection.cursor() as cursor:
-        cursor.execute(PER_SPACE_AND_BOOKER_SQL.format(spaces=only), params)
-        per_space_and_booker = cursor.fetchall()
-        cursor.execute(BY_SHAPE_SQL.format(spaces=only), params)
-        by_shape = cursor.fetchall()
+        cursor.execute(ROLLUP_SQL.format(spaces=only, bookers=bookers_sql), params)
+        rollup = cursor.fetchall()
 
-    per_space: dict[int, list] = {}
-    per_booker: dict[int, list] = {}
-    for space_id, user_id, bookings, seconds, revenue in per_space_and_booker:
-        figures = per_space.setdefault(space_id, [0, 0.0, Decimal(0)])
-        figures[0] += bookings
-        figures[1] += seconds
-        figures[2] += revenue or 0
-        figures = per_booker.setdefault(user_id, [0, 0.0])
-        figures[0] += bookings
-        figures[1] += seconds
+    per_space: dict[int, tuple[int, float, Decimal]] = {}
+    timeline: dict[date, list] = {}
+    statuses: dict[str, int] = {}
+    lead_bands = [0] * len(LEAD_TIME_BANDS)
+    heat: dict[tuple[int, int], float] = {}
+    bookers: list[tuple[int, tuple[int, float]]] = []
+    status_names = Reservation.Status.values
+
+    def empty_bucket() -> list:
+        return [0, Decimal(0), 0]
+
+    for kind, key, day, counts, seconds, revenue in rollup:
+        if kind == "space":
+            per_space[key] = (counts[0], seconds[0], revenue)
+        elif kind == "day":
+            for status, count in zip(status_names, counts, strict=False):
+                statuses[status] = statuses.get(status, 0) + count
+            for band, count in enumerate(counts[len(status_names) :]):
+                lead_bands[band] += count
+            by_status = dict(zip(status_names, counts, strict=False))
+            figures = timeline.setdefault(
+                day - timedelta(days=day.weekday()) if bucket == "week" else day, empty_bucket()
+            )
+            figures[0] += sum(by_status[status] for status in HELD)
+            figures[1] += revenue
+            figures[2] += by_status[Reservation.Status.CANCELLED]
+            weekday = day.isoweekday()
+            for hour, booked in enumerate(seconds):
+                if booked:
+                    heat[(weekday, hour)] = heat.get((weekday, hour), 0.0) + booked
+        else:
+            bookers.append((key, (counts[0], seconds[0])))
     space_rows = []
     for space in spaces:
         bookings, seconds, revenue = per_space.get(space["pk"], (0, 0.0, Decimal(0)))
@@ -305,32 +308,14 @@ def analytics_data(*, organization: Organization, filters: AnalyticsFilters, buc
                 "revenue": as_money(revenue),
             }
         )
-
-    events: dict[int, tuple[int, float]] = {}
-    timeline: dict[date, list] = {}
-    statuses: dict[str, int] = {}
-    lead_bands = [0] * len(LEAD_TIME_BANDS)
-    for slot, day, status, band, count, inside, revenue in by_shape:
-        if slot is not None:
-            events[slot] = (count, inside)
-            continue
-        statuses[status] = statuses.get(status, 0) + count
-        if band >= 0:
-            lead_bands[band] += count
-        figures = timeline.setdefault(day, [0, Decimal(0), 0])
-        if status in HELD:
-            figures[0] += count
-            figures[1] += revenue
-        elif status == Reservation.Status.CANCELLED:
-            figures[2] += count
-    heat, lasted = _sweep(filters, events)
+    lasted = _cell_hours(filters)
 
     heatmap = [
         {
             "weekday": WEEKDAY_NAMES[weekday - 1],
             "hour": hour,
-            "booked_hours": round(heat.get((weekday, hour), 0.0), 2),
-            "occupancy": share(heat.get((weekday, hour), 0.0), lasted.get((weekday, hour), 0.0) * len(spaces)),
+            "booked_hours": round(heat.get((weekday, hour), 0.0) / 3600, 2),
+            "occupancy": share(heat.get((weekday, hour), 0.0) / 3600, lasted.get((weekday, hour), 0.0) * len(spaces)),
         }
         for weekday in range(1, 8)
         for hour in range(24)
@@ -352,7 +337,6 @@ def analytics_data(*, organization: Organization, filters: AnalyticsFilters, buc
     ]
     no_show_known = NO_SHOW in Reservation.Status.values
 
-    bookers = sorted(per_booker.items(), key=lambda item: (-item[1][0], -item[1][1], item[0]))[:TOP_BOOKERS]
     people = {
         user["pk"]: user
         for user in User.objects.filter(pk__in=[user_id for user_id, _figures in bookers]).values(

@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Count, DateTimeField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, Greatest, Least
 
@@ -61,10 +62,16 @@ def as_money(value: Decimal | None) -> str:
 
 def space_open_hours(space_ids: list[int], start: datetime, end: datetime, tz: ZoneInfo) -> dict[int, float]:
     rows: dict[int, list[WeeklyInterval]] = defaultdict(list)
-    for space_id, weekday, opens_at, closes_at in OpeningHours.objects.filter(space_id__in=space_ids).values_list(
-        "space_id", "weekday", "opens_at", "closes_at"
-    ):
-        rows[space_id].append(WeeklyInterval(weekday, opens_at, closes_at))
+    # One array parameter: the ORM's IN (...) resolves and binds each of 500 ids on its own (a third of the
+    # analytics dashboard's Python time at design size).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT space_id, weekday, opens_at, closes_at FROM {OpeningHours._meta.db_table} "  # noqa: S608
+            "WHERE space_id = ANY(%s::bigint[])",
+            [list(space_ids)],
+        )
+        for space_id, weekday, opens_at, closes_at in cursor.fetchall():
+            rows[space_id].append(WeeklyInterval(weekday, opens_at, closes_at))
     # Spaces mostly share a handful of timetables: compute each one once.
     by_timetable: dict[tuple[WeeklyInterval, ...], float] = {}
     result = {}

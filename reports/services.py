@@ -1,11 +1,13 @@
-"""Writing monthly reports, and sending them to the organization's owners and admins."""
+"""Writing monthly reports, and sending them to the organization's owners and admins; rebuilding the analytics
+day rollups."""
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -98,3 +100,26 @@ def monthly_report_send(*, report_id: int) -> int:
         key = OnceKey(REPORT_EMAIL_KIND, f"{report.month:%Y-%m}", version=f"user-{user.pk}")
         sent += send_once(message, key=key)
     return sent
+
+
+@transaction.atomic
+def analytics_rollups_rebuild(*, progress: Callable[[int], None] = lambda done: None) -> int:
+    """Rebuild the current organization's analytics day rollups from its reservations; returns how many.
+
+    The triggers keep the rollups current on every write (migration reports.0003); this is for repairs and for
+    checking them. It empties them, then adds the reservations a month of starts at a time (calling `progress`
+    with each month's count), all in one transaction that holds reservation writes (not reads) until it ends.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reports_rollup_clear()")
+        cursor.execute(
+            "SELECT date_trunc('month', starts_at), COUNT(*) FROM reservations_reservation GROUP BY 1 ORDER BY 1"
+        )
+        months = cursor.fetchall()
+        total = 0
+        for since, count in months:
+            until = (since + timedelta(days=32)).replace(day=1)
+            cursor.execute("SELECT reports_rollup_add_starting(%s, %s)", [since, until])
+            total += count
+            progress(count)
+    return total

@@ -31,7 +31,8 @@ def describe_schema(schema: str) -> dict[str, list[tuple]]:
         indexes = [(table, name, definition.replace(f"{schema}.", "")) for table, name, definition in cursor.fetchall()]
         cursor.execute(f"SELECT app, name FROM {quote_schema_name(schema)}.django_migrations ORDER BY 1, 2")  # noqa: S608
         migrations = cursor.fetchall()
-        # Triggers and the functions they run (billing's guard of issued invoices), and rows a migration wrote.
+        # Triggers and the functions they run (billing's guard of issued invoices, the analytics rollups), and rows a
+        # migration wrote.
         cursor.execute(
             """SELECT rel.relname, trg.tgname, pg_get_triggerdef(trg.oid), pg_get_functiondef(trg.tgfoid)
                FROM pg_trigger trg JOIN pg_class rel ON rel.oid = trg.tgrelid
@@ -39,7 +40,11 @@ def describe_schema(schema: str) -> dict[str, list[tuple]]:
                WHERE ns.nspname = %s AND NOT trg.tgisinternal ORDER BY 1, 2""",
             [schema],
         )
-        triggers = [tuple(value.replace(f"{schema}.", "") for value in row) for row in cursor.fetchall()]
+        # Functions pinned to their schema's search path name it in quotes too (SET search_path TO 'org_x', ...).
+        triggers = [
+            tuple(value.replace(f"{schema}.", "").replace(f"'{schema}'", "'<schema>'") for value in row)
+            for row in cursor.fetchall()
+        ]
         cursor.execute(f"SELECT id, last_number FROM {quote_schema_name(schema)}.billing_invoicecounter")  # noqa: S608
         rows = cursor.fetchall()
     return {
