@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 
 from reports.analytics import LEAD_TIME_BANDS, AnalyticsFilters, analytics_data
 from reports.models import SpaceDay
+from reports.selectors import HELD
 from reports.services import analytics_rollups_rebuild
 from reports.tests.raw_analytics import raw_analytics_data
 from reservations.models import Reservation
@@ -124,10 +125,13 @@ def test_a_new_zone_rebuilds_the_rollups_in_its_local_days(paris, in_tenant):
     assert rollups() == rebuilt()
 
 
-def test_the_lead_time_bands_of_the_rollups_are_the_dashboards():
+def test_the_rollups_count_the_dashboards_bands_statuses_and_held_ones():
     migration = import_module("reports.migrations.0003_day_rollups_kept_by_triggers")
     bounds = [str(int(low.total_seconds())) for _label, low, _high in LEAD_TIME_BANDS]
     assert ",".join(bounds) == migration.LEAD_BAND_BOUNDS
+    assert list(migration.STATUSES) == Reservation.Status.values
+    assert "c.status IN ('confirmed', 'completed') AS held" in migration.ROLLUP_SQL
+    assert (Status.CONFIRMED, Status.COMPLETED) == HELD
 
 
 ZONES = ["Europe/Paris", "America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe"]
