@@ -75,6 +75,20 @@ def spare_schema_names() -> list[str]:
         return [name for (name,) in cursor.fetchall()]
 
 
+def _repoint_pinned_search_paths(cursor, *, old: str, new: str) -> None:
+    """Functions created with `SET search_path FROM CURRENT` (the analytics rollups') keep the schema's name
+    in their settings; a renamed schema would leave them pointing at the spare's old name."""
+    cursor.execute(
+        "SELECT p.oid::regprocedure::text, cfg FROM pg_proc p CROSS JOIN LATERAL unnest(p.proconfig) cfg "
+        "WHERE p.pronamespace = %s::regnamespace AND cfg LIKE 'search_path=%%'",
+        [new],
+    )
+    for signature, setting in cursor.fetchall():
+        value = setting.split("=", 1)[1].replace(old, new)
+        statement = sql.SQL("ALTER FUNCTION {} SET search_path = {}").format(sql.SQL(signature), sql.SQL(value))
+        cursor.execute(statement.as_string(connection.connection))
+
+
 def spare_schema_take(*, schema_name: str) -> bool:
     """Rename a spare of this process's migration state to `schema_name`; False when none is free.
 
@@ -94,6 +108,7 @@ def spare_schema_take(*, schema_name: str) -> bool:
                 # committed its rename of the same spare. Then it is gone, and we try the next.
                 with transaction.atomic():
                     cursor.execute(rename.as_string(connection.connection))
+                    _repoint_pinned_search_paths(cursor, old=spare, new=schema_name)
             except ProgrammingError as exc:
                 if not isinstance(exc.__cause__, errors.InvalidSchemaName):
                     raise
