@@ -22,7 +22,7 @@ from accounts.permissions import IsOrganizationManager
 from reports.analytics import MAX_PERIOD_DAYS, analytics_data, analytics_filters_parse, organization_today
 from reports.models import MonthlyReport
 from reports.renderers import CSVRenderer
-from reports.selectors import monthly_report_list
+from reports.selectors import REPORT_FIGURES, monthly_report_list
 from spacemanager.errors import NotFound, ValidationFailed
 from spacemanager.openapi import ERROR_RESPONSES
 
@@ -146,17 +146,7 @@ class ReportListView(ReportAPIView):
 def _summary_csv(reports: list[MonthlyReport]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    columns = [
-        "reservations",
-        "cancellations",
-        "expired",
-        "booked_hours",
-        "open_hours",
-        "utilisation",
-        "revenue",
-        "no_shows",
-        "no_show_rate",
-    ]
+    columns = REPORT_FIGURES
     writer.writerow(["id", "month", "generated_at", *columns])
     for report in reports:
         totals = report.data["totals"]

@@ -36,6 +36,18 @@ from tenants.models import Organization
 
 HELD = (Reservation.Status.CONFIRMED, Reservation.Status.COMPLETED)
 TOP_BOOKERS = 10
+# The figures of a report's totals and of each space's row, in the CSV columns' order.
+REPORT_FIGURES = (
+    "reservations",
+    "cancellations",
+    "expired",
+    "booked_hours",
+    "open_hours",
+    "utilisation",
+    "revenue",
+    "no_shows",
+    "no_show_rate",
+)
 
 
 def month_bounds(month: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -240,21 +252,7 @@ def monthly_report_csv(data: dict[str, Any]) -> str:
         writer.writerow(["no_shows", totals["no_shows"]])
         writer.writerow(["no_show_rate", _csv_ratio(totals["no_show_rate"])])
     writer.writerow([])
-    writer.writerow(
-        [
-            "space_id",
-            "space",
-            "reservations",
-            "cancellations",
-            "expired",
-            "booked_hours",
-            "open_hours",
-            "utilisation",
-            "revenue",
-            "no_shows",
-            "no_show_rate",
-        ]
-    )
+    writer.writerow(["space_id", "space", *REPORT_FIGURES])
     for row in data["spaces"]:
         writer.writerow(
             [
