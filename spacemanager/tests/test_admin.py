@@ -35,7 +35,9 @@ def test_an_organizations_admin_shows_its_spaces_and_reservations_only(client, o
     response = logged_in_client(client, host=org.host, user=operator).get("/admin/")
 
     assert response.status_code == 200
-    assert registered(response) == {"Space", "Closure", "Reservation", "Item", "WebhookEndpoint", "WebhookDelivery"}
+    assert registered(response) == {
+        "Space", "Closure", "Reservation", "Item", "WebhookEndpoint", "WebhookDelivery", "BillingSettings", "Invoice"
+    }  # fmt: skip
     assert "Alpha · SpaceManager admin" in response.content.decode()
     assert client.get("/admin/tenants/organization/").status_code == 404
     assert client.get("/admin/accounts/user/").status_code == 404
