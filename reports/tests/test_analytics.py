@@ -226,8 +226,21 @@ def test_without_dates_the_period_is_the_current_local_month(paris):
 
 
 def test_exports_have_one_row_per_booking_with_local_times_and_defused_formulas(paris, spring):
+    from equipment.models import Allocation
+    from equipment.tests.factories import ItemFactory
+
     paris.member.full_name = '=HYPERLINK("http://evil")'
     paris.member.save(update_fields=["full_name"])
+    first_booking = Reservation.objects.order_by("starts_at").first()
+    for name, quantity in (("Projector", 1), ("Monitor", 2)):  # listed by name, whatever the booking order
+        Allocation.objects.create(
+            reservation=first_booking,
+            item=ItemFactory(name=name, quantity=3),
+            quantity=quantity,
+            description=name,
+            unit_price=Decimal("5.00"),
+            amount=Decimal("5.00") * quantity,
+        )
     filters = week(date(2025, 3, 24))
     rows = list(csv.reader(io.StringIO(analytics_bookings_csv(filters=filters))))
     assert rows[0] == [
@@ -240,6 +253,7 @@ def test_exports_have_one_row_per_booking_with_local_times_and_defused_formulas(
         "ends_at",
         "status",
         "price",
+        "equipment",
     ]
     assert len(rows) == 6  # five reservations start in the week, of any status
     first = rows[1]
@@ -252,7 +266,9 @@ def test_exports_have_one_row_per_booking_with_local_times_and_defused_formulas(
         "2025-03-24T12:00:00+01:00",
         "completed",
         "40.00",
+        "2 x Monitor; 1 x Projector",
     ]
+    assert [row[9] for row in rows[2:]] == ["", "", "", ""]  # nothing booked with the others
     assert rows[-1][5:7] == ["2025-03-30T01:00:00+01:00", "2025-03-30T04:00:00+02:00"]
 
     sheet = load_workbook(io.BytesIO(analytics_bookings_xlsx(filters=filters))).active
@@ -261,4 +277,5 @@ def test_exports_have_one_row_per_booking_with_local_times_and_defused_formulas(
     assert len(cells) == 6
     assert cells[1][4] == '\'=HYPERLINK("http://evil")'
     assert cells[1][8] == 40  # a number a spreadsheet can sum
+    assert cells[1][9] == "2 x Monitor; 1 x Projector"
     assert cells[-1][5] == "2025-03-30T01:00:00+01:00"

@@ -122,6 +122,7 @@ def test_the_csv_export_lists_each_booking_in_local_time(web_client, paris, marc
             "2025-03-10T12:00:00+01:00",
             "completed",
             "40.00",
+            "",
         ],
         [
             "Atrium",
@@ -131,6 +132,7 @@ def test_the_csv_export_lists_each_booking_in_local_time(web_client, paris, marc
             "2025-03-12T10:00:00+01:00",
             "2025-03-12T11:00:00+01:00",
             "cancelled",
+            "",
             "",
         ],
     ]
