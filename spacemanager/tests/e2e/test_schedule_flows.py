@@ -1,7 +1,8 @@
 """End-to-end: the schedule grid in a real browser: drag to book, a clash in place, the keyboard, no JavaScript,
-and the phone's list."""
+the phone's list, and the days the clocks change."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -209,3 +210,85 @@ def test_the_schedule_books_under_the_production_policy_without_a_violation(page
     page.get_by_role("link", name="Next day").click()
     expect(page.get_by_role("heading", level=2)).to_contain_text(f"{rooms['monday'] + timedelta(days=1):%A}")
     assert page.evaluate("window.__cspViolations || []") == []
+
+
+def next_clock_change(zone: str, *, hours: int) -> date:
+    """The next local day of `hours` hours in `zone` (23: clocks go forward, 25: back), from tomorrow on:
+    within the next year whatever today is, so always inside the booking window set below."""
+    tz = ZoneInfo(zone)
+    day = datetime.now(UTC).date() + timedelta(days=1)
+    for _ in range(370):
+        start = datetime.combine(day, time(0), tzinfo=tz)
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+        if end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=hours):
+            return day
+        day += timedelta(days=1)
+    raise AssertionError(f"{zone} has no {hours}-hour day in the coming year")
+
+
+@pytest.fixture
+def paris_night_room(org):
+    """Alpha in Paris with a room open around the clock and bookable a year and a month ahead."""
+    zone = org.organization.timezone
+    connection.set_tenant(org.organization)
+    try:
+        org.organization.timezone = "Europe/Paris"
+        org.organization.save(update_fields=["timezone"])
+        room = open_every_day(SpaceFactory(name="Night room", max_days_ahead=400), opens_at=time(0), closes_at=time(0))
+    finally:
+        connection.set_schema_to_public()
+    yield room
+    org.organization.timezone = zone
+    org.organization.save(update_fields=["timezone"])
+
+
+def utc_bookings(space_id: int) -> list[tuple[datetime, datetime]]:
+    from tenants.models import Organization
+
+    connection.set_tenant(Organization.objects.get(slug="alpha"))
+    try:
+        return list(Reservation.objects.filter(space_id=space_id).values_list("starts_at", "ends_at"))
+    finally:
+        connection.set_schema_to_public()
+
+
+def test_on_the_spring_day_the_grid_skips_the_lost_hour_and_a_drag_books_real_time(
+    page, site, org, paris_night_room, log_in
+):
+    day = next_clock_change("Europe/Paris", hours=23)
+    log_in(page, site.organization("alpha"), org.member.email, TEST_PASSWORD)
+    page.goto(f"{site.organization('alpha')}/schedule/?date={day:%Y-%m-%d}")
+    expect(page.locator(".schedule-grid thead th.time-head")).to_have_count(46)  # 23 hours of half hours
+    expect(cell(page, "Night room", "02:00")).to_have_count(0)  # 02:00-02:59 never happens
+    # The half hour before the jump ends at 03:00 on the wall clock: a drag over it and the next one is one
+    # real hour, 01:30 CET to 03:30 CEST.
+    cell(page, "Night room", "01:30").hover()
+    page.mouse.down()
+    cell(page, "Night room", "03:00").hover()
+    page.mouse.up()
+    expect(page.get_by_label("Start", exact=True)).to_have_value("01:30")
+    expect(page.get_by_label("End", exact=True)).to_have_value("03:30")
+    page.get_by_role("button", name="Book", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text(f"Booked Night room, {day:%A %d %B}, 01:30{DASH}03:30.")
+    utc_midnight = datetime.combine(day, time(0), tzinfo=UTC)  # 01:00 in Paris, still winter time
+    assert utc_bookings(paris_night_room.pk) == [
+        (utc_midnight + timedelta(minutes=30), utc_midnight + timedelta(minutes=90))
+    ]
+
+
+def test_on_the_autumn_day_the_repeated_hour_shows_twice_and_its_first_pass_books(
+    page, site, org, paris_night_room, log_in
+):
+    day = next_clock_change("Europe/Paris", hours=25)
+    log_in(page, site.organization("alpha"), org.member.email, TEST_PASSWORD)
+    page.goto(f"{site.organization('alpha')}/schedule/?date={day:%Y-%m-%d}")
+    expect(page.locator(".schedule-grid thead th.time-head")).to_have_count(50)  # 25 hours of half hours
+    expect(page.locator(".schedule-grid thead .repeated")).to_have_text(["again"])
+    # The booking form reads 02:00 as its first pass (CEST), so only that pass offers a link.
+    link = page.get_by_role("link", name=f"Book Night room, 02:00{DASH}02:30")
+    expect(link).to_have_count(1)
+    link.click()
+    page.get_by_role("button", name="Book", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text(f"Booked Night room, {day:%A %d %B}, 02:00{DASH}02:30.")
+    utc_midnight = datetime.combine(day, time(0), tzinfo=UTC)  # 02:00 in Paris, the first pass (summer time)
+    assert utc_bookings(paris_night_room.pk) == [(utc_midnight, utc_midnight + timedelta(minutes=30))]
