@@ -29,6 +29,9 @@ class GenerateForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
+        # Its own ids: the invoice list shows it beside the filter form, which has a "month" field too, and a
+        # label must point at its own input.
+        kwargs.setdefault("auto_id", "id_generate_%s")
         super().__init__(*args, **kwargs)
         members = (
             Membership.objects.filter(organization=organization_current())

@@ -52,6 +52,7 @@ def test_sign_up_lands_logged_in_on_the_new_subdomain_and_can_log_in_again(page,
     page.set_viewport_size({"width": 390, "height": 844})
     page.get_by_role("button", name="Show or hide the menu").click()
     expect(page.locator("#main-nav")).to_have_class(re.compile(r"\bcollapse show\b"))  # opening animation done
+    page.get_by_role("button", name="Manage").click()
     expect(page.get_by_role("link", name="Members", exact=True)).to_be_visible()
     screenshot(page, "dashboard-phone")
     page.set_viewport_size({"width": 1280, "height": 860})
@@ -96,6 +97,7 @@ def test_admin_invites_a_member_from_the_members_page(page, site, org, screensho
     alpha = site.organization("alpha")
     log_in(page, alpha, org.admin.email, TEST_PASSWORD)
 
+    page.get_by_role("navigation", name="Main").get_by_role("button", name="Manage").click()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Members", exact=True).click()
     expect(page).to_have_url(f"{alpha}/members/")
     page.get_by_label("Email").fill("grace@example.com")

@@ -20,6 +20,7 @@ def test_an_owner_reads_a_months_analytics_and_downloads_the_bookings(page, site
     alpha = site.organization("alpha")
     log_in(page, alpha, org.owner.email, TEST_PASSWORD)
 
+    page.get_by_role("navigation", name="Main").get_by_role("button", name="Manage").click()
     page.get_by_role("link", name="Analytics").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Analytics")
     page.get_by_label("From", exact=True).fill(first.isoformat())

@@ -216,6 +216,7 @@ def test_an_admin_manages_spaces_and_approves_a_pending_booking(page, site, org,
     expect(page.locator("#id_opening_hours_1_error")).to_contain_text("Tuesday: opening intervals overlap.")
     screenshot(page, "space-form-error")
 
+    page.get_by_role("navigation", name="Main").get_by_role("button", name="Manage").click()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="All reservations").click()
     expect(page.locator("tbody tr")).to_have_count(6)
     screenshot(page, "all-reservations")

@@ -83,6 +83,7 @@ def test_an_owner_generates_last_months_report_and_downloads_its_csv(page, site,
     alpha = site.organization("alpha")
     log_in(page, alpha, org.owner.email, TEST_PASSWORD)
 
+    page.get_by_role("navigation", name="Main").get_by_role("button", name="Manage").click()
     page.get_by_role("link", name="Reports").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Reports")
     expect(page.get_by_text("No reports yet")).to_be_visible()
@@ -101,6 +102,7 @@ def test_an_owner_generates_last_months_report_and_downloads_its_csv(page, site,
     assert download.value.suggested_filename == f"report-{month}.csv"
     assert download.value.path().read_text().startswith(f"report,Alpha,{month},{TIMEZONE},")
 
+    page.get_by_role("navigation", name="Main").get_by_role("button", name="Manage").click()
     page.get_by_role("link", name="Reports", exact=True).first.click()
     expect(page.get_by_role("link", name=month_name)).to_be_visible()
     screenshot(page, "reports")
