@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
@@ -370,16 +371,17 @@ def webhook_endpoint_disabled_notify(*, endpoint_id: int, version: str) -> int:
     return sent
 
 
+def webhook_deliveries_due(*, now: datetime) -> QuerySet[WebhookDelivery]:
+    """Deliveries whose next attempt is due: retries, and first attempts Redis missed."""
+    return WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
+
+
 def webhook_deliveries_queue_due(*, now: datetime | None = None, limit: int = 500) -> int:
     """Queue the deliveries whose next attempt is due (retries, and first attempts Redis missed)."""
     from integrations import tasks
 
     now = now or timezone.now()
-    due = list(
-        WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    due = list(webhook_deliveries_due(now=now).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
     for delivery_id in due:
         tasks.webhook_delivery_attempt.delay(delivery_id)
     return len(due)

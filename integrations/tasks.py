@@ -2,6 +2,7 @@
 
 from spacemanager.celery import app
 from spacemanager.mail import EmailTask
+from tenants.sweeps import sweep_due_probe
 
 
 @app.task(name="integrations.tasks.webhook_delivery_attempt")
@@ -18,6 +19,13 @@ def webhook_deliveries_queue_due() -> int:
     from integrations import services
 
     return services.webhook_deliveries_queue_due()
+
+
+@sweep_due_probe("integrations.tasks.webhook_deliveries_queue_due")
+def _deliveries_due(now):
+    from integrations import services
+
+    return [services.webhook_deliveries_due(now=now)]
 
 
 @app.task(base=EmailTask, bind=True, name="integrations.tasks.webhook_endpoint_disabled_notify")

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -149,18 +149,23 @@ def approval_reminder_send(*, reservation_id: int, sequence: int) -> bool:
     return send_once(message, key=OnceKey(REMINDER_KIND, reservation.pk, version=str(sequence)))
 
 
+def approval_reminder_candidates(*, now: datetime) -> QuerySet[Reservation]:
+    """Pending requests that expire within APPROVAL_REMINDER_MINUTES (a superset of those whose approvers are
+    still to be reminded: `approval_reminders_due` refines it)."""
+    lead = timedelta(minutes=settings.APPROVAL_REMINDER_MINUTES)
+    expiry = timedelta(minutes=settings.PENDING_EXPIRY_MINUTES)
+    return Reservation.objects.filter(
+        status=Reservation.Status.PENDING, starts_at__gt=now, created_at__gt=now - expiry
+    ).filter(Q(created_at__lte=now + lead - expiry) | Q(starts_at__lte=now + lead))
+
+
 def approval_reminders_due(*, now: datetime | None = None) -> list[tuple[int, int]]:
     """(id, sequence) of pending requests expiring within APPROVAL_REMINDER_MINUTES whose approvers were not
     reminded yet. A request made inside that window is not reminded: its first email is news enough.
     Run by the sweep; safe to repeat (send_once)."""
     now = now or timezone.now()
     lead = timedelta(minutes=settings.APPROVAL_REMINDER_MINUTES)
-    expiry = timedelta(minutes=settings.PENDING_EXPIRY_MINUTES)
-    rows = (
-        Reservation.objects.filter(status=Reservation.Status.PENDING, starts_at__gt=now, created_at__gt=now - expiry)
-        .filter(Q(created_at__lte=now + lead - expiry) | Q(starts_at__lte=now + lead))
-        .values_list("pk", "sequence", "created_at", "starts_at")
-    )
+    rows = approval_reminder_candidates(now=now).values_list("pk", "sequence", "created_at", "starts_at")
     candidates = [
         (pk, sequence)
         for pk, sequence, created_at, starts_at in rows

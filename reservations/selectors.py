@@ -62,6 +62,17 @@ def reservation_overlapping(
     return queryset
 
 
+def reservations_reminder_candidates(*, now: datetime, lead: timedelta) -> QuerySet[Reservation]:
+    """Confirmed reservations not reminded yet that start within the longest lead anyone can choose (or
+    `lead`, if longer): a superset of those due, from the partial index `reservations_remind_due`."""
+    return Reservation.objects.filter(
+        status=Reservation.Status.CONFIRMED,
+        reminder_sent_at__isnull=True,
+        starts_at__gt=now,
+        starts_at__lte=now + max(LONGEST_REMINDER_LEAD, lead),
+    )
+
+
 def reservation_ids_reminder_due(*, now: datetime, lead: timedelta) -> list[int]:
     """Ids of confirmed reservations not reminded yet that start within their booker's own lead time (the
     profile's choice; `lead` for people who never chose; none for those who turned reminders off).
@@ -70,14 +81,8 @@ def reservation_ids_reminder_due(*, now: datetime, lead: timedelta) -> list[int]
     still catches what an earlier one missed. The candidates (within the longest lead anyone can choose) come
     from the partial index `reservations_remind_due`; the booker's choice is read through the public user.
     """
-    longest = max(LONGEST_REMINDER_LEAD, lead)
     rows = (
-        Reservation.objects.filter(
-            status=Reservation.Status.CONFIRMED,
-            reminder_sent_at__isnull=True,
-            starts_at__gt=now,
-            starts_at__lte=now + longest,
-        )
+        reservations_reminder_candidates(now=now, lead=lead)
         .order_by("starts_at")
         .values_list("pk", "starts_at", "user__reminder_lead_minutes")
     )

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Membership, User
@@ -1032,6 +1032,14 @@ def reservation_remind(*, reservation_id: int, now: datetime | None = None) -> b
     return sent
 
 
+def reservations_pending_overdue(*, now: datetime) -> QuerySet[Reservation]:
+    """Pending reservations nobody approved in time (PENDING_EXPIRY_MINUTES after the request, or the start)."""
+    cutoff = now - timedelta(minutes=settings.PENDING_EXPIRY_MINUTES)
+    return Reservation.objects.filter(status=Reservation.Status.PENDING).filter(
+        Q(created_at__lte=cutoff) | Q(starts_at__lte=now)
+    )
+
+
 @transaction.atomic
 def reservations_expire_pending(*, now: datetime | None = None) -> int:
     """Pending reservations nobody approved in time become expired, freeing their slot; each booker is told.
@@ -1040,10 +1048,7 @@ def reservations_expire_pending(*, now: datetime | None = None) -> int:
     after the start would come too late). Rows a manager is confirming right now are left for the next sweep.
     """
     now = now or timezone.now()
-    cutoff = now - timedelta(minutes=settings.PENDING_EXPIRY_MINUTES)
-    pending = Reservation.objects.filter(status=Reservation.Status.PENDING).filter(
-        Q(created_at__lte=cutoff) | Q(starts_at__lte=now)
-    )
+    pending = reservations_pending_overdue(now=now)
     spaces = _spaces_lock_skipping(pending.values_list("space_id", flat=True))
     due = list(
         pending.select_for_update(of=("self",), skip_locked=True).filter(space_id__in=list(spaces)).order_by("pk")
@@ -1120,6 +1125,21 @@ def reservation_check_in(*, actor: Membership, reservation: Reservation, now: da
     return reservation
 
 
+def reservations_no_show_due(*, now: datetime) -> QuerySet[Reservation]:
+    """Confirmed bookings of check-in spaces that nobody checked in by the end of their window."""
+    grace_ends = ShiftedByMinutes("starts_at", "space__check_in_grace_minutes", later=True)
+    return (
+        Reservation.objects.alias(grace_ends=grace_ends)
+        .filter(
+            status=Reservation.Status.CONFIRMED,
+            checked_in_at__isnull=True,
+            space__check_in_required=True,
+            starts_at__lte=now,
+        )
+        .filter(Q(grace_ends__lte=now) | Q(ends_at__lte=now))
+    )
+
+
 @transaction.atomic
 def reservations_release_no_shows(*, now: datetime | None = None) -> list[int]:
     """Confirmed bookings of check-in spaces that nobody checked in by the end of their window become no_show:
@@ -1133,17 +1153,7 @@ def reservations_release_no_shows(*, now: datetime | None = None) -> list[int]:
     the same row, and a released row no longer matches: each booking is released once.
     """
     now = now or timezone.now()
-    grace_ends = ShiftedByMinutes("starts_at", "space__check_in_grace_minutes", later=True)
-    unchecked = (
-        Reservation.objects.alias(grace_ends=grace_ends)
-        .filter(
-            status=Reservation.Status.CONFIRMED,
-            checked_in_at__isnull=True,
-            space__check_in_required=True,
-            starts_at__lte=now,
-        )
-        .filter(Q(grace_ends__lte=now) | Q(ends_at__lte=now))
-    )
+    unchecked = reservations_no_show_due(now=now)
     spaces = _spaces_lock_skipping(unchecked.values_list("space_id", flat=True))
     due = list(
         unchecked.select_for_update(of=("self",), skip_locked=True)
@@ -1162,13 +1172,18 @@ def reservations_release_no_shows(*, now: datetime | None = None) -> list[int]:
     return [reservation.pk for reservation in due]
 
 
-def reservations_complete_ended(*, now: datetime | None = None) -> int:
-    """Confirmed reservations that have ended become completed (no email: nothing changed for the booker).
-    Those of check-in spaces nobody checked in are left to the no-show release (a no-show is not completed)."""
-    now = now or timezone.now()
-    ended = Reservation.objects.filter(status=Reservation.Status.CONFIRMED, ends_at__lte=now).exclude(
+def reservations_ended_to_complete(*, now: datetime) -> QuerySet[Reservation]:
+    """Confirmed reservations that have ended, but for those of check-in spaces nobody checked in (the no-show
+    release's: a no-show is not completed)."""
+    return Reservation.objects.filter(status=Reservation.Status.CONFIRMED, ends_at__lte=now).exclude(
         space__check_in_required=True, checked_in_at__isnull=True
     )
+
+
+def reservations_complete_ended(*, now: datetime | None = None) -> int:
+    """Confirmed reservations that have ended become completed (no email: nothing changed for the booker)."""
+    now = now or timezone.now()
+    ended = reservations_ended_to_complete(now=now)
     with transaction.atomic():
         space_ids = set(ended.values_list("space_id", flat=True).distinct())
         completed = ended.update(status=Reservation.Status.COMPLETED, updated_at=now)
@@ -1182,15 +1197,10 @@ NOTICE_CATCH_UP_AFTER = timedelta(minutes=2)
 NOTICE_CATCH_UP_WITHIN = timedelta(days=1)
 
 
-def reservations_notices_catch_up(*, now: datetime | None = None) -> list[int]:
-    """Queue the notices of recent changes whose email was never sent; returns the reservation ids.
-
-    Safe to repeat and to race with the original task: the notice is sent once per version (send_once).
-    """
-    from reservations import tasks  # tasks call the services of this module
-
-    now = now or timezone.now()
-    candidates = list(
+def reservations_notice_candidates(*, now: datetime) -> QuerySet[Reservation]:
+    """Reservations changed between a day and two minutes ago that still matter to their booker: those whose
+    notice may never have been sent (the catch-up checks the ledger for each)."""
+    return (
         Reservation.objects.filter(
             updated_at__gte=now - NOTICE_CATCH_UP_WITHIN,
             updated_at__lte=now - NOTICE_CATCH_UP_AFTER,
@@ -1199,8 +1209,18 @@ def reservations_notices_catch_up(*, now: datetime | None = None) -> list[int]:
         .exclude(status=Reservation.Status.COMPLETED)
         # Occurrences last written by their series: the series' own email told the booker.
         .exclude(series__isnull=False, updated_at__lte=F("series__updated_at"))
-        .values_list("pk", "status", "sequence")
     )
+
+
+def reservations_notices_catch_up(*, now: datetime | None = None) -> list[int]:
+    """Queue the notices of recent changes whose email was never sent; returns the reservation ids.
+
+    Safe to repeat and to race with the original task: the notice is sent once per version (send_once).
+    """
+    from reservations import tasks  # tasks call the services of this module
+
+    now = now or timezone.now()
+    candidates = list(reservations_notice_candidates(now=now).values_list("pk", "status", "sequence"))
     done = keys_done(kind=notifications.NOTICE_KIND, object_ids=[pk for pk, _, _ in candidates])
     missing = [(pk, status, sequence) for pk, status, sequence in candidates if (str(pk), str(sequence)) not in done]
     for pk, status, sequence in missing:
@@ -1728,9 +1748,12 @@ def waitlist_leave(*, actor: Membership, entry: WaitlistEntry) -> WaitlistEntry:
     return entry
 
 
+def waitlist_entries_started(*, now: datetime) -> QuerySet[WaitlistEntry]:
+    """Entries still waiting for a slot whose start has passed."""
+    return WaitlistEntry.objects.filter(status=WaitlistEntry.Status.WAITING, starts_at__lte=now)
+
+
 def waitlist_expire_started(*, now: datetime | None = None) -> int:
     """Entries whose start has passed expire (the sweep)."""
     now = now or timezone.now()
-    return WaitlistEntry.objects.filter(status=WaitlistEntry.Status.WAITING, starts_at__lte=now).update(
-        status=WaitlistEntry.Status.EXPIRED, updated_at=now
-    )
+    return waitlist_entries_started(now=now).update(status=WaitlistEntry.Status.EXPIRED, updated_at=now)

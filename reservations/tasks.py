@@ -11,9 +11,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from reservations import approvals, services
-from reservations.selectors import reservation_ids_reminder_due
+from reservations.selectors import reservation_ids_reminder_due, reservations_reminder_candidates
 from spacemanager.celery import app
 from spacemanager.mail import EmailTask
+from tenants.sweeps import sweep_due_probe
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,11 @@ def reservation_reminders_queue() -> int:
     return len(ids)
 
 
+@sweep_due_probe("reservations.tasks.reservation_reminders_queue")
+def _reminders_due(now):
+    return [reservations_reminder_candidates(now=now, lead=timedelta(minutes=settings.REMINDER_LEAD_MINUTES))]
+
+
 @app.task(name="reservations.tasks.reservations_release_no_shows")
 def reservations_release_no_shows() -> int:
     """Periodic, per organization: release confirmed bookings of check-in spaces nobody checked in by the end
@@ -61,6 +67,11 @@ def reservations_release_no_shows() -> int:
     if released:
         logger.info("Released %d no-shows: %s.", len(released), released)
     return len(released)
+
+
+@sweep_due_probe("reservations.tasks.reservations_release_no_shows")
+def _no_shows_due(now):
+    return [services.reservations_no_show_due(now=now)]
 
 
 @app.task(name="reservations.tasks.reservations_sweep")
@@ -77,6 +88,18 @@ def reservations_sweep() -> dict[str, int]:
     if any(result.values()):
         logger.info("Reservations sweep: %s", result)
     return result
+
+
+@sweep_due_probe("reservations.tasks.reservations_sweep")
+def _sweep_due(now):
+    # One query set per step of reservations_sweep, in its order.
+    return [
+        services.reservations_pending_overdue(now=now),
+        services.reservations_ended_to_complete(now=now),
+        services.reservations_notice_candidates(now=now),
+        approvals.approval_reminder_candidates(now=now),
+        services.waitlist_entries_started(now=now),
+    ]
 
 
 def _approval_reminders_queue(now) -> int:

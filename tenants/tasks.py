@@ -17,6 +17,7 @@ from tenants.models import Organization
 from tenants.outbox import outbox_relay as outbox_relay_service
 from tenants.selectors import organization_list_active, organization_list_sweep_order
 from tenants.spare_schemas import spare_schemas_refill as spare_schemas_refill_service
+from tenants.sweeps import sweep_probe_build
 
 logger = logging.getLogger(__name__)
 
@@ -84,18 +85,28 @@ def sweeps_fan_out(jobs: list[str], expires: float | None = None, record: bool =
 def sweep_batch(jobs: list[str], schema_names: list[str], record: bool = True) -> dict[str, int]:
     """Run each job (a per-organization task's body) inside each organization's schema, on one connection.
 
-    An organization deactivated or deleted since queuing is skipped. A job that fails is logged and the
-    others go on; that organization keeps its old `swept_at` and comes first next time.
+    First one statement per organization asks which jobs have anything due there (tenants.sweeps); only
+    those run. An organization deactivated or deleted since queuing is skipped. A job that fails is logged
+    and the others go on; that organization keeps its old `swept_at` and comes first next time.
     """
     app.loader.import_default_modules()  # the tasks' modules, also outside a worker (the benchmark)
     bodies = [(job, app.tasks[job].run) for job in jobs]
+    probe = sweep_probe_build(jobs, now=timezone.now())
     done, failed = [], 0
     organizations = organization_list_active().filter(schema_name__in=schema_names)
     try:
         for organization in organizations:
             connection.set_tenant(organization)
+            try:
+                due = probe.jobs_due()
+            except Exception:
+                failed += 1
+                logger.exception("Sweep probe failed for %s.", organization.schema_name)
+                continue
             ok = True
             for job, body in bodies:
+                if job not in due:
+                    continue
                 try:
                     body()
                 except Exception:
