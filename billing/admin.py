@@ -1,12 +1,15 @@
 """Billing in an organization's admin (`<slug>.BASE_DOMAIN/admin/`): its settings, saved through billing.services,
-and its invoices, read-only (the services make them; an issued invoice never changes), issued or marked paid by
-actions that call the same services as the API."""
+and its invoices, read-only (the services make them; an issued invoice never changes), issued, marked paid or voided
+by actions that call the same services as the API."""
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from billing.forms import VoidForm
 from billing.models import BillingSettings, Invoice, InvoiceLine
 from billing.services import (
     SETTINGS_FIELDS,
@@ -14,6 +17,7 @@ from billing.services import (
     billing_settings_update,
     invoice_issue,
     invoice_mark_paid,
+    invoice_void,
 )
 from spacemanager.admin import ServiceForm, ServiceModelAdmin, organization_admin_site
 
@@ -55,7 +59,7 @@ class InvoiceAdmin(ServiceModelAdmin):
     list_filter = ["status", "month"]
     search_fields = ["number", "buyer_email", "buyer_name"]
     inlines = [InvoiceLineInline]
-    actions = ["issue", "mark_paid"]
+    actions = ["issue", "mark_paid", "void"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # made by generating a month (the API, the pages, the beat job)
@@ -80,3 +84,26 @@ class InvoiceAdmin(ServiceModelAdmin):
             lambda actor, invoice: invoice_mark_paid(invoice_id=invoice.pk, actor=actor),
             done="{count} invoice(s) marked paid.",
         )
+
+    @admin.action(description="Void the selected invoices (asks for the reason first)")
+    def void(self, request: HttpRequest, queryset):
+        """A confirmation page with the reason, as the invoice page asks for it; the service voids each."""
+        form = VoidForm(request.POST if "confirm" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self.run_action(
+                request,
+                queryset.order_by("pk"),
+                lambda actor, invoice: invoice_void(invoice_id=invoice.pk, actor=actor, reason=reason),
+                done="{count} invoice(s) voided. Generate their month again for corrected ones.",
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Void invoices",
+            "opts": self.model._meta,
+            "invoices": queryset.order_by("pk"),
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/billing/invoice/void_confirmation.html", context)

@@ -102,3 +102,52 @@ def test_a_member_without_a_managers_role_cannot_issue(client, org, draft):
     assert response.status_code in {302, 403}
     connection.set_tenant(org.organization)
     assert Invoice.objects.get(pk=draft.pk).status == Invoice.Status.DRAFT
+
+
+def test_voiding_asks_for_the_reason_first_then_voids_through_the_service(client, org, draft):
+    admin_client = operator_client(client, org, Membership.Role.OWNER)
+
+    page = admin_client.post(INVOICES, {"action": "void", "_selected_action": [draft.pk]})
+    assert page.status_code == 200
+    assert 'name="reason"' in page.content.decode() and draft.buyer_email in page.content.decode()
+    connection.set_tenant(org.organization)
+    assert Invoice.objects.get(pk=draft.pk).status == Invoice.Status.DRAFT  # nothing yet
+    connection.set_schema_to_public()
+
+    done = admin_client.post(
+        INVOICES,
+        {"action": "void", "_selected_action": [draft.pk], "confirm": "yes", "reason": "Booked by mistake"},
+        follow=True,
+    )
+    assert "1 invoice(s) voided." in done.content.decode()
+    connection.set_tenant(org.organization)
+    voided = Invoice.objects.get(pk=draft.pk)
+    assert (voided.status, voided.void_reason) == (Invoice.Status.VOID, "Booked by mistake")
+    connection.set_schema_to_public()
+
+    again = admin_client.post(
+        INVOICES, {"action": "void", "_selected_action": [draft.pk], "confirm": "yes", "reason": ""}, follow=True
+    )
+    assert "is void already" in again.content.decode()  # the service's refusal, as a message
+
+
+def test_a_reason_too_long_is_a_form_error_on_the_confirmation_page(client, org, draft):
+    admin_client = operator_client(client, org, Membership.Role.OWNER)
+
+    page = admin_client.post(
+        INVOICES, {"action": "void", "_selected_action": [draft.pk], "confirm": "yes", "reason": "x" * 301}
+    )
+
+    assert page.status_code == 200
+    assert "Ensure this value has at most 300 characters" in page.content.decode()
+    connection.set_tenant(org.organization)
+    assert Invoice.objects.get(pk=draft.pk).status == Invoice.Status.DRAFT
+
+
+def test_a_member_without_a_managers_role_cannot_void(client, org, draft):
+    member_client = operator_client(client, org, Membership.Role.MEMBER)
+
+    member_client.post(INVOICES, {"action": "void", "_selected_action": [draft.pk], "confirm": "yes", "reason": ""})
+
+    connection.set_tenant(org.organization)
+    assert Invoice.objects.get(pk=draft.pk).status == Invoice.Status.DRAFT
