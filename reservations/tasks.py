@@ -74,9 +74,78 @@ def _no_shows_due(now):
     return [services.reservations_no_show_due(now=now)]
 
 
+# The reservations sweep's steps, each a job of its own so that a tick runs only the steps with work due
+# (tenants.sweeps): an organization with one ended booking completes it without the other four steps' reads.
+
+
+@app.task(name="reservations.tasks.reservations_expire_pending")
+def reservations_expire_pending() -> int:
+    """Periodic, per organization: pending requests nobody approved in time expire, freeing their slot."""
+    return services.reservations_expire_pending(now=timezone.now())
+
+
+@sweep_due_probe("reservations.tasks.reservations_expire_pending")
+def _overdue_requests(now):
+    return [services.reservations_pending_overdue(now=now)]
+
+
+@app.task(name="reservations.tasks.reservations_complete_ended")
+def reservations_complete_ended() -> int:
+    """Periodic, per organization: confirmed bookings that ended become completed."""
+    return services.reservations_complete_ended(now=timezone.now())
+
+
+@sweep_due_probe("reservations.tasks.reservations_complete_ended")
+def _ended_bookings(now):
+    return [services.reservations_ended_to_complete(now=now)]
+
+
+@app.task(name="reservations.tasks.reservations_notices_catch_up")
+def reservations_notices_catch_up() -> int:
+    """Periodic, per organization: queue the notices of recent changes whose email was never sent."""
+    return len(services.reservations_notices_catch_up(now=timezone.now()))
+
+
+@sweep_due_probe("reservations.tasks.reservations_notices_catch_up")
+def _notice_candidates(now):
+    return [services.reservations_notice_candidates(now=now)]
+
+
+@app.task(name="reservations.tasks.approval_reminders_queue")
+def approval_reminders_queue() -> int:
+    """Periodic, per organization: remind the approvers of requests about to expire."""
+    return _approval_reminders_queue(timezone.now())
+
+
+@sweep_due_probe("reservations.tasks.approval_reminders_queue")
+def _approval_reminder_candidates(now):
+    return [approvals.approval_reminder_candidates(now=now)]
+
+
+@app.task(name="reservations.tasks.waitlist_expire_started")
+def waitlist_expire_started() -> int:
+    """Periodic, per organization: waitlist entries whose start has passed expire."""
+    return services.waitlist_expire_started(now=timezone.now())
+
+
+@sweep_due_probe("reservations.tasks.waitlist_expire_started")
+def _started_entries(now):
+    return [services.waitlist_entries_started(now=now)]
+
+
+RESERVATIONS_SWEEP_STEPS = (
+    "reservations.tasks.reservations_expire_pending",
+    "reservations.tasks.reservations_complete_ended",
+    "reservations.tasks.reservations_notices_catch_up",
+    "reservations.tasks.approval_reminders_queue",
+    "reservations.tasks.waitlist_expire_started",
+)
+
+
 @app.task(name="reservations.tasks.reservations_sweep")
 def reservations_sweep() -> dict[str, int]:
-    """Periodic, per organization: expire unapproved requests, complete ended bookings, catch up on notices."""
+    """Per organization, every step at once (beat runs the steps as separate sweep jobs): expire unapproved
+    requests, complete ended bookings, catch up on notices, remind approvers, expire started waitlist entries."""
     now = timezone.now()
     result = {
         "expired": services.reservations_expire_pending(now=now),
@@ -88,18 +157,6 @@ def reservations_sweep() -> dict[str, int]:
     if any(result.values()):
         logger.info("Reservations sweep: %s", result)
     return result
-
-
-@sweep_due_probe("reservations.tasks.reservations_sweep")
-def _sweep_due(now):
-    # One query set per step of reservations_sweep, in its order.
-    return [
-        services.reservations_pending_overdue(now=now),
-        services.reservations_ended_to_complete(now=now),
-        services.reservations_notice_candidates(now=now),
-        approvals.approval_reminder_candidates(now=now),
-        services.waitlist_entries_started(now=now),
-    ]
 
 
 def _approval_reminders_queue(now) -> int:

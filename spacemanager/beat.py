@@ -13,11 +13,17 @@ from celery.schedules import crontab
 FAN_OUT_TASK = "tenants.tasks.organizations_fan_out"
 SWEEPS_TASK = "tenants.tasks.sweeps_fan_out"
 # Per-organization tasks whose bodies each sweep batch runs, in this order, inside each organization.
+# Each runs in an organization only when its due probe finds work there (tenants.sweeps).
 SWEEP_JOBS = (
     "reservations.tasks.reservation_reminders_queue",
-    # Before reservations_sweep: a booking nobody checked in is a no-show, not completed.
+    # Before the completion: a booking nobody checked in is a no-show, not completed.
     "reservations.tasks.reservations_release_no_shows",
-    "reservations.tasks.reservations_sweep",
+    # The steps of reservations.tasks.reservations_sweep, in its order (RESERVATIONS_SWEEP_STEPS there).
+    "reservations.tasks.reservations_expire_pending",
+    "reservations.tasks.reservations_complete_ended",
+    "reservations.tasks.reservations_notices_catch_up",
+    "reservations.tasks.approval_reminders_queue",
+    "reservations.tasks.waitlist_expire_started",
     # Webhook retries longer than 10 minutes, and first attempts Redis missed (integrations.services).
     "integrations.tasks.webhook_deliveries_queue_due",
 )

@@ -206,7 +206,7 @@ def test_pending_and_cancelled_bookings_are_not_released(member, space, django_c
 def test_the_release_runs_in_every_sweep_before_bookings_are_completed():
     assert "reservations.tasks.reservations_release_no_shows" in SWEEP_JOBS
     assert SWEEP_JOBS.index("reservations.tasks.reservations_release_no_shows") < SWEEP_JOBS.index(
-        "reservations.tasks.reservations_sweep"
+        "reservations.tasks.reservations_complete_ended"
     )
 
 

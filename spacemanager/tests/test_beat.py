@@ -39,7 +39,11 @@ def test_reminders_and_sweeps_run_every_reminder_sweep_seconds_and_reports_hourl
         [
             "reservations.tasks.reservation_reminders_queue",
             "reservations.tasks.reservations_release_no_shows",
-            "reservations.tasks.reservations_sweep",
+            "reservations.tasks.reservations_expire_pending",
+            "reservations.tasks.reservations_complete_ended",
+            "reservations.tasks.reservations_notices_catch_up",
+            "reservations.tasks.approval_reminders_queue",
+            "reservations.tasks.waitlist_expire_started",
             "integrations.tasks.webhook_deliveries_queue_due",
         ],
         120.0,

@@ -24,7 +24,11 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 REMINDERS = "reservations.tasks.reservation_reminders_queue"
 NO_SHOWS = "reservations.tasks.reservations_release_no_shows"
-SWEEP = "reservations.tasks.reservations_sweep"
+EXPIRE = "reservations.tasks.reservations_expire_pending"
+COMPLETE = "reservations.tasks.reservations_complete_ended"
+NOTICES = "reservations.tasks.reservations_notices_catch_up"
+APPROVAL_REMINDERS = "reservations.tasks.approval_reminders_queue"
+WAITLIST = "reservations.tasks.waitlist_expire_started"
 WEBHOOKS = "integrations.tasks.webhook_deliveries_queue_due"
 
 
@@ -122,11 +126,11 @@ SCENES = [
     # scene, the one job due, what that job did once the sweep ran
     (_reminder_due, REMINDERS, lambda row, queued: _reloaded(row).reminder_sent_at is not None),
     (_no_show, NO_SHOWS, lambda row, queued: _reloaded(row).status == Reservation.Status.NO_SHOW),
-    (_pending_too_long, SWEEP, lambda row, queued: _reloaded(row).status == Reservation.Status.EXPIRED),
-    (_ended, SWEEP, lambda row, queued: _reloaded(row).status == Reservation.Status.COMPLETED),
-    (_notice_never_sent, SWEEP, None),
-    (_approval_reminder_due, SWEEP, None),
-    (_waitlist_started, SWEEP, lambda row, queued: _reloaded(row).status == WaitlistEntry.Status.EXPIRED),
+    (_pending_too_long, EXPIRE, lambda row, queued: _reloaded(row).status == Reservation.Status.EXPIRED),
+    (_ended, COMPLETE, lambda row, queued: _reloaded(row).status == Reservation.Status.COMPLETED),
+    (_notice_never_sent, NOTICES, None),
+    (_approval_reminder_due, APPROVAL_REMINDERS, None),
+    (_waitlist_started, WAITLIST, lambda row, queued: _reloaded(row).status == WaitlistEntry.Status.EXPIRED),
     (_webhook_retry_due, WEBHOOKS, lambda row, queued: queued == [row.pk]),
 ]
 
@@ -135,6 +139,13 @@ def test_every_sweep_job_has_a_due_probe():
     app.loader.import_default_modules()
     assert [job for job in SWEEP_JOBS if sweep_probe_of(job) is None] == []
     assert set(NO_SHOW_JOBS) <= set(SWEEP_JOBS)
+
+
+def test_beat_runs_every_step_of_the_reservations_sweep_in_its_order():
+    from reservations.tasks import RESERVATIONS_SWEEP_STEPS
+
+    start = SWEEP_JOBS.index(RESERVATIONS_SWEEP_STEPS[0])
+    assert SWEEP_JOBS[start : start + len(RESERVATIONS_SWEEP_STEPS)] == RESERVATIONS_SWEEP_STEPS
 
 
 def test_an_organization_with_nothing_due_runs_no_job_and_every_job_agrees_there_is_nothing(org, queued_deliveries):
@@ -147,8 +158,7 @@ def test_an_organization_with_nothing_due_runs_no_job_and_every_job_agrees_there
     assert _jobs_due(org.organization) == set()
     connection.set_tenant(org.organization)
     # Each job's own body, run anyway, finds nothing: the probe skipped no work.
-    results = [app.tasks[job].run() for job in SWEEP_JOBS]
-    assert results[0] == 0 and results[1] == 0 and not any(results[2].values()) and results[3] == 0
+    assert [app.tasks[job].run() for job in SWEEP_JOBS] == [0] * len(SWEEP_JOBS)
 
 
 @pytest.mark.parametrize(("scene", "job", "done"), SCENES, ids=[scene.__name__.strip("_") for scene, _, _ in SCENES])
