@@ -114,7 +114,10 @@ def _notice_candidates(now):
 @app.task(name="reservations.tasks.approval_reminders_queue")
 def approval_reminders_queue() -> int:
     """Periodic, per organization: remind the approvers of requests about to expire."""
-    return _approval_reminders_queue(timezone.now())
+    due = approvals.approval_reminders_due(now=timezone.now())
+    for reservation_id, sequence in due:
+        approval_reminder_send.delay(reservation_id, sequence)
+    return len(due)
 
 
 @sweep_due_probe("reservations.tasks.approval_reminders_queue")
@@ -146,24 +149,16 @@ RESERVATIONS_SWEEP_STEPS = (
 def reservations_sweep() -> dict[str, int]:
     """Per organization, every step at once (beat runs the steps as separate sweep jobs): expire unapproved
     requests, complete ended bookings, catch up on notices, remind approvers, expire started waitlist entries."""
-    now = timezone.now()
     result = {
-        "expired": services.reservations_expire_pending(now=now),
-        "completed": services.reservations_complete_ended(now=now),
-        "notices_caught_up": len(services.reservations_notices_catch_up(now=now)),
-        "approval_reminders": _approval_reminders_queue(now),
-        "waitlist_expired": services.waitlist_expire_started(now=now),
+        "expired": reservations_expire_pending(),
+        "completed": reservations_complete_ended(),
+        "notices_caught_up": reservations_notices_catch_up(),
+        "approval_reminders": approval_reminders_queue(),
+        "waitlist_expired": waitlist_expire_started(),
     }
     if any(result.values()):
         logger.info("Reservations sweep: %s", result)
     return result
-
-
-def _approval_reminders_queue(now) -> int:
-    due = approvals.approval_reminders_due(now=now)
-    for reservation_id, sequence in due:
-        approval_reminder_send.delay(reservation_id, sequence)
-    return len(due)
 
 
 @app.task(base=EmailTask, bind=True, name="reservations.tasks.series_notice_send")
