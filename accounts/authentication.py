@@ -1,13 +1,19 @@
 """API authentication that never lets one organization's credentials work on another's host."""
 
+import threading
 from functools import cache
 
+from django.core.signals import setting_changed
 from django.db import connection
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import AccessToken
+from rest_framework_simplejwt.utils import aware_utcnow
 
 from accounts.access import request_membership, set_request_membership
 from accounts.models import Membership, User
@@ -67,7 +73,48 @@ def _membership_sql() -> str:
     )
 
 
+# Raw access token -> its payload, once its signature and claims were verified (per process, bounded). Decoding a
+# JWT (PyJWT's alphabet check, base64 and JSON of each segment) was about a tenth of a cached availability
+# request's CPU, and an integration sends the same token for its whole life. The signature is a pure function
+# of the token's bytes and the signing key, so it is checked once; the claims that change with time (expiry)
+# are checked on every use, and whether the person may still use it (membership, tokens_valid_after) is read
+# from the database on every request, as before.
+VERIFIED_TOKENS_MAX = 4096
+_verified_payloads: dict[bytes, dict] = {}
+_verified_payloads_lock = threading.Lock()
+
+
+@receiver(setting_changed)
+def forget_verified_tokens(*, setting: str = "SIMPLE_JWT", **kwargs) -> None:
+    """A new signing key or token settings (tests change them) make every earlier verification moot."""
+    if setting in ("SIMPLE_JWT", "SECRET_KEY"):
+        with _verified_payloads_lock:
+            _verified_payloads.clear()
+
+
 class OrganizationJWTAuthentication(JWTAuthentication):
+    def get_validated_token(self, raw_token: bytes) -> AccessToken:
+        """simplejwt's validation, run once per token: later uses rebuild the token from the verified payload
+        and check it again (expiry, id and type claims, exactly as simplejwt's `verify`). Anything that fails
+        there is validated afresh by simplejwt, so errors answer exactly as before."""
+        payload = _verified_payloads.get(raw_token)
+        if payload is not None:
+            token = AccessToken.__new__(AccessToken)
+            token.token, token.current_time, token.payload = raw_token, aware_utcnow(), dict(payload)
+            try:
+                token.verify()
+                return token
+            except TokenError:
+                with _verified_payloads_lock:
+                    _verified_payloads.pop(raw_token, None)
+        token = super().get_validated_token(raw_token)
+        if isinstance(token, AccessToken):
+            with _verified_payloads_lock:
+                if len(_verified_payloads) >= VERIFIED_TOKENS_MAX:
+                    del _verified_payloads[next(iter(_verified_payloads))]  # the oldest
+                _verified_payloads[raw_token] = dict(token.payload)
+        return token
+
     def authenticate(self, request):
         header = self.get_header(request)
         if header is None:
