@@ -52,3 +52,45 @@ def test_page_templates_have_no_inline_script_style_or_event_handlers(path):
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", source)
     assert not re.search(r"<style\b", source)
     assert not re.search(r"\s(style|on[a-z]+)=", source)
+
+
+def _policy_headers(web_client, api_client, org) -> list[tuple[str | None, str | None]]:
+    responses = [
+        web_client(org, org.member).get("/spaces/"),  # the site's policy
+        api_client(org, org.member).get("/api/v1/spaces"),  # the site's policy, on the API
+        web_client(org).get("/api/redoc/"),  # the docs write their own header
+        web_client().get("/admin/"),  # the platform admin's csp_update (a redirect to its login): django-csp
+        web_client(org).get("/no-such-page/"),  # a 404 page
+    ]
+    names = ("Content-Security-Policy", "Content-Security-Policy-Report-Only")
+    return [tuple(response.get(name) for name in names) for response in responses]
+
+
+@pytest.mark.parametrize("report_only", [False, True])
+def test_the_policy_built_once_is_the_one_django_csp_builds(web_client, api_client, org, settings, report_only):
+    policy = {"DIRECTIVES": settings.CONTENT_SECURITY_POLICY_DIRECTIVES}
+    settings.CONTENT_SECURITY_POLICY = None if report_only else policy
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = policy if report_only else None
+    ours = _policy_headers(web_client, api_client, org)
+
+    settings.MIDDLEWARE = [
+        "csp.middleware.CSPMiddleware" if name == "spacemanager.content_security.CSPMiddleware" else name
+        for name in settings.MIDDLEWARE
+    ]
+    assert ours == _policy_headers(web_client, api_client, org)
+    site = ours[0][1 if report_only else 0]
+    assert "frame-ancestors 'none'" in site and "'unsafe-inline'" not in site
+    if not report_only:  # the admin relaxes the enforced policy's styles (its csp_update)
+        assert "style-src 'self' 'unsafe-inline'" in ours[3][0]
+
+
+def test_a_changed_policy_setting_is_sent_at_once(web_client, org, settings):
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": settings.CONTENT_SECURITY_POLICY_DIRECTIVES}
+    assert "img-src 'self' data:" in web_client(org, org.member).get("/spaces/")["Content-Security-Policy"]
+
+    settings.CONTENT_SECURITY_POLICY = {
+        "DIRECTIVES": {**settings.CONTENT_SECURITY_POLICY_DIRECTIVES, "img-src": ["'self'"]}
+    }
+
+    header = web_client(org, org.member).get("/spaces/")["Content-Security-Policy"]
+    assert "img-src 'self'" in header.split("; ") and "data:" not in header
