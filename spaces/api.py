@@ -1,5 +1,6 @@
 """Spaces API (thin: parse, call a service or selector, render). Members read; owners and admins manage."""
 
+import json
 from zoneinfo import ZoneInfo
 
 from django.http import Http404, HttpResponse
@@ -599,13 +600,15 @@ class SpaceAvailabilityView(OrganizationTimezoneMixin, GenericAPIView):
         organization's time zone. Members see other people's bookings as busy times only; owners and admins
         see who booked.
         """
-        answer, etag = self._answer(request, pk)
-        if answer is None:
+        body, etag = self._answer(request, pk)
+        if body is None:
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-        return Response(answer, headers={"ETag": etag})
+        # Parsed back for DRF's negotiation (the browsable API); the plain JSON request never comes here.
+        return Response(json.loads(body), headers={"ETag": etag})
 
-    def _answer(self, request, pk: int) -> tuple[dict | None, str]:
-        """The answer's body (None: the client's copy, named by If-None-Match, is current) and its ETag."""
+    def _answer(self, request, pk: int) -> tuple[bytes | None, str]:
+        """The answer rendered as JSON (None: the client's copy, named by If-None-Match, is current) and its
+        ETag."""
         query = AvailabilityQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         starts_at, ends_at = query.validated_data["start"], query.validated_data["end"]
@@ -618,8 +621,8 @@ class SpaceAvailabilityView(OrganizationTimezoneMixin, GenericAPIView):
         etag = availability_etag(key)
         if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
             return None, etag
-        answer = availability_cached(key)
-        if answer is None:
+        body = availability_cached(key)
+        if body is None:
             availability = space_availability(
                 space=space_get_with_hours(space_id=pk),
                 starts_at=starts_at,
@@ -627,9 +630,9 @@ class SpaceAvailabilityView(OrganizationTimezoneMixin, GenericAPIView):
                 tz=ZoneInfo(request.tenant.timezone),
                 viewer=viewer,
             )
-            answer = AvailabilitySerializer(availability).data
-            availability_store(key, answer)
-        return answer, etag
+            body = JSONRenderer().render(AvailabilitySerializer(availability).data)
+            availability_store(key, body)
+        return body, etag
 
     def dispatch(self, request, *args, **kwargs):
         return self._answer_token_request(request, kwargs["pk"]) or super().dispatch(request, *args, **kwargs)
@@ -664,14 +667,14 @@ class SpaceAvailabilityView(OrganizationTimezoneMixin, GenericAPIView):
                 self.check_permissions(drf_request)
                 self.check_throttles(drf_request)
                 request_check(self, drf_request)
-                answer, etag = self._answer(drf_request, pk)
+                body, etag = self._answer(drf_request, pk)
         except (APIException, DomainError, Http404):
             return None
-        if answer is None:
+        if body is None:
             response = HttpResponse(status=status.HTTP_304_NOT_MODIFIED)
             del response["Content-Type"]  # as DRF's Response does for an empty body
         else:
-            response = HttpResponse(JSONRenderer().render(answer), content_type="application/json")
+            response = HttpResponse(body, content_type="application/json")
         response["ETag"] = etag
         headers = dict(self.headers)
         if (vary := headers.pop("Vary", None)) is not None:

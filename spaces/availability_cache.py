@@ -51,15 +51,17 @@ def availability_key(
     *, space_id: int, starts_at: datetime, ends_at: datetime, user_id: int, role: str, version: int
 ) -> str:
     parts = (connection.schema_name, space_id, starts_at.isoformat(), ends_at.isoformat(), user_id, role, version)
-    return "availability:" + ":".join(str(part) for part in parts)
+    # "v2": answers are stored as rendered JSON; a dict stored under the old prefix is never read as one.
+    return "availability:v2:" + ":".join(str(part) for part in parts)
 
 
 def availability_etag(key: str) -> str:
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
-def availability_cached(key: str) -> dict | None:
-    """The stored answer, or None; a cache that fails is logged and skipped (the answer is computed)."""
+def availability_cached(key: str) -> bytes | None:
+    """The stored answer as rendered JSON, or None; a cache that fails is logged and skipped (the answer is
+    computed). Stored rendered: a hit is sent as it is, with no unpickling and no JSON encoding."""
     try:
         return cache.get(key)
     except Exception:
@@ -67,7 +69,7 @@ def availability_cached(key: str) -> dict | None:
         return None
 
 
-def availability_store(key: str, answer: dict) -> None:
+def availability_store(key: str, answer: bytes) -> None:
     try:
         cache.set(key, answer, CACHE_SECONDS)
     except Exception:

@@ -130,3 +130,27 @@ def test_everything_else_is_left_to_drf_and_answered_as_before(api_client, paris
     for case_path, headers, status in cases:
         taken, (got_status, _headers, _body) = _same_both_ways(direct_answers, client, case_path, cold=True, **headers)
         assert (taken, got_status) == (False, status), (case_path, headers)
+
+
+def test_a_cached_answer_is_sent_as_stored_without_encoding_it_again(api_client, paris, calendar, monkeypatch):
+    from rest_framework.renderers import JSONRenderer
+
+    renders = []
+    original = JSONRenderer.render
+
+    def counting(self, data, accepted_media_type=None, renderer_context=None):
+        renders.append(data)
+        return original(self, data, accepted_media_type, renderer_context)
+
+    monkeypatch.setattr(JSONRenderer, "render", counting)
+    client = api_client(paris, paris.owner)
+    path = f"/api/v1/spaces/{calendar.pk}/availability?{WINDOW}"
+    cache.clear()
+
+    cold = client.get(path)
+    assert len(renders) == 1
+    warm = client.get(path)
+
+    assert len(renders) == 1
+    assert (warm.status_code, warm.content, warm["ETag"]) == (200, cold.content, cold["ETag"])
+    assert b'"Board"' in warm.content
