@@ -1,4 +1,4 @@
-# SpaceManager: one image for the three processes (web: gunicorn, worker and beat: celery).
+# SpaceManager: one image for the three processes (web: granian, worker and beat: celery).
 # Build: docker build -t spacemanager .   Configuration: environment variables, see docs/operations.md.
 
 FROM python:3.11-slim AS build
@@ -44,6 +44,6 @@ EXPOSE 8000
 # slim has no curl; the health endpoint answers on any host name, before tenant routing and HTTPS redirects.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'), timeout=4)"]
-# gunicorn binds 0.0.0.0:$PORT and reads gunicorn.conf.py from /app ($WEB_CONCURRENCY workers x
-# $GUNICORN_THREADS threads); more options through GUNICORN_CMD_ARGS.
-CMD ["gunicorn", "spacemanager.wsgi", "--worker-tmp-dir", "/dev/shm", "--timeout", "30", "--graceful-timeout", "30"]
+# granian's WSGI server on 0.0.0.0:$PORT ($WEB_CONCURRENCY workers x $WEB_THREADS threads; spacemanager/serve.py
+# says why and how); any other granian option through its GRANIAN_* variables.
+CMD ["python", "-m", "spacemanager.serve"]

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/booking_profile.py [--requests 300] [--role owner|member] [--profile 25]
 
-Calls the WSGI application as gunicorn does (the bench organization's Host header, a bearer token), booking
+Calls the WSGI application as the web server does (the bench organization's Host header, a bearer token), booking
 random free slots as bench/wrk/book.lua does, on the organization `bench/run.py` seeds (run that once first).
 Prints the statuses, the SQL statements of one request, CPU ms per request (this process, and its PostgreSQL
 backend when it runs on this machine) and, with `--profile N`, cProfile's top functions over N requests.

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/race.py [--requests 1000] [--port 8150] [--skip-seed]
 
-Serves the project with gunicorn (gunicorn.conf.py, as deployed) on 127.0.0.1, reuses the benchmark's
+Serves the project as deployed (spacemanager.serve: granian) on 127.0.0.1, reuses the benchmark's
 organization (bench/run.py's seed, `seed_demo`), and keeps a space of its own ("Race room", always open) so
 that every round meets an empty slot. Each round picks a fresh hour; 12 to 15 threads, each a different member
 with their own keep-alive connection, wait at a barrier and POST /api/v1/reservations for that hour at once
@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import RESERVATIONS, ROOT, SLUG, SPACES, serving, setup_django
+from run import RESERVATIONS, SLUG, SPACES, serving, setup_django
 
 RACE_SPACE = "Race room"
 
@@ -112,7 +112,7 @@ def race(clients: list[Client], *, space_id: int, starts_at: datetime, rng: rand
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=1000, help="racing requests in all (the issue asks 10,000)")
-    parser.add_argument("--port", type=int, default=8150, help="gunicorn's port on 127.0.0.1")
+    parser.add_argument("--port", type=int, default=8150, help="the web server's port on 127.0.0.1")
     parser.add_argument("--seed", type=int, default=9, help="random seed: the racers per round and durations")
     parser.add_argument("--skip-seed", action="store_true", help="the benchmark's organization exists already")
     args = parser.parse_args()
@@ -134,13 +134,8 @@ def main() -> None:
         "DEBUG": "false",
         "LOG_LEVEL": "ERROR",  # not a line per 409
     }
-    command = [
-        str(ROOT / ".venv/bin/gunicorn"),
-        "spacemanager.wsgi",
-        f"--config={ROOT / 'gunicorn.conf.py'}",
-        f"--bind=127.0.0.1:{args.port}",
-        "--log-level=warning",
-    ]
+    env |= {"PORT": str(args.port), "GRANIAN_HOST": "127.0.0.1"}
+    command = [sys.executable, "-m", "spacemanager.serve"]  # as deployed
     rng = random.Random(args.seed)
     first_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
     statuses: Counter[int] = Counter()

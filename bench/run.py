@@ -1,10 +1,11 @@
-"""SpaceManager's load benchmark: Django (gunicorn) and the FastAPI + asyncpg baseline, side by side, in one run.
+"""SpaceManager's load benchmark: Django (granian) and the FastAPI + asyncpg baseline, side by side, in one run.
 
     .venv/bin/python bench/run.py [--duration 20] [--rounds 3] [--connections 16] [--skip-seed]
-        [--workers 2] [--fastapi-workers 2] [--server gunicorn|granian]
+        [--workers 2] [--fastapi-workers 2] [--server granian|gunicorn]
 
 It seeds (once) an organization "bench" with 500 spaces and 200,000 reservations (`seed_demo`), serves the
-project as deployed (gunicorn.conf.py, or granian with the same processes and threads) and the baseline with
+project as deployed (spacemanager.serve: granian, or gunicorn's gthread with the same processes and threads to
+compare) and the baseline with
 uvicorn, each with its best process count on two cores (same database), drives booking (POST
 /api/v1/reservations) and availability (GET /api/v1/spaces/{id}/availability) with wrk, and prints
 requests/s, p50/p95/p99 latency and CPU milliseconds per request, for each server's process tree and for its
@@ -293,27 +294,23 @@ def check_same_answers(ports: dict[str, int], host: str, tokens: dict[str, str],
     return {"availability_compared": compared, "availability_mismatches": mismatches, "booking_shapes": shapes}
 
 
-def django_command(server: str, port: int, workers: int) -> list[str]:
+def django_command(server: str, port: int, workers: int) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that serve the project: as deployed (spacemanager.serve, granian), or
+    gunicorn as it was deployed until December 2026 (gthread, the same processes x 4 threads)."""
     if server == "granian":
-        return [
-            str(ROOT / ".venv/bin/granian"),
-            "--interface=wsgi",
-            f"--workers={workers}",
-            "--blocking-threads=4",
-            "--host=127.0.0.1",
-            f"--port={port}",
-            "--log-level=warning",
-            "--no-ws",
-            "spacemanager.wsgi:application",
-        ]
-    return [
+        environment = {"PORT": str(port), "GRANIAN_HOST": "127.0.0.1", "WEB_CONCURRENCY": str(workers)}
+        return [sys.executable, "-m", "spacemanager.serve"], environment
+    command = [
         str(ROOT / ".venv/bin/gunicorn"),
         "spacemanager.wsgi",
-        f"--config={ROOT / 'gunicorn.conf.py'}",  # as deployed (gthread); only the process count is the bench's
+        "--worker-class=gthread",
         f"--workers={workers}",
+        "--threads=4",
+        "--keep-alive=5",
         f"--bind=127.0.0.1:{port}",
         "--log-level=warning",
     ]
+    return command, {}
 
 
 def main() -> None:
@@ -322,7 +319,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="Django's processes (its best on 2 cores)")
     parser.add_argument("--fastapi-workers", type=int, default=2, help="uvicorn's processes (its best on 2 cores)")
-    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn", help="Django's server")
+    parser.add_argument(
+        "--server",
+        choices=("granian", "gunicorn"),
+        default="granian",
+        help="Django's server: granian as deployed (spacemanager.serve), or gunicorn (gthread) to compare",
+    )
     parser.add_argument("--port", type=int, default=0, help="first of two ports on 127.0.0.1 (default: any free)")
     parser.add_argument(
         "--rounds",
@@ -398,8 +400,9 @@ def main() -> None:
         "settings": vars(args),
         "data": {"spaces": len(space_ids), "reservations_seeded": RESERVATIONS},
     }
+    django_cmd, django_server_env = django_command(args.server, django_port, args.workers)
     with (
-        serving(django_command(args.server, django_port, args.workers), django_env, django_port, "localhost") as dj,
+        serving(django_cmd, {**django_env, **django_server_env}, django_port, "localhost") as dj,
         serving(baseline_cmd, baseline_env, baseline_port, organization.host) as fa,
     ):
         status, body, _ = post_json(

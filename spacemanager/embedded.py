@@ -124,7 +124,7 @@ def _start_redis(base_dir: Path, port: int) -> None:
 
 
 def _stop_redis(pidfile: Path, starter_pid: int) -> None:
-    # Forked children (gunicorn workers) inherit atexit handlers; only the starting process stops it.
+    # Forked children (a web server's workers) inherit atexit handlers; only the starting process stops it.
     if os.getpid() != starter_pid:
         return
     with contextlib.suppress(OSError, ValueError):

@@ -45,7 +45,7 @@ from tenants.idempotency import (
 API_HEADER = "Idempotency-Key"
 FORM_FIELD = "form_token"
 MAX_KEY_LENGTH = 255
-# Longer than any request may run (gunicorn's timeout is 30 s): a claim older than this lost its holder.
+# Longer than any request runs (a stopping web worker gets 30 s): a claim older than this lost its holder.
 REQUEST_LEASE = timedelta(minutes=2)
 # A double-submitted form waits this long for the first submission before saying it is still being sent.
 FORM_WAIT_SECONDS = 10.0

@@ -1,4 +1,4 @@
-"""Races between identical requests, each thread on its own database connection (as gunicorn's threads are).
+"""Races between identical requests, each thread on its own database connection (as the web server's threads are).
 
 They run with transactional_db (no test transaction to roll back): the racing threads must see committed rows.
 """

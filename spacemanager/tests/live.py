@@ -1,4 +1,4 @@
-"""A real web server (gunicorn, as in production) on loopback, against the test database.
+"""A real web server (spacemanager.serve: granian, as in production) on loopback, against the test database.
 
 For the tests that talk HTTP to the API from another process (schemathesis, a generated client): the
 test commits its data (`transactional_db`), the server reads it through its own connections.
@@ -51,9 +51,10 @@ def _answers(url: str) -> bool:
 
 @contextmanager
 def live_server(
-    *, log: Path, port: int | None = None, workers: int = 2, extra_args: tuple[str, ...] = ()
+    *, log: Path, port: int | None = None, workers: int = 2, extra_environment: dict[str, str] | None = None
 ) -> Iterator[LiveServer]:
-    """gunicorn on 127.0.0.1:`port` (LIVE_SERVER_PORT, or a free one), stopped when the block ends."""
+    """The production web server on 127.0.0.1:`port` (LIVE_SERVER_PORT, or a free one), stopped when the block
+    ends; `extra_environment` sets more of its (GRANIAN_*) settings."""
     port = port or int(os.environ.get("LIVE_SERVER_PORT") or 0) or free_port()
     url = f"http://127.0.0.1:{port}"
     environment = {
@@ -61,14 +62,17 @@ def live_server(
         "ENVIRONMENT": "test",
         "DATABASE_URL": subprocess_database_url(),
         "REDIS_URL": settings.REDIS_URL,
+        "PORT": str(port),
+        "GRANIAN_HOST": "127.0.0.1",
         "WEB_CONCURRENCY": str(workers),
-        "GUNICORN_THREADS": "2",
+        "WEB_THREADS": "2",
         "LOG_LEVEL": "WARNING",
         "PYTHONDONTWRITEBYTECODE": "1",
+        **(extra_environment or {}),
     }
     with log.open("wb") as output:
-        server = subprocess.Popen(  # noqa: S603 - fixed interpreter and module
-            [sys.executable, "-m", "gunicorn", "spacemanager.wsgi", "--bind", f"127.0.0.1:{port}", *extra_args],
+        server = subprocess.Popen(
+            [sys.executable, "-m", "spacemanager.serve"],
             cwd=BASE_DIR,
             env=environment,
             stdin=subprocess.DEVNULL,
