@@ -92,8 +92,9 @@ class Invoice(models.Model):
         VOID = "void", "Void"
 
     # Users live in the public schema: no database constraint, no cascade, no reverse accessor (TENANCY.md).
+    # No index of its own: billing_invoice_user_month leads with it.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
     )
     month = models.DateField(help_text="The first day of the billed month (organization's time zone).")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
@@ -163,7 +164,8 @@ class Invoice(models.Model):
 class InvoiceLine(models.Model):
     """One billed item, copied when the invoice is made: never recomputed from the booking afterwards."""
 
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    # No index of its own: the unique (invoice, position) leads with it.
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines", db_index=False)
     position = models.PositiveSmallIntegerField()
     reservation = models.ForeignKey(
         Reservation, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False

@@ -56,8 +56,11 @@ class Item(models.Model):
 class Allocation(models.Model):
     """`quantity` of an item held by a reservation, with its price line frozen when booked (or last moved)."""
 
-    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="equipment_allocations")
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="allocations")
+    # No index of their own: the unique (reservation, item) and equipment_allocation_item lead with them.
+    reservation = models.ForeignKey(
+        Reservation, on_delete=models.CASCADE, related_name="equipment_allocations", db_index=False
+    )
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="allocations", db_index=False)
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(MAX_QUANTITY)])
     description = models.CharField(max_length=300, help_text="The frozen price line's text.")
     unit_price = models.DecimalField(max_digits=14, decimal_places=2, help_text="One item for this booking.")

@@ -41,7 +41,10 @@ class SpaceDay(models.Model):
     a row whose count falls to 0 is deleted.
     """
 
-    space = models.ForeignKey("spaces.Space", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    # No index of its own: the unique (space, day) leads with it.
+    space = models.ForeignKey(
+        "spaces.Space", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
+    )
     day = models.DateField()
     touching = models.IntegerField(default=0)
     pending = models.IntegerField(default=0)
