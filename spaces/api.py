@@ -603,7 +603,8 @@ class SpaceAvailabilityView(OrganizationTimezoneMixin, GenericAPIView):
         body, etag = self._answer(request, pk)
         if body is None:
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-        # Parsed back for DRF's negotiation (the browsable API); the plain JSON request never comes here.
+        # Parsed back for DRF's negotiation (API keys, sessions, the browsable API); a plain token request is
+        # answered with the stored bytes themselves (_answer_token_request).
         return Response(json.loads(body), headers={"ETag": etag})
 
     def _answer(self, request, pk: int) -> tuple[bytes | None, str]:
