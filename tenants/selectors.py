@@ -123,7 +123,7 @@ def with_usage(organizations: QuerySet[Organization]) -> QuerySet[Organization]:
     return organizations.annotate(own_usage_changes=own, **counts)
 
 
-_USAGE_COLUMNS = ("pk", "member_count", "space_count", "reservation_count")
+_COUNT_COLUMNS = ("member_count", "space_count", "reservation_count")  # with_usage's annotations
 _SUMMARY_COLUMNS = ("slug", "name", "schema_name", "created_at", "is_active")
 
 
@@ -134,7 +134,7 @@ def organization_usage_counts(*, organization_ids: Collection[int]) -> dict[int,
     rows = with_usage(Organization.objects.filter(pk__in=list(organization_ids)).order_by())
     return {
         pk: UsageCounts(members=members, spaces=spaces, reservations=reservations)
-        for pk, members, spaces, reservations in rows.values_list(*_USAGE_COLUMNS)
+        for pk, members, spaces, reservations in rows.values_list("pk", *_COUNT_COLUMNS)
     }
 
 
@@ -173,7 +173,7 @@ def organization_overview_list(*, estimate: bool = False) -> list[OrganizationOv
     width = len(_SUMMARY_COLUMNS)
     rows = [
         (OrganizationSummary(*row[:width]), row[width:])
-        for row in with_usage(_organizations()).values_list(*_SUMMARY_COLUMNS, *_USAGE_COLUMNS[1:])
+        for row in with_usage(_organizations()).values_list(*_SUMMARY_COLUMNS, *_COUNT_COLUMNS)
     ]
     estimates = tenant_table_estimates(schema_names=[summary.schema_name for summary, _ in rows]) if estimate else {}
     overview = []
