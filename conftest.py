@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from accounts.models import Membership, User
 from accounts.tests.factories import TEST_PASSWORD
 from accounts.tokens import tokens_for_membership
+from spaces.availability_cache import availability_spaces_forget
 from tenants.models import Organization, schema_name_for_slug
 from tenants.services import organization_register, public_tenant_ensure
 
@@ -80,10 +81,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    # Rate-limit counters live in the cache (locmem under tests); each test starts with none.
+    # Rate-limit counters live in the cache (locmem under tests); each test starts with none. Spaces kept for
+    # availability answers too: tests change spaces behind the services' back (factories, .update()).
     cache.clear()
+    availability_spaces_forget()
     yield
     cache.clear()
+    availability_spaces_forget()
 
 
 @pytest.fixture(autouse=True)

@@ -30,6 +30,7 @@ from spaces.availability_cache import (
     availability_cached,
     availability_etag,
     availability_key,
+    availability_space,
     availability_store,
     availability_version,
 )
@@ -625,7 +626,7 @@ class SpaceAvailabilityView(OrganizationTimezoneMixin, GenericAPIView):
         body = availability_cached(key)
         if body is None:
             availability = space_availability(
-                space=space_get_with_hours(space_id=pk),
+                space=availability_space(space_id=pk, version=version, load=lambda: space_get_with_hours(space_id=pk)),
                 starts_at=starts_at,
                 ends_at=ends_at,
                 tz=ZoneInfo(request.tenant.timezone),

@@ -12,20 +12,33 @@ The key names the viewer (their `mine` flags, and what their role may see). A bo
 since shows in managers' cached answers until the space next changes or CACHE_SECONDS pass. Other writes
 that change availability (closures, buffers) must call `availability_versions_bump` too.
 
+The space itself (its buffers, active state and opening hours, which the answer is computed from) is kept in
+each process under the same version (`availability_space`): a space's other weeks, and its other viewers,
+then cost the busy and closures reads alone. The same argument keeps it fresh.
+
 Lock order: the bump locks the space's version row (an upsert). It comes last in each transaction, in
 space-id order, so whoever holds a version row waits for nothing but its commit: no deadlock with bookings.
 """
 
 import hashlib
 import logging
-from collections.abc import Iterable
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import TypeVar
 
 from django.core.cache import cache
 from django.db import connection
 
 logger = logging.getLogger(__name__)
 CACHE_SECONDS = 600
+# Spaces kept per process by availability_space: a few KB each (the row and its opening hours).
+SPACES_KEPT = 2048
+_Loaded = TypeVar("_Loaded")
+_spaces: OrderedDict[tuple[int, int], tuple[int, float, object]] = OrderedDict()
+_spaces_lock = threading.Lock()
 
 
 def availability_versions_bump(space_ids: Iterable[int]) -> None:
@@ -74,3 +87,32 @@ def availability_store(key: str, answer: bytes) -> None:
         cache.set(key, answer, CACHE_SECONDS)
     except Exception:
         logger.warning("Availability cache unavailable; answer not stored.", exc_info=True)
+
+
+def availability_space(*, space_id: int, version: int, load: Callable[[], _Loaded]) -> _Loaded:
+    """The space as `load` reads it, kept in this process under the space's availability `version` (read
+    before, as for answers): loaded again once the version moves, after CACHE_SECONDS like a stored answer (a
+    change made outside the services, by hand in SQL, shows as late as a cached answer does), and when pushed
+    out by SPACES_KEPT others. Keyed by the organization's id, never reused, not its schema name, which a new
+    organization may take over. Only what the version covers may be read from it: its buffers, active state
+    and opening hours. What `load` raises (a 404) is not kept."""
+    key = (connection.tenant.pk, space_id)
+    now = time.monotonic()
+    with _spaces_lock:
+        kept = _spaces.get(key)
+        if kept is not None and kept[0] == version and now - kept[1] < CACHE_SECONDS:
+            _spaces.move_to_end(key)
+            return kept[2]
+    space = load()
+    with _spaces_lock:
+        _spaces[key] = (version, now, space)
+        _spaces.move_to_end(key)
+        while len(_spaces) > SPACES_KEPT:
+            _spaces.popitem(last=False)
+    return space
+
+
+def availability_spaces_forget() -> None:
+    """Empty this process's kept spaces (tests that change a space behind the services' back)."""
+    with _spaces_lock:
+        _spaces.clear()
