@@ -1,7 +1,13 @@
 """Every date-time input refuses what PostgreSQL cannot store (offsets beyond ±15:59) with a 400, not a 500."""
 
-import pytest
+from zoneinfo import ZoneInfo
 
+import pytest
+from django.http import QueryDict
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from spaces.api import AvailabilityQuerySerializer, availability_window
 from spaces.tests.factories import SpaceFactory
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +99,37 @@ def test_clock_inputs_refuse_what_is_not_a_24_hour_time(typed):
     form = Form({"start": typed})
     assert not form.is_valid()
     assert form.errors["start"] == ["Enter a valid time."]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "start=2027-01-01T00:00:00%2B01:00&end=2027-01-08T00:00:00Z",
+        "start=2027-01-01T00:00:00+01:00&end=2027-01-02T00:00:00-05:30",  # an unencoded plus
+        "start=2027-01-01T00:00:00.250Z&end=2027-01-01T12:00:00Z",
+        "start=2027-01-01T00:00:00&end=2027-01-02T00:00:00Z",  # naive
+        f"start={TOO_FAR_EAST.replace('+', '%2B')}&end=2027-01-02T00:00:00Z",
+        "start=2027-13-01T00:00:00Z&end=2027-01-02T00:00:00Z",
+        "start=&end=2027-01-02T00:00:00Z",
+        "start=2027-01-01T00:00:00Z",
+        "start=2027-01-01T00:00:00Z&start=2027-01-03T00:00:00Z&end=2027-01-04T00:00:00Z",
+        "start=2027-01-01T00:00:00Z&end=2027-01-04T00:00:00Z&other=1",
+    ],
+)
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris"])
+def test_the_availability_window_is_read_as_its_serializer_reads_it(query, zone):
+    """spaces.api.availability_window parses the usual query with the serializer's fields: the same values,
+    time zones and errors as AvailabilityQuerySerializer."""
+    params = QueryDict(query)
+    with timezone.override(ZoneInfo(zone)):
+        serializer = AvailabilityQuerySerializer(data=params)
+        if serializer.is_valid():
+            expected = (serializer.validated_data["start"], serializer.validated_data["end"])
+            got = availability_window(params)
+            assert got == expected
+            assert [value.tzinfo for value in got] == [value.tzinfo for value in expected]
+            assert [value.isoformat() for value in got] == [value.isoformat() for value in expected]
+        else:
+            with pytest.raises(ValidationError) as refused:
+                availability_window(params)
+            assert refused.value.detail == serializer.errors
