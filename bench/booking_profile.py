@@ -139,6 +139,15 @@ def main() -> None:
             f"{statistics.mean(cpu) * 1000:.2f}, median {statistics.median(cpu) * 1000:.2f}, PostgreSQL's backend "
             f"{postgres_ms:.2f}; wall median {statistics.median(wall) * 1000:.2f} ms"
         )
+        # PostgreSQL plans a prepared statement once (a generic plan) when that plan looks as cheap as one made
+        # for each execution's values; a statement planned on every execution pays its planning every time.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT generic_plans, custom_plans, statement FROM pg_prepared_statements "
+                "WHERE custom_plans > generic_plans ORDER BY custom_plans DESC"
+            )
+            for generic, custom, statement in cursor.fetchall():
+                print(f"planned on every execution ({custom} custom, {generic} generic): {statement[:150]}")
         if args.profile:
             profiler = cProfile.Profile(time.process_time)  # CPU, not the waits for PostgreSQL
             profiler.enable()
