@@ -6,6 +6,8 @@ the ORM would make it (`Model.from_db`, with the fields' database converters app
 behave the same everywhere they go.
 """
 
+import re
+from collections.abc import Callable, Sequence
 from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -44,6 +46,34 @@ def build(model: type[Model], values) -> Model:
             for converter, column in pairs:
                 values[index] = converter(values[index], column, connection)
     return model.from_db(DEFAULT_DB_ALIAS, attnames, values)
+
+
+_WORD = re.compile(r"[A-Za-z0-9_]+")
+
+
+def with_literals(sql: str, params: Sequence, inline: Callable[[object], bool]) -> tuple[str, tuple]:
+    """`sql` and `params` (as the ORM compiles them) with each parameter `inline` picks written into the
+    statement as a string literal instead; only plain words (letters, digits, underscores) are accepted.
+
+    For constants of a prepared statement, such as the statuses that hold a slot. PostgreSQL plans a prepared
+    statement once for all its executions (a generic plan) only when that plan looks about as cheap as one
+    made for each execution's values, and a constant it cannot see may make it choose another plan: then the
+    statement is planned again on every execution.
+    """
+    pieces = sql.split("%s")
+    if "%%" in sql or len(pieces) != len(params) + 1:
+        raise ValueError("with_literals takes compiled SQL with one %s per parameter and no escaped %")
+    written, kept = [pieces[0]], []
+    for param, piece in zip(params, pieces[1:], strict=True):
+        if inline(param):
+            if not _WORD.fullmatch(str(param)):
+                raise ValueError(f"Only plain words are written into SQL, not {param!r}")
+            written.append(f"'{param}'")
+        else:
+            written.append("%s")
+            kept.append(param)
+        written.append(piece)
+    return "".join(written), tuple(kept)
 
 
 @cache
