@@ -63,9 +63,20 @@ def availability_version(*, space_id: int) -> int:
 def availability_key(
     *, space_id: int, starts_at: datetime, ends_at: datetime, user_id: int, role: str, version: int
 ) -> str:
-    parts = (connection.schema_name, space_id, starts_at.isoformat(), ends_at.isoformat(), user_id, role, version)
-    # "v2": answers are stored as rendered JSON; a dict stored under the old prefix is never read as one.
-    return "availability:v2:" + ":".join(str(part) for part in parts)
+    parts = (
+        connection.tenant.pk,
+        connection.schema_name,
+        space_id,
+        starts_at.isoformat(),
+        ends_at.isoformat(),
+        user_id,
+        role,
+        version,
+    )
+    # The organization's id as well as its schema: an organization deleted and signed up again under the same
+    # address gets the old schema name, space ids and versions, never the old id. "v3" since the id joined
+    # ("v2": answers stored as rendered JSON, so a dict stored under an older prefix is never read as one).
+    return "availability:v3:" + ":".join(str(part) for part in parts)
 
 
 def availability_etag(key: str) -> str:

@@ -2,15 +2,17 @@
 (spaces.availability_cache.availability_space): read once for all its weeks and viewers, and again as soon as
 anything the version covers changes."""
 
+from copy import copy
 from datetime import UTC, datetime, time
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from reservations.tests.factories import ReservationFactory
 from spaces import availability_cache
-from spaces.availability_cache import availability_space
+from spaces.availability_cache import availability_key, availability_space
 from spaces.hours import WeeklyInterval
 from spaces.services import opening_hours_set, space_archive, space_update
 from spaces.tests.factories import SpaceFactory, open_every_day
@@ -134,3 +136,16 @@ def test_a_missing_space_is_still_a_404_after_its_weeks_were_asked(api_client, o
     again = owner.get(f"{URL}/987654/availability?start=2025-03-10T00:00:00Z&end=2025-03-11T00:00:00Z")
     assert again.status_code == 404
     assert again.json()["detail"] == response.json()["detail"]
+
+
+def test_a_new_organization_under_an_old_schema_name_shares_no_stored_answer(org):
+    """An organization deleted and signed up again under the same address gets the old schema name, and its
+    spaces may get the old ids and versions: the stored answers' key names the organization's id too."""
+    window = {"starts_at": timezone.now(), "ends_at": timezone.now(), "user_id": 1, "role": "owner", "version": 2}
+    connection.set_tenant(org.organization)
+    old = availability_key(space_id=7, **window)
+    successor = copy(org.organization)
+    successor.pk = org.organization.pk + 1000
+    connection.set_tenant(successor)
+    assert successor.schema_name == org.organization.schema_name
+    assert availability_key(space_id=7, **window) != old
