@@ -202,6 +202,8 @@ BOOKING_WRITES_PUBLIC = ("tenants_outboxmessage", "tenants_organizationusagechan
 
 
 def delete_bench_bookings(since: datetime) -> int:
+    """Delete the bookings (and outbox rows) made since `since`, then vacuum what they left behind; returns
+    how many bookings were deleted."""
     from django.db import connection
 
     from reservations.models import Reservation

@@ -172,6 +172,17 @@ def test_managed_spaces_count_the_bookings_still_to_come_in_one_query(in_tenant)
     assert len(queries) == 2  # spaces, opening hours
 
 
+def _book_hours(rooms, user, slots) -> None:
+    """An hour's booking in each room for each (start, status) of `slots`, written straight to the table."""
+    Reservation.objects.bulk_create(
+        Reservation(
+            space=room, user=user, title="busy", status=status, starts_at=start, ends_at=start + timedelta(hours=1)
+        )
+        for room in rooms
+        for start, status in slots
+    )
+
+
 def test_the_availability_read_is_compiled_once_and_answered_by_the_no_overlap_index(in_tenant):
     # Fixed SQL written by the ORM once per process: its blocked range is the exclusion constraint's expression
     # (buffers included), so the constraint's GiST index answers it, and no request compiles it again.
@@ -197,16 +208,8 @@ def test_the_availability_read_is_compiled_once_and_answered_by_the_no_overlap_i
     # then reads 2,000 bookings where the constraint's index reads one. On a nearly empty, unanalysed table
     # the cheapest index was a toss-up that depended on what earlier tests had left in the statistics.
     others = Space.objects.bulk_create(Space(name=f"Room {n}", capacity=4) for n in range(200))
-    Reservation.objects.bulk_create(
-        Reservation(
-            space=room,
-            user=in_tenant.member,
-            title="busy",
-            starts_at=utc(2025, 3, 10, 8 + hour),
-            ends_at=utc(2025, 3, 10, 9 + hour),
-        )
-        for room in others
-        for hour in range(10)
+    _book_hours(
+        others, in_tenant.member, [(utc(2025, 3, 10, 8 + hour), Reservation.Status.CONFIRMED) for hour in range(10)]
     )
     with transaction.atomic(), connection.cursor() as cursor:  # the test's transaction undoes the DROP
         cursor.execute("ANALYZE reservations_reservation")
@@ -224,17 +227,11 @@ def test_the_availability_read_is_planned_once_for_all_its_executions(in_tenant)
     on every request had cost 0.1-0.2 ms of PostgreSQL's CPU per cold answer at design size."""
     space = open_every_day(SpaceFactory(), time(8), time(18))
     others = Space.objects.bulk_create(Space(name=f"Room {n}", capacity=4) for n in range(50))
-    Reservation.objects.bulk_create(
-        Reservation(
-            space=room,
-            user=in_tenant.member,
-            title="busy",
-            status=Reservation.Status.CONFIRMED if day % 4 else Reservation.Status.CANCELLED,
-            starts_at=utc(2025, 3, 1, 9) + timedelta(days=day),
-            ends_at=utc(2025, 3, 1, 10) + timedelta(days=day),
-        )
-        for room in [space, *others]
-        for day in range(60)
+    statuses = [Reservation.Status.CANCELLED, *[Reservation.Status.CONFIRMED] * 3]
+    _book_hours(
+        [space, *others],
+        in_tenant.member,
+        [(utc(2025, 3, 1, 9) + timedelta(days=day), statuses[day % 4]) for day in range(60)],
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE reservations_reservation")
