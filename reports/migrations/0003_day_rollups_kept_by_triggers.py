@@ -4,7 +4,8 @@ Statement-level triggers on reservations_reservation hand the written rows (tran
 `reports_rollup_apply`, one upsert per rollup: a row counts -1 as it was and +1 as it is now, so an INSERT,
 UPDATE, DELETE, COPY or bulk write of any size changes the rollups in the same transaction, by the same rule. An
 UPDATE that leaves every counted column alone (reminders, check-ins, sequence numbers) writes nothing. The
-statements are static, so each connection plans them once.
+statements are static; since 0005 the trigger also plans them once per connection (PL/pgSQL had planned the
+upsert again on every write).
 
 A reservation's local days are those of its organization's zone, read from the public schema's organizations
 table; when an organization's zone changes, tenants.0010 rebuilds its rollups in that transaction.
