@@ -1,4 +1,5 @@
-"""The database backend: django-tenants' PostgreSQL backend, minus two round trips per request.
+"""The database backend: django-tenants' PostgreSQL backend, minus two round trips per request and the
+re-planning after a rollback.
 
 - The connection health check (CONN_HEALTH_CHECKS, once per request) no longer sends `SELECT 1`. An idle
   connection that the server has closed (a restart or a terminated backend sends a FATAL message, then the
