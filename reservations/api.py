@@ -1,11 +1,9 @@
 """Reservations API (thin: parse, call a service or selector, render). The rules live in reservations.services."""
 
 from decimal import Decimal
-from functools import cache
 
 import django_filters
 from django.utils import timezone
-from django.utils.functional import cached_property
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -31,7 +29,7 @@ from reservations import services
 from reservations.models import Reservation
 from reservations.selectors import reservation_get, reservation_list, running_at_or_after
 from spacemanager.errors import PermissionDenied, ValidationFailed
-from spacemanager.fields import StrictBooleanField, StrictCharField
+from spacemanager.fields import FieldsBoundOnce, StrictBooleanField, StrictCharField
 from spacemanager.filtering import IntegerFilter
 from spacemanager.openapi import ERROR_RESPONSES, error_response
 from spacemanager.pagination import KeysetPagination
@@ -142,27 +140,6 @@ class ReservationSerializer(serializers.ModelSerializer):
             else isoformat_local(reservation.checked_in_at, tz),
             "equipment": self.get_equipment(reservation),
         }
-
-
-class FieldsBoundOnce:
-    """Serializer mixin: the declared fields are copied and bound once per class, not for every instance.
-
-    DRF deep-copies every declared field for each serializer it makes, so that one instance may change its
-    fields without touching another's; nothing here does, and the copies were two thirds of a booking's input
-    validation (0.32 to 0.09 ms, measured). Validating only reads the fields (the values go back as results),
-    so instances may share them; a partial one or one given a context gets its own, as their fields ask the
-    root serializer for those."""
-
-    @cached_property
-    def fields(self):
-        if self.partial or self._context:
-            return serializers.Serializer.fields.func(self)
-        return _fields_bound_once(type(self))
-
-
-@cache
-def _fields_bound_once(serializer_class: type[serializers.Serializer]):
-    return serializers.Serializer.fields.func(serializer_class())
 
 
 class ReservationInputSerializer(serializers.Serializer):

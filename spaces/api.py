@@ -2,7 +2,6 @@
 
 import json
 from datetime import datetime
-from functools import cache
 from zoneinfo import ZoneInfo
 
 from django.http import Http404, HttpResponse
@@ -24,7 +23,13 @@ from accounts.api_keys import looks_like_key
 from accounts.authentication import OrganizationJWTAuthentication
 from accounts.permissions import IsOrganizationManager, IsOrganizationMember
 from spacemanager.errors import DomainError
-from spacemanager.fields import StrictBooleanField, StrictCharField, StrictDecimalField, WholeItemSerializer
+from spacemanager.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictDecimalField,
+    WholeItemSerializer,
+    fields_bound_once,
+)
 from spacemanager.openapi import ERROR_RESPONSES
 from spacemanager.strict import request_check
 from spaces import services
@@ -466,18 +471,12 @@ class AvailabilityQuerySerializer(serializers.Serializer):
     end = AwareDateTimeField(help_text="ISO 8601 with offset; at most 31 days after start.")
 
 
-@cache
-def _window_fields() -> dict:
-    """AvailabilityQuerySerializer's fields, bound once. Its fields hold no request state, and the copy of
-    them a serializer makes for every request cost four times their parsing (49 against 10 µs, measured)."""
-    return dict(AvailabilityQuerySerializer().fields)
-
-
 def availability_window(query_params) -> tuple[datetime, datetime]:
     """(start, end) as AvailabilityQuerySerializer validates them. The usual query, each given once and
     valid, is parsed by the serializer's own fields; anything else goes through the serializer, which answers
-    it exactly as before (the same 400 and messages)."""
-    fields = _window_fields()
+    it exactly as before (the same 400 and messages). The fields are bound once: the copy of them a
+    serializer makes for every request cost four times their parsing (49 against 10 µs, measured)."""
+    fields = fields_bound_once(AvailabilityQuerySerializer)
     if len(query_params) == len(fields) and all(len(query_params.getlist(name)) == 1 for name in fields):
         try:
             return fields["start"].run_validation(query_params["start"]), fields["end"].run_validation(
